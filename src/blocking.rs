@@ -1,0 +1,511 @@
+//! Blocking: which record pairs are worth comparing.
+//!
+//! Each rule is a list of keys (`["family_name_soundex", "birth_year"]`); records that agree on
+//! every key of a rule form a block, and every pair in a block is a candidate. Rules are OR-ed;
+//! a pair found by several rules is counted once, for the first rule that found it. A block so
+//! large that it would blow up the pair count is skipped and reported by its key.
+
+use crate::compare::{Field, Interner, Prepared, Sym, NONE};
+use crate::standardize::phonetic;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use toml::Spanned;
+
+/// Records are packed into 28 bits of a pair key.
+pub const MAX_RECORDS: usize = 1 << 28;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockingRuleConfig {
+    #[serde(default)]
+    pub name: Option<String>,
+    pub keys: Vec<Spanned<String>>,
+}
+
+/// One part of a blocking key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "field")]
+pub enum BlockKey {
+    Value(Field),
+    Soundex(Field),
+    Metaphone(Field),
+    Initial(Field),
+    BirthYear,
+}
+
+impl BlockKey {
+    pub fn parse(s: &str) -> Option<BlockKey> {
+        if s == "birth_year" {
+            return Some(BlockKey::BirthYear);
+        }
+        if let Some(f) = Field::parse(s) {
+            return Some(BlockKey::Value(f));
+        }
+        let (base, kind) = s.rsplit_once('_')?;
+        let field = Field::parse(base)?;
+        if field.is_multi() || field == Field::DateOfBirth {
+            return None;
+        }
+        match kind {
+            "soundex" => Some(BlockKey::Soundex(field)),
+            "metaphone" => Some(BlockKey::Metaphone(field)),
+            "initial" => Some(BlockKey::Initial(field)),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> String {
+        match self {
+            BlockKey::Value(f) => f.name().to_string(),
+            BlockKey::Soundex(f) => format!("{}_soundex", f.name()),
+            BlockKey::Metaphone(f) => format!("{}_metaphone", f.name()),
+            BlockKey::Initial(f) => format!("{}_initial", f.name()),
+            BlockKey::BirthYear => "birth_year".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlockingRule {
+    pub name: String,
+    pub keys: Vec<BlockKey>,
+}
+
+impl BlockingRule {
+    pub fn from_config(c: &BlockingRuleConfig) -> Result<BlockingRule, (std::ops::Range<usize>, String)> {
+        let mut keys = Vec::new();
+        for k in &c.keys {
+            let key = BlockKey::parse(k.get_ref()).ok_or_else(|| {
+                (
+                    k.span(),
+                    format!(
+                        "unknown blocking key {:?}; use a field (given_name, family_name, date_of_birth, email, phone, postcode, \
+                         street_number, street_name, city, …), birth_year, or a text field with _soundex, _metaphone or _initial",
+                        k.get_ref()
+                    ),
+                )
+            })?;
+            keys.push(key);
+        }
+        if keys.is_empty() {
+            return Err((0..0, "a blocking rule needs at least one key".into()));
+        }
+        let name = c
+            .name
+            .clone()
+            .unwrap_or_else(|| keys.iter().map(|k| k.name()).collect::<Vec<_>>().join("+"));
+        Ok(BlockingRule { name, keys })
+    }
+}
+
+/// Which pairs may be compared at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkType {
+    /// Pairs within and across sources.
+    #[default]
+    LinkAndDedupe,
+    /// Only pairs from different sources (each source is already free of duplicates).
+    LinkOnly,
+    /// Only pairs within one source.
+    DedupeOnly,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleStats {
+    pub rule: String,
+    /// Pairs the rule found, including those an earlier rule found first.
+    pub pairs_found: u64,
+    /// Pairs first found by this rule.
+    pub pairs_new: u64,
+    pub blocks: u64,
+    pub largest_block: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BlockWarning {
+    pub rule: String,
+    /// The key values of the block, e.g. `postcode=2000, given_name_initial=J`.
+    pub key: String,
+    pub records: u64,
+    pub pairs: u64,
+    pub skipped: bool,
+}
+
+/// Candidate pairs, sorted, each once, with the rule that found it first.
+#[derive(Debug, Default)]
+pub struct Candidates {
+    packed: Vec<u64>,
+    pub rules: Vec<RuleStats>,
+    pub warnings: Vec<BlockWarning>,
+}
+
+impl Candidates {
+    pub fn len(&self) -> usize {
+        self.packed.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.packed.is_empty()
+    }
+
+    /// (i, j, rule index) with i < j.
+    pub fn get(&self, k: usize) -> (u32, u32, u8) {
+        unpack(self.packed[k])
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (u32, u32, u8)> + '_ {
+        self.packed.iter().map(|&p| unpack(p))
+    }
+
+    pub fn packed(&self) -> &[u64] {
+        &self.packed
+    }
+}
+
+pub fn pack(i: u32, j: u32, rule: u8) -> u64 {
+    (u64::from(i) << 36) | (u64::from(j) << 8) | u64::from(rule)
+}
+
+pub fn unpack(p: u64) -> (u32, u32, u8) {
+    ((p >> 36) as u32, ((p >> 8) & 0x0FFF_FFFF) as u32, (p & 0xFF) as u8)
+}
+
+/// Limits on block sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockLimits {
+    /// Blocks with more records than this are skipped (and reported).
+    pub max_block_records: usize,
+    /// Blocks with more pairs than this are reported but kept.
+    pub warn_block_pairs: u64,
+}
+
+/// Per-value codes for the keys of the rules (phonetic codes are computed once per distinct value).
+struct KeyColumns<'a> {
+    prepared: &'a Prepared,
+    codes: HashMap<BlockKey, (Interner, Vec<Sym>)>,
+}
+
+impl<'a> KeyColumns<'a> {
+    fn new(prepared: &'a Prepared, rules: &[BlockingRule]) -> Self {
+        let mut wanted: Vec<BlockKey> = rules
+            .iter()
+            .flat_map(|r| r.keys.iter().copied())
+            .filter(|k| matches!(k, BlockKey::Soundex(_) | BlockKey::Metaphone(_) | BlockKey::Initial(_)))
+            .collect();
+        wanted.sort_by_key(|k| k.name());
+        wanted.dedup();
+        let codes = wanted
+            .par_iter()
+            .filter_map(|&key| {
+                let field = match key {
+                    BlockKey::Soundex(f) | BlockKey::Metaphone(f) | BlockKey::Initial(f) => f,
+                    _ => return None,
+                };
+                let (interner, syms) = prepared.column(field)?;
+                let mut codes = Interner::new();
+                let per_value: Vec<Sym> = (0..interner.len() as u32)
+                    .map(|s| {
+                        if s == NONE {
+                            return NONE;
+                        }
+                        let v = interner.str(s);
+                        let code = match key {
+                            BlockKey::Soundex(_) => phonetic::soundex(v),
+                            BlockKey::Metaphone(_) => phonetic::double_metaphone(v).0,
+                            _ => v.chars().next().map(String::from).unwrap_or_default(),
+                        };
+                        codes.add(&code)
+                    })
+                    .collect();
+                let column = syms.iter().map(|&s| per_value[s as usize]).collect();
+                Some((key, (codes, column)))
+            })
+            .collect();
+        KeyColumns { prepared, codes }
+    }
+
+    /// The values of one key for record `i` (several for e-mails and phones).
+    fn values(&self, key: BlockKey, i: usize, out: &mut Vec<u32>) {
+        out.clear();
+        let p = self.prepared;
+        match key {
+            BlockKey::Value(Field::DateOfBirth) => {
+                if let Some(d) = p.dob[i] {
+                    out.push(d.days as u32);
+                }
+            }
+            BlockKey::BirthYear => {
+                if let Some(d) = p.dob[i] {
+                    out.push(d.year as u32);
+                }
+            }
+            BlockKey::Value(f) if f.is_multi() => {
+                if let Some(col) = p.multi(f) {
+                    out.extend_from_slice(col.of(i));
+                }
+            }
+            BlockKey::Value(f) => {
+                let s = p.sym(f, i);
+                if s != NONE {
+                    out.push(s);
+                }
+            }
+            k => {
+                if let Some((_, col)) = self.codes.get(&k) {
+                    let s = col[i];
+                    if s != NONE {
+                        out.push(s);
+                    }
+                }
+            }
+        }
+    }
+
+    fn describe(&self, key: BlockKey, i: usize) -> String {
+        let p = self.prepared;
+        let v = match key {
+            BlockKey::Value(f) => p.display(f, i),
+            BlockKey::BirthYear => p.dob[i].map(|d| d.year.to_string()).unwrap_or_default(),
+            k => match self.codes.get(&k) {
+                Some((interner, col)) => interner.str(col[i]).to_string(),
+                None => String::new(),
+            },
+        };
+        format!("{}={v}", key.name())
+    }
+}
+
+fn hash_key(parts: &[u32]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    parts.hash(&mut h);
+    h.finish()
+}
+
+/// Block entries (key hash, record) of one rule; records missing a key are left out.
+fn entries(cols: &KeyColumns<'_>, rule: &BlockingRule, n: usize) -> Vec<(u64, u32)> {
+    (0..n)
+        .into_par_iter()
+        .fold(Vec::new, |mut acc: Vec<(u64, u32)>, i| {
+            let mut per_key: Vec<Vec<u32>> = Vec::with_capacity(rule.keys.len());
+            let mut buf = Vec::new();
+            for k in &rule.keys {
+                cols.values(*k, i, &mut buf);
+                if buf.is_empty() {
+                    return acc;
+                }
+                per_key.push(buf.clone());
+            }
+            // The cross product of multi-valued keys (usually one value each).
+            let mut combo = vec![0usize; per_key.len()];
+            let mut parts = vec![0u32; per_key.len()];
+            loop {
+                for (slot, (values, &c)) in parts.iter_mut().zip(per_key.iter().zip(&combo)) {
+                    *slot = values[c];
+                }
+                acc.push((hash_key(&parts), i as u32));
+                let mut d = 0;
+                loop {
+                    if d == combo.len() {
+                        return acc;
+                    }
+                    combo[d] += 1;
+                    if combo[d] < per_key[d].len() {
+                        break;
+                    }
+                    combo[d] = 0;
+                    d += 1;
+                }
+            }
+        })
+        .reduce(Vec::new, |mut a, mut b| {
+            a.append(&mut b);
+            a
+        })
+}
+
+/// Generates the candidate pairs of all rules.
+pub fn candidates(prepared: &Prepared, rules: &[BlockingRule], link_type: LinkType, limits: BlockLimits) -> Candidates {
+    let n = prepared.n;
+    let cols = KeyColumns::new(prepared, rules);
+    let mut all: Vec<u64> = Vec::new();
+    let mut stats = Vec::with_capacity(rules.len());
+    let mut warnings = Vec::new();
+    for (r, rule) in rules.iter().enumerate() {
+        let mut e = entries(&cols, rule, n);
+        e.par_sort_unstable();
+        e.dedup();
+        // Group boundaries.
+        let mut groups: Vec<(usize, usize)> = Vec::new();
+        let mut start = 0;
+        for k in 1..=e.len() {
+            if k == e.len() || e[k].0 != e[start].0 {
+                if k - start > 1 {
+                    groups.push((start, k));
+                }
+                start = k;
+            }
+        }
+        let mut largest = 0u64;
+        let mut kept_groups = Vec::with_capacity(groups.len());
+        for &(a, b) in &groups {
+            let size = (b - a) as u64;
+            let pairs = size * (size - 1) / 2;
+            largest = largest.max(size);
+            let skipped = (b - a) > limits.max_block_records;
+            if skipped || pairs > limits.warn_block_pairs {
+                let i = e[a].1 as usize;
+                warnings.push(BlockWarning {
+                    rule: rule.name.clone(),
+                    key: rule.keys.iter().map(|k| cols.describe(*k, i)).collect::<Vec<_>>().join(", "),
+                    records: size,
+                    pairs,
+                    skipped,
+                });
+            }
+            if !skipped {
+                kept_groups.push((a, b));
+            }
+        }
+        let source = &prepared.source;
+        let rule_pairs: Vec<u64> = kept_groups
+            .par_iter()
+            .flat_map_iter(|&(a, b)| {
+                let block = &e[a..b];
+                let mut out = Vec::with_capacity((b - a) * (b - a - 1) / 2);
+                for x in 0..block.len() {
+                    for y in x + 1..block.len() {
+                        let (i, j) = (block[x].1, block[y].1);
+                        let (i, j) = if i < j { (i, j) } else { (j, i) };
+                        let same = source[i as usize] == source[j as usize];
+                        let allowed = match link_type {
+                            LinkType::LinkAndDedupe => true,
+                            LinkType::LinkOnly => !same,
+                            LinkType::DedupeOnly => same,
+                        };
+                        if allowed && i != j {
+                            out.push(pack(i, j, r as u8));
+                        }
+                    }
+                }
+                out.into_iter()
+            })
+            .collect();
+        stats.push(RuleStats {
+            rule: rule.name.clone(),
+            pairs_found: 0,
+            pairs_new: 0,
+            blocks: kept_groups.len() as u64,
+            largest_block: largest,
+        });
+        all.extend(rule_pairs);
+    }
+    all.par_sort_unstable();
+    // A pair found by several rules (or twice through multi-valued keys) is kept once, for the
+    // first rule: with the rule in the low bits, that is the first of the equal pairs.
+    let mut kept: Vec<u64> = Vec::with_capacity(all.len());
+    let mut last = u64::MAX;
+    let mut last_rule = u8::MAX;
+    for &p in &all {
+        let base = p >> 8;
+        let rule = (p & 0xFF) as u8;
+        if base != last {
+            kept.push(p);
+            stats[rule as usize].pairs_new += 1;
+            stats[rule as usize].pairs_found += 1;
+            last = base;
+            last_rule = rule;
+        } else if rule != last_rule {
+            stats[rule as usize].pairs_found += 1;
+            last_rule = rule;
+        }
+    }
+    Candidates {
+        packed: kept,
+        rules: stats,
+        warnings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Record;
+    use chrono::NaiveDate;
+
+    fn rec(source: &str, key: &str, given: &str, family: &str, dob: Option<(i32, u32, u32)>, email: &str) -> Record {
+        Record {
+            source: source.into(),
+            key: key.into(),
+            given_name: Some(given.into()),
+            family_name: Some(family.into()),
+            date_of_birth: dob.and_then(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d)),
+            emails: if email.is_empty() { vec![] } else { vec![email.into()] },
+            ..Default::default()
+        }
+    }
+
+    fn rule(keys: &[&str]) -> BlockingRule {
+        BlockingRule {
+            name: keys.join("+"),
+            keys: keys.iter().map(|k| BlockKey::parse(k).expect("known key")).collect(),
+        }
+    }
+
+    const LIMITS: BlockLimits = BlockLimits {
+        max_block_records: 1000,
+        warn_block_pairs: 1_000_000,
+    };
+
+    #[test]
+    fn rules_are_ored_and_pairs_counted_once() {
+        let records = vec![
+            rec("a", "1", "John", "Smith", Some((1980, 1, 2)), "j@x.com"),
+            rec("a", "2", "Jon", "Smyth", Some((1980, 5, 6)), "j@x.com"),
+            rec("b", "3", "John", "Smith", Some((1980, 1, 2)), ""),
+            rec("b", "4", "Mary", "Jones", None, ""),
+        ];
+        let p = Prepared::build(&records);
+        let rules = vec![rule(&["email"]), rule(&["family_name_soundex", "birth_year"])];
+        let c = candidates(&p, &rules, LinkType::LinkAndDedupe, LIMITS);
+        let pairs: Vec<(u32, u32, u8)> = c.iter().collect();
+        // (0,1) by email first; soundex S530 + 1980 links 0,1,2 — (0,1) again, (0,2), (1,2) new.
+        assert_eq!(pairs, vec![(0, 1, 0), (0, 2, 1), (1, 2, 1)]);
+        assert_eq!(c.rules[0].pairs_new, 1);
+        assert_eq!(c.rules[1].pairs_new, 2);
+        assert_eq!(c.rules[1].pairs_found, 3);
+
+        let link = candidates(&p, &rules, LinkType::LinkOnly, LIMITS);
+        assert!(link.iter().all(|(i, j, _)| p.source[i as usize] != p.source[j as usize]));
+        assert_eq!(link.len(), 2);
+    }
+
+    #[test]
+    fn oversized_blocks_are_skipped_and_named() {
+        let records: Vec<Record> = (0..50).map(|i| rec("a", &i.to_string(), "Ann", "Lee", None, "")).collect();
+        let p = Prepared::build(&records);
+        let limits = BlockLimits {
+            max_block_records: 10,
+            warn_block_pairs: 5,
+        };
+        let c = candidates(&p, &[rule(&["family_name"])], LinkType::LinkAndDedupe, limits);
+        assert!(c.is_empty());
+        assert_eq!(c.warnings.len(), 1);
+        assert_eq!(c.warnings[0].key, "family_name=LEE");
+        assert!(c.warnings[0].skipped);
+        assert_eq!(c.warnings[0].pairs, 50 * 49 / 2);
+    }
+
+    #[test]
+    fn keys_parse_by_name() {
+        assert_eq!(BlockKey::parse("postcode"), Some(BlockKey::Value(Field::Postcode)));
+        assert_eq!(BlockKey::parse("family_name_soundex"), Some(BlockKey::Soundex(Field::FamilyName)));
+        assert_eq!(BlockKey::parse("given_name_initial"), Some(BlockKey::Initial(Field::GivenName)));
+        assert_eq!(BlockKey::parse("birth_year"), Some(BlockKey::BirthYear));
+        assert_eq!(BlockKey::parse("email_soundex"), None);
+        assert_eq!(BlockKey::parse("shoe_size"), None);
+        assert_eq!(unpack(pack(123_456, 7_654_321, 9)), (123_456, 7_654_321, 9));
+    }
+}

@@ -1,0 +1,176 @@
+//! `gild golden list|show`: read golden customers, their lineage and linked records.
+
+use super::output::{json, opt, thousands, Table};
+use super::{load_config, Args, Format, NotFound, EXIT_OK};
+use gild::record::{Facts, SourceKey};
+use gild::store::{GoldenView, Store};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum GoldenCommand {
+    /// List golden customers by name.
+    List {
+        /// Only customers whose name, e-mail, phone or postcode contains this.
+        #[arg(long)]
+        search: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[arg(long, default_value_t = 0)]
+        offset: i64,
+    },
+    /// One customer with field lineage and linked accounts and orders.
+    Show {
+        /// A golden ID (old, merged IDs are followed) or a source key such as crm:100042.
+        id: String,
+    },
+}
+
+pub async fn run(args: &Args, command: &GoldenCommand) -> anyhow::Result<u8> {
+    let config = load_config(args)?;
+    let store = Store::connect(&config.store_url).await?;
+    match command {
+        GoldenCommand::List { search, limit, offset } => {
+            let rows = store.golden_list(search.as_deref(), *limit, *offset).await?;
+            match args.format {
+                Format::Json => json(&rows)?,
+                Format::Text => {
+                    let total = store.golden_count().await?;
+                    let mut t = Table::new(&["golden id", "name", "born", "email", "phone", "city", "postcode", "records", "accounts", "orders"])
+                        .numeric(&[7, 8, 9]);
+                    for g in &rows {
+                        t.row(vec![
+                            g.golden_id.clone(),
+                            opt(&g.full_name),
+                            g.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
+                            opt(&g.email),
+                            opt(&g.phone),
+                            opt(&g.city),
+                            opt(&g.postcode),
+                            g.record_count.to_string(),
+                            g.billing_accounts.to_string(),
+                            g.orders.to_string(),
+                        ]);
+                    }
+                    print!("{}", t.render());
+                    println!("{} of {} golden customers", rows.len(), thousands(total as u64));
+                }
+            }
+        }
+        GoldenCommand::Show { id } => {
+            // Golden IDs have no colon; `source:key` names a source record.
+            let golden_id = match SourceKey::parse(id) {
+                Some(k) => store
+                    .golden_id_of(&k)
+                    .await?
+                    .ok_or_else(|| NotFound(format!("no record {k} in the store")))?,
+                None => id.clone(),
+            };
+            let view = store
+                .golden_view(&golden_id)
+                .await?
+                .ok_or_else(|| NotFound(format!("no golden customer {golden_id}")))?;
+            match args.format {
+                Format::Json => json(&view)?,
+                Format::Text => print!("{}", render(&view)),
+            }
+        }
+    }
+    store.close().await;
+    Ok(EXIT_OK)
+}
+
+fn render(v: &GoldenView) -> String {
+    let g = &v.golden;
+    let mut out = String::new();
+    out.push_str(&format!("{}  {}\n", g.golden_id, opt(&g.full_name)));
+    if let Some(old) = &v.redirected_from {
+        out.push_str(&format!("(asked for {old}, which was merged into {})\n", g.golden_id));
+    }
+    out.push_str(&format!(
+        "{} records: {} customer, {} billing accounts, {} orders; created by run {}, updated by run {}\n\n",
+        g.record_count, g.customer_records, g.billing_accounts, g.orders, g.created_run, g.updated_run
+    ));
+    let mut t = Table::new(&["field", "value", "from", "rule"]);
+    let fields = [
+        "given_name",
+        "middle_name",
+        "family_name",
+        "date_of_birth",
+        "email",
+        "phone",
+        "street",
+        "unit",
+        "city",
+        "region",
+        "postcode",
+        "country",
+        "national_id",
+    ];
+    for f in fields {
+        if let Some(l) = v.lineage.get(f) {
+            let s = |k: &str| l.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
+            t.row(vec![f.to_string(), s("value"), format!("{}:{}", s("source"), s("key")), s("rule")]);
+        }
+    }
+    out.push_str(&t.render());
+
+    let accounts: Vec<_> = v.records.iter().filter_map(|r| match &r.record.facts {
+        Facts::Billing(b) => Some((r, b)),
+        _ => None,
+    }).collect();
+    if !accounts.is_empty() {
+        let mut t = Table::new(&["billing account", "source", "balance", "currency", "invoices", "last invoice"]).numeric(&[2, 4]);
+        let mut total = rust_decimal::Decimal::ZERO;
+        for (r, b) in &accounts {
+            total += b.balance.unwrap_or_default();
+            t.row(vec![
+                b.account_number.to_string(),
+                format!("{}:{}", r.source, r.key),
+                b.balance.map(|x| x.to_string()).unwrap_or_default(),
+                b.currency.as_deref().unwrap_or("").to_string(),
+                b.invoices.map(|x| x.to_string()).unwrap_or_default(),
+                b.last_invoice_date.map(|d| d.to_string()).unwrap_or_default(),
+            ]);
+        }
+        out.push('\n');
+        out.push_str(&t.render());
+        out.push_str(&format!("total balance {total}\n"));
+    }
+    let orders: Vec<_> = v.records.iter().filter_map(|r| match &r.record.facts {
+        Facts::Fulfilment(o) => Some((r, o)),
+        _ => None,
+    }).collect();
+    if !orders.is_empty() {
+        let mut t = Table::new(&["order", "date", "amount", "items", "ship to"]).numeric(&[2, 3]);
+        for (r, o) in &orders {
+            t.row(vec![
+                o.order_id.to_string(),
+                o.order_date.map(|d| d.to_string()).unwrap_or_default(),
+                o.amount.map(|x| x.to_string()).unwrap_or_default(),
+                o.items.map(|x| x.to_string()).unwrap_or_default(),
+                [&r.record.street, &r.record.city].iter().filter_map(|x| x.as_deref()).collect::<Vec<_>>().join(", "),
+            ]);
+        }
+        out.push('\n');
+        out.push_str(&t.render());
+    }
+    let mut t = Table::new(&["record", "kind", "name", "born", "email", "phone", "address"]);
+    for r in &v.records {
+        let x = &r.record;
+        t.row(vec![
+            format!("{}:{}", r.source, r.key),
+            r.kind.clone(),
+            x.display_name(),
+            x.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
+            x.emails.join(" "),
+            x.phones.join(" "),
+            [&x.street, &x.unit, &x.city, &x.region, &x.postcode]
+                .iter()
+                .filter_map(|v| v.as_deref())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ]);
+    }
+    out.push_str("\nlinked source records\n");
+    out.push_str(&t.render());
+    out
+}

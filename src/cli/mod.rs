@@ -1,0 +1,127 @@
+//! Subcommands: parse, call the library, print a table or JSON.
+
+mod evaluate;
+mod explain;
+mod golden;
+mod output;
+mod progress;
+mod runs;
+mod sources;
+mod sync;
+mod train;
+mod worker;
+
+use clap::{Parser, Subcommand};
+use gild::config::{Config, ConfigError};
+pub use output::Format;
+use std::path::PathBuf;
+
+/// Success.
+pub const EXIT_OK: u8 = 0;
+/// Something failed (a store, every source, an unexpected error).
+pub const EXIT_FAILURE: u8 = 1;
+/// Bad usage or bad configuration: nothing was run.
+pub const EXIT_USAGE: u8 = 2;
+/// Finished, but some rows or sources were rejected (see `gild rejects`).
+pub const EXIT_REJECTIONS: u8 = 3;
+/// The golden record, run or source key asked for does not exist.
+pub const EXIT_NOT_FOUND: u8 = 4;
+
+#[derive(Debug, Parser)]
+#[command(name = "gild", version, about = "Turns scattered customer records into golden customer records")]
+pub struct Args {
+    /// The configuration file.
+    #[arg(long, global = true, env = "GILD_CONFIG", default_value = "gild.toml")]
+    pub config: PathBuf,
+    /// Output for people (text) or scripts (json).
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// More log output on stderr (-v info, -vv debug). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Pull every source, match, build golden records and publish them.
+    Sync(sync::SyncArgs),
+    /// Check the sources.
+    Sources {
+        #[command(subcommand)]
+        command: sources::SourcesCommand,
+    },
+    /// Read golden customer records.
+    Golden {
+        #[command(subcommand)]
+        command: golden::GoldenCommand,
+    },
+    /// Compare the published clusters with a truth file.
+    Evaluate(evaluate::EvaluateArgs),
+    /// Sync runs, scheduled or by hand.
+    Runs {
+        #[command(subcommand)]
+        command: runs::RunsCommand,
+    },
+    /// Rows rejected by a run, with their raw text and reason.
+    Rejects(runs::RejectsArgs),
+    /// Run the scheduler and sync worker (apalis) until stopped.
+    Worker(worker::WorkerArgs),
+    /// Train the matching model from the data and store it.
+    Train(train::TrainArgs),
+    /// Why two records were (or were not) matched.
+    Explain(explain::ExplainArgs),
+}
+
+/// An error the CLI maps to "not found".
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NotFound(pub String);
+
+pub fn exit_code_of(e: &anyhow::Error) -> u8 {
+    if e.downcast_ref::<ConfigError>().is_some() {
+        EXIT_USAGE
+    } else if e.downcast_ref::<NotFound>().is_some() {
+        EXIT_NOT_FOUND
+    } else {
+        EXIT_FAILURE
+    }
+}
+
+pub fn init_tracing(args: &Args) {
+    use tracing_subscriber::EnvFilter;
+    // Customer data never appears at info level; the worker logs at info by default.
+    let default = match (args.verbose, &args.command) {
+        (0, Command::Worker(_)) => "info",
+        (0, _) => "warn",
+        (1, _) => "info",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default},sqlx=warn,apalis=warn,apalis_sqlite=warn,apalis_postgres=warn")));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if args.format == Format::Json {
+        let _ = builder.json().try_init();
+    } else {
+        let _ = builder.with_target(false).try_init();
+    }
+}
+
+pub fn load_config(args: &Args) -> anyhow::Result<Config> {
+    Ok(Config::load(&args.config)?)
+}
+
+pub async fn run(args: Args) -> anyhow::Result<u8> {
+    match &args.command {
+        Command::Sync(a) => sync::run(&args, a).await,
+        Command::Sources { command } => sources::run(&args, command).await,
+        Command::Golden { command } => golden::run(&args, command).await,
+        Command::Evaluate(a) => evaluate::run(&args, a).await,
+        Command::Runs { command } => runs::run(&args, command).await,
+        Command::Rejects(a) => runs::rejects(&args, a).await,
+        Command::Worker(a) => worker::run(&args, a).await,
+        Command::Train(a) => train::run(&args, a).await,
+        Command::Explain(a) => explain::run(&args, a).await,
+    }
+}

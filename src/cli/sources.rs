@@ -1,0 +1,64 @@
+//! `gild sources check`: connect to every source, count rows, show a few as mapped.
+
+use super::output::{json, thousands, Table};
+use super::{load_config, Args, Format, EXIT_OK, EXIT_REJECTIONS};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum SourcesCommand {
+    /// Connect to every source, count its rows and print a few as mapped (or the error).
+    Check {
+        /// Rows to show per source.
+        #[arg(long, default_value_t = 3)]
+        sample: usize,
+    },
+}
+
+pub async fn run(args: &Args, command: &SourcesCommand) -> anyhow::Result<u8> {
+    let SourcesCommand::Check { sample } = command;
+    let config = load_config(args)?;
+    let checks = gild::pipeline::check::check_sources(&config, *sample).await;
+    let failed = checks.iter().any(|c| !c.ok);
+    match args.format {
+        Format::Json => json(&checks)?,
+        Format::Text => {
+            let mut t = Table::new(&["source", "connector", "records", "rows", "would reject", "status"]).numeric(&[3, 4]);
+            for c in &checks {
+                t.row(vec![
+                    c.source.clone(),
+                    c.kind.clone(),
+                    c.record_kind.clone(),
+                    thousands(c.rows),
+                    thousands(c.rejected),
+                    if c.ok { "ok".into() } else { "FAILED".into() },
+                ]);
+            }
+            print!("{}", t.render());
+            for c in &checks {
+                println!("\n{} ({} columns: {})", c.source, c.columns.len(), c.columns.join(", "));
+                if let Some(e) = &c.error {
+                    println!("  error: {e}");
+                }
+                for r in &c.sample {
+                    println!(
+                        "  {}:{} {} | born {} | {} | {} | {}",
+                        r.source,
+                        r.key,
+                        r.display_name(),
+                        r.date_of_birth.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
+                        r.emails.join(", "),
+                        r.phones.join(", "),
+                        [&r.street, &r.unit, &r.city, &r.region, &r.postcode, &r.country]
+                            .iter()
+                            .filter_map(|v| v.as_deref())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    );
+                }
+                for why in &c.sample_rejections {
+                    println!("  would reject {why}");
+                }
+            }
+        }
+    }
+    Ok(if failed { EXIT_REJECTIONS } else { EXIT_OK })
+}

@@ -1,0 +1,142 @@
+//! `gild sync`: pull, match, build and publish golden records, then print a summary.
+
+use super::output::{json, thousands, Table};
+use super::{load_config, Args, Format, EXIT_OK, EXIT_REJECTIONS};
+use gild::pipeline::{self, Progress, Silent, SyncOptions, SyncReport, Trigger};
+use std::io::IsTerminal;
+
+#[derive(Debug, clap::Args)]
+pub struct SyncArgs {
+    /// Train a new matching model even if the stored one fits.
+    #[arg(long)]
+    pub retrain: bool,
+    /// Put a sync job on the worker queue instead of running it here.
+    #[arg(long)]
+    pub enqueue: bool,
+}
+
+pub async fn run(args: &Args, a: &SyncArgs) -> anyhow::Result<u8> {
+    let config = load_config(args)?;
+    if a.enqueue {
+        let queue = gild::jobs::Queue::connect(&config.jobs.queue_url, config.jobs.poll_interval).await?;
+        let job = gild::jobs::SyncJob {
+            trigger: "job".into(),
+            requested_at: gild::store::now(),
+            tick: None,
+        };
+        queue.enqueue(job, None, config.jobs.retries as usize + 1).await?;
+        match args.format {
+            Format::Json => json(&serde_json::json!({"enqueued": true, "queue": gild::jobs::SYNC_QUEUE}))?,
+            Format::Text => println!("sync job enqueued on queue {}; a `gild worker` will run it", gild::jobs::SYNC_QUEUE),
+        }
+        return Ok(EXIT_OK);
+    }
+    let options = SyncOptions {
+        trigger: Trigger::Manual,
+        retrain: a.retrain,
+    };
+    let interactive = args.format == Format::Text && std::io::stderr().is_terminal();
+    let bars;
+    let progress: &dyn Progress = if interactive {
+        bars = super::progress::Bars::new();
+        &bars
+    } else {
+        &Silent
+    };
+    let report = pipeline::sync(&config, &options, progress).await?;
+    match args.format {
+        Format::Json => json(&report)?,
+        Format::Text => print!("{}", summary(&report)),
+    }
+    Ok(if report.has_rejections() { EXIT_REJECTIONS } else { EXIT_OK })
+}
+
+pub fn summary(r: &SyncReport) -> String {
+    let mut out = String::new();
+    let status = if r.status == "succeeded" {
+        "succeeded".to_string()
+    } else {
+        let failed = r.sources.iter().filter(|s| s.outcome.status == "failed").count();
+        format!("finished with rejections: {} rows rejected, {failed} sources failed", thousands(r.rows_rejected))
+    };
+    out.push_str(&format!("gild sync {} into the {} store: {status}\n\n", r.run_id, r.store));
+
+    let mut t = Table::new(&["source", "kind", "status", "read", "rejected", "kept", "seconds"]).numeric(&[3, 4, 5, 6]);
+    for s in &r.sources {
+        let o = &s.outcome;
+        t.row(vec![
+            o.source.clone(),
+            o.record_kind.clone(),
+            o.status.clone(),
+            thousands(o.rows_read),
+            thousands(o.rows_rejected),
+            thousands(o.rows_kept),
+            format!("{:.2}", o.seconds),
+        ]);
+    }
+    out.push_str(&t.render());
+    for s in &r.sources {
+        if let Some(e) = &s.outcome.error {
+            out.push_str(&format!("  ! {e}\n"));
+            if s.kept_from_last_run > 0 {
+                out.push_str(&format!(
+                    "    kept its {} records from the last good run, so its customers stay in the golden view\n",
+                    thousands(s.kept_from_last_run)
+                ));
+            }
+        }
+    }
+    if r.rows_rejected > 0 {
+        out.push_str(&format!("  rejected rows are in the store: gild rejects --run {}\n", r.run_id));
+    }
+
+    let m = &r.matching;
+    out.push_str(&format!(
+        "\nmatching: {} records, {} candidate pairs, {} above the review threshold, {} above the merge threshold\n",
+        thousands(m.records),
+        thousands(m.candidate_pairs),
+        thousands(m.pairs_scored_above_review),
+        thousands(m.pairs_above_merge)
+    ));
+    let mut t = Table::new(&["blocking rule", "pairs", "new pairs", "largest block"]).numeric(&[1, 2, 3]);
+    for b in &m.blocking {
+        t.row(vec![b.rule.clone(), thousands(b.pairs_found), thousands(b.pairs_new), thousands(b.largest_block)]);
+    }
+    out.push_str(&t.render());
+    for w in &m.block_warnings {
+        let what = if w.skipped { "skipped" } else { "kept" };
+        out.push_str(&format!(
+            "  ! rule {}: block {} has {} records ({} pairs): {what}; tighten the rule if this is not expected\n",
+            w.rule,
+            w.key,
+            thousands(w.records),
+            thousands(w.pairs)
+        ));
+    }
+    out.push_str(&format!(
+        "clusters: {}; merges refused (over-merge protection): {}; pairs left for review: {}\n",
+        thousands(m.clusters),
+        thousands(m.merges_refused),
+        thousands(m.pairs_for_review)
+    ));
+    out.push_str(&format!(
+        "model: {} (prior {:.3e}); {} pairs scored per second\n",
+        if r.model.trained { "trained in this run" } else { "stored model" },
+        r.model.prior,
+        thousands(m.pairs_per_second as u64)
+    ));
+    let g = &r.golden;
+    out.push_str(&format!(
+        "\ngolden records: {} created, {} updated, {} unchanged, {} merged away, {} split, {} deleted; {} in all\n",
+        thousands(g.created),
+        thousands(g.updated),
+        thousands(g.unchanged),
+        thousands(g.merged),
+        thousands(g.split),
+        thousands(g.deleted),
+        thousands(r.golden_total)
+    ));
+    let stages: Vec<String> = r.stages.iter().map(|s| format!("{} {:.2}s", s.stage, s.seconds)).collect();
+    out.push_str(&format!("\ntime: {} — total {:.2} s\n", stages.join(", "), r.seconds));
+    out
+}

@@ -1,0 +1,82 @@
+//! `gild train`: fit the matching model on the staged records and store it.
+
+use super::output::{json, thousands, Table};
+use super::{load_config, Args, Format, NotFound, EXIT_OK};
+use gild::compare::{Comparator, Prepared};
+use gild::model::{self, Model};
+use gild::store::Store;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// Also write the model as readable JSON to this file.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+}
+
+pub async fn run(args: &Args, a: &TrainArgs) -> anyhow::Result<u8> {
+    let config = load_config(args)?;
+    let store = Store::connect(&config.store_url).await?;
+    let records = store.all_staged_records().await?;
+    if records.is_empty() {
+        return Err(NotFound("the store has no staged records yet: run `gild sync` first (it trains a model when none exists)".into()).into());
+    }
+    let m = &config.matching;
+    let model = gild::pipeline::cpu(|| {
+        let prepared = Prepared::build(&records);
+        let comparator = Comparator::new(&prepared, &m.comparisons);
+        model::train(&comparator, &m.training, m.link_type, m.limits, &[])
+    });
+    let id = store.save_model(&model, None).await?;
+    store.close().await;
+    if let Some(path) = &a.output {
+        std::fs::write(path, serde_json::to_string_pretty(&model)?)?;
+    }
+    match args.format {
+        Format::Json => json(&serde_json::json!({"model_id": id, "model": model}))?,
+        Format::Text => {
+            print!("{}", describe(&model));
+            println!("stored as model {id}; the next sync uses it");
+            if let Some(p) = &a.output {
+                println!("written to {}", p.display());
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+/// The model as a table of levels with their m, u and weight.
+pub fn describe(model: &Model) -> String {
+    let mut out = format!(
+        "model trained on {} records: prior {:.3e} (weight {:+.2}); u from {} random pairs; {:.1} s\n",
+        thousands(model.records as u64),
+        model.prior,
+        model.prior_weight(),
+        thousands(model.training.u_pairs_sampled),
+        model.training.seconds
+    );
+    for s in &model.training.em_sessions {
+        out.push_str(&format!(
+            "  EM on {}: {} pairs, {} iterations{}, held out {}\n",
+            s.rule,
+            thousands(s.pairs),
+            s.iterations,
+            if s.converged { "" } else { " (not converged)" },
+            if s.held_out.is_empty() { "nothing".into() } else { s.held_out.join(", ") }
+        ));
+    }
+    if !model.training.not_estimated.is_empty() {
+        out.push_str(&format!(
+            "  ! not estimated by any EM session (starting guess kept): {}\n",
+            model.training.not_estimated.join(", ")
+        ));
+    }
+    let mut t = Table::new(&["comparison", "level", "m", "u", "weight"]).numeric(&[2, 3, 4]);
+    for c in &model.comparisons {
+        for l in &c.levels {
+            t.row(vec![c.name.clone(), l.label.clone(), format!("{:.4}", l.m), format!("{:.3e}", l.u), format!("{:+.2}", l.weight())]);
+        }
+    }
+    out.push_str(&t.render());
+    out
+}

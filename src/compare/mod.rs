@@ -1,0 +1,336 @@
+//! Comparison: for a pair of records, which level each configured comparison falls in.
+//!
+//! A comparison is a field and an ordered list of levels; the first level that holds wins.
+//! Level 0 is "a value is missing", levels 1..=L are the configured ones, L+1 is "none held".
+
+mod intern;
+mod level;
+mod prepared;
+
+pub use intern::{Interner, Sym, NONE};
+pub use level::{jaccard_words, LevelKind};
+pub use prepared::{Dob, Field, MultiColumn, Prepared};
+
+use crate::standardize::{nicknames, phonetic};
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+/// A comparison as written in `gild.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComparisonConfig {
+    /// Defaults to the field's name.
+    #[serde(default)]
+    pub name: Option<String>,
+    pub field: Spanned<String>,
+    pub levels: Vec<Spanned<String>>,
+    /// Weigh an exact match by how common the value is (SMITH is worth less than ZBYSZKO).
+    #[serde(default)]
+    pub term_frequency: bool,
+    /// Two present values that fall in no level mean two different people: clustering will not
+    /// put them together (for dates of birth, tax identifiers).
+    #[serde(default)]
+    pub cannot_link_when_different: bool,
+}
+
+/// A validated comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    pub name: String,
+    pub field: Field,
+    pub levels: Vec<LevelKind>,
+    pub term_frequency: bool,
+    pub cannot_link_when_different: bool,
+}
+
+impl Comparison {
+    /// Null level, configured levels, else level.
+    pub fn level_count(&self) -> usize {
+        self.levels.len() + 2
+    }
+
+    pub fn else_level(&self) -> u8 {
+        (self.levels.len() + 1) as u8
+    }
+
+    pub fn level_label(&self, level: u8) -> String {
+        match level as usize {
+            0 => "null".into(),
+            l if l <= self.levels.len() => self.levels[l - 1].label(),
+            _ => "else".into(),
+        }
+    }
+
+    /// Whether the level is an exact match whose weight is adjusted by term frequency.
+    pub fn is_tf_level(&self, level: u8) -> bool {
+        self.term_frequency && level >= 1 && self.levels.get(level as usize - 1) == Some(&LevelKind::Exact)
+    }
+
+    pub fn from_config(c: &ComparisonConfig) -> Result<Comparison, (std::ops::Range<usize>, String)> {
+        let field = Field::parse(c.field.get_ref()).ok_or_else(|| {
+            (
+                c.field.span(),
+                format!(
+                    "unknown field {:?}; comparable fields are given_name, middle_name, family_name, full_name, date_of_birth, \
+                     email, phone, street, street_number, street_name, unit, city, region, postcode, country, national_id",
+                    c.field.get_ref()
+                ),
+            )
+        })?;
+        if c.levels.is_empty() {
+            return Err((c.field.span(), "a comparison needs at least one level".into()));
+        }
+        let mut levels = Vec::with_capacity(c.levels.len());
+        for l in &c.levels {
+            let kind = LevelKind::parse(l.get_ref()).map_err(|e| (l.span(), e))?;
+            if !kind.fits(field) {
+                return Err((l.span(), format!("level {:?} does not apply to field {}", l.get_ref(), field.name())));
+            }
+            levels.push(kind);
+        }
+        if levels.len() > 12 {
+            return Err((c.field.span(), "at most 12 levels per comparison".into()));
+        }
+        Ok(Comparison {
+            name: c.name.clone().unwrap_or_else(|| field.name().to_string()),
+            field,
+            levels,
+            term_frequency: c.term_frequency,
+            cannot_link_when_different: c.cannot_link_when_different,
+        })
+    }
+}
+
+/// Per-value side tables a comparison needs (phonetic codes, numbers, nickname groups).
+#[derive(Default)]
+struct SideTables {
+    soundex: Vec<u32>,
+    metaphone: Vec<u32>,
+    numbers: Vec<Option<f64>>,
+    nickname: Vec<&'static [u16]>,
+}
+
+/// Compares record pairs under a fixed set of comparisons.
+pub struct Comparator<'a> {
+    pub prepared: &'a Prepared,
+    pub comparisons: &'a [Comparison],
+    tables: Vec<SideTables>,
+    /// Relative frequency of each value, per comparison (empty when not term-frequency adjusted).
+    tf: Vec<Vec<f64>>,
+}
+
+fn code_table(interner: &Interner, code: impl Fn(&str) -> String) -> Vec<u32> {
+    let mut codes = Interner::new();
+    (0..interner.len() as u32)
+        .map(|s| if s == NONE { NONE } else { codes.add(&code(interner.str(s))) })
+        .collect()
+}
+
+impl<'a> Comparator<'a> {
+    pub fn new(prepared: &'a Prepared, comparisons: &'a [Comparison]) -> Self {
+        let tables = comparisons
+            .iter()
+            .map(|c| {
+                let mut t = SideTables::default();
+                let interner = match prepared.column(c.field) {
+                    Some((i, _)) => i,
+                    None => match prepared.multi(c.field) {
+                        Some(m) => &m.interner,
+                        None => return t,
+                    },
+                };
+                for l in &c.levels {
+                    match l {
+                        LevelKind::Soundex if t.soundex.is_empty() => t.soundex = code_table(interner, phonetic::soundex),
+                        LevelKind::Metaphone if t.metaphone.is_empty() => {
+                            t.metaphone = code_table(interner, |s| phonetic::double_metaphone(s).0)
+                        }
+                        LevelKind::NumericWithin { .. } | LevelKind::NumericWithinPercent { .. } if t.numbers.is_empty() => {
+                            t.numbers = (0..interner.len() as u32)
+                                .map(|s| interner.str(s).trim().parse::<f64>().ok())
+                                .collect()
+                        }
+                        LevelKind::Nickname if t.nickname.is_empty() => {
+                            t.nickname = (0..interner.len() as u32)
+                                .map(|s| nicknames::nickname_groups(interner.str(s)))
+                                .collect()
+                        }
+                        _ => {}
+                    }
+                }
+                t
+            })
+            .collect();
+        let tf = comparisons
+            .iter()
+            .map(|c| {
+                if !c.term_frequency {
+                    return Vec::new();
+                }
+                let interner = match prepared.column(c.field) {
+                    Some((i, _)) => i,
+                    None => match prepared.multi(c.field) {
+                        Some(m) => &m.interner,
+                        None => return Vec::new(),
+                    },
+                };
+                let total = interner.total().max(1) as f64;
+                (0..interner.len() as u32).map(|s| f64::from(interner.count(s)) / total).collect()
+            })
+            .collect();
+        Comparator {
+            prepared,
+            comparisons,
+            tables,
+            tf,
+        }
+    }
+
+    /// The level comparison `c` falls in for records `i` and `j`.
+    pub fn level(&self, c: usize, i: usize, j: usize) -> u8 {
+        let comp = &self.comparisons[c];
+        let p = self.prepared;
+        match comp.field {
+            Field::DateOfBirth => {
+                let (Some(a), Some(b)) = (p.dob[i], p.dob[j]) else { return 0 };
+                for (k, l) in comp.levels.iter().enumerate() {
+                    if date_level_holds(*l, a, b) {
+                        return (k + 1) as u8;
+                    }
+                }
+                comp.else_level()
+            }
+            Field::Email | Field::Phone => {
+                let Some(col) = p.multi(comp.field) else { return 0 };
+                let (va, vb) = (col.of(i), col.of(j));
+                if va.is_empty() || vb.is_empty() {
+                    return 0;
+                }
+                for (k, l) in comp.levels.iter().enumerate() {
+                    let holds = va.iter().any(|&a| vb.iter().any(|&b| self.text_level_holds(c, *l, &col.interner, a, b, i, j)));
+                    if holds {
+                        return (k + 1) as u8;
+                    }
+                }
+                comp.else_level()
+            }
+            field => {
+                let Some((interner, syms)) = p.column(field) else { return 0 };
+                let (a, b) = (syms[i], syms[j]);
+                if a == NONE || b == NONE {
+                    return 0;
+                }
+                for (k, l) in comp.levels.iter().enumerate() {
+                    if self.text_level_holds(c, *l, interner, a, b, i, j) {
+                        return (k + 1) as u8;
+                    }
+                }
+                comp.else_level()
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn text_level_holds(&self, c: usize, level: LevelKind, interner: &Interner, a: Sym, b: Sym, i: usize, j: usize) -> bool {
+        use LevelKind::*;
+        if a == b {
+            // Equal values satisfy every similarity level.
+            return true;
+        }
+        let t = &self.tables[c];
+        let (sa, sb) = (interner.str(a), interner.str(b));
+        match level {
+            Exact => false,
+            Nickname => {
+                let (ga, gb) = (t.nickname[a as usize], t.nickname[b as usize]);
+                !ga.is_empty() && ga.iter().any(|g| gb.contains(g))
+            }
+            Initial => {
+                let first = |s: &str| s.chars().next();
+                (sa.len() == 1 || sb.len() == 1) && first(sa) == first(sb)
+            }
+            Swapped => {
+                let p = self.prepared;
+                let (g, f) = (Field::GivenName, Field::FamilyName);
+                let (gi, fi, gj, fj) = (p.sym(g, i), p.sym(f, i), p.sym(g, j), p.sym(f, j));
+                gi != NONE
+                    && fi != NONE
+                    && p.text(g, i) == p.text(f, j)
+                    && p.text(f, i) == p.text(g, j)
+                    && !(gi == gj && fi == fj)
+                    && gj != NONE
+                    && fj != NONE
+            }
+            Soundex => t.soundex[a as usize] == t.soundex[b as usize],
+            Metaphone => t.metaphone[a as usize] == t.metaphone[b as usize],
+            JaroWinkler { at_least } => strsim::jaro_winkler(sa, sb) >= at_least,
+            Jaro { at_least } => strsim::jaro(sa, sb) >= at_least,
+            Levenshtein { at_most } => sa.len().abs_diff(sb.len()) <= at_most && strsim::levenshtein(sa, sb) <= at_most,
+            DamerauLevenshtein { at_most } => sa.len().abs_diff(sb.len()) <= at_most && strsim::osa_distance(sa, sb) <= at_most,
+            Jaccard { at_least } => jaccard_words(sa, sb) >= at_least,
+            Prefix { n } => {
+                let pa: String = sa.chars().take(n).collect();
+                let pb: String = sb.chars().take(n).collect();
+                pa.chars().count() == n && pa == pb
+            }
+            EmailLocal => {
+                let la = sa.split('@').next().unwrap_or("");
+                let lb = sb.split('@').next().unwrap_or("");
+                !la.is_empty() && la == lb
+            }
+            NumericWithin { at_most } => match (t.numbers[a as usize], t.numbers[b as usize]) {
+                (Some(x), Some(y)) => (x - y).abs() <= at_most,
+                _ => false,
+            },
+            NumericWithinPercent { percent } => match (t.numbers[a as usize], t.numbers[b as usize]) {
+                (Some(x), Some(y)) => (x - y).abs() <= x.abs().max(y.abs()) * percent / 100.0,
+                _ => false,
+            },
+            DateOneFieldOff | DateTransposed | DateWithinDays { .. } | YearEqual => false,
+        }
+    }
+
+    /// All levels of the pair, into `out` (one per comparison).
+    pub fn levels_into(&self, i: usize, j: usize, out: &mut [u8]) {
+        for (c, slot) in out.iter_mut().enumerate() {
+            *slot = self.level(c, i, j);
+        }
+    }
+
+    /// How common the agreed value is, for a term-frequency-adjusted exact match.
+    pub fn term_frequency(&self, c: usize, i: usize, j: usize) -> Option<f64> {
+        let tf = self.tf.get(c)?;
+        if tf.is_empty() {
+            return None;
+        }
+        let comp = &self.comparisons[c];
+        let p = self.prepared;
+        let sym = match p.column(comp.field) {
+            Some((_, syms)) => syms[i],
+            None => {
+                let col = p.multi(comp.field)?;
+                let vb = col.of(j);
+                *col.of(i).iter().find(|a| vb.contains(a))?
+            }
+        };
+        tf.get(sym as usize).copied().filter(|f| *f > 0.0)
+    }
+}
+
+fn date_level_holds(level: LevelKind, a: Dob, b: Dob) -> bool {
+    use LevelKind::*;
+    match level {
+        Exact => a.days == b.days,
+        DateOneFieldOff => {
+            let same = u8::from(a.year == b.year) + u8::from(a.month == b.month) + u8::from(a.day == b.day);
+            same == 2
+        }
+        DateTransposed => a.year == b.year && a.month == b.day && a.day == b.month && a.month != a.day,
+        DateWithinDays { days } => (a.days - b.days).abs() <= days,
+        YearEqual => a.year == b.year,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,139 @@
+//! Connectors: stream a source system's rows, with their position, for the mapping stage.
+//!
+//! Every connector turns its source into batches of [`RawRow`]s (text cells by column) plus
+//! [`BadRow`]s it could not even split into cells. Rows are streamed through a bounded channel,
+//! so a 5 GB export never needs 5 GB of memory.
+
+pub mod config;
+mod csv_source;
+mod sql_source;
+
+pub use config::{Connector, CsvSpec, LineEnding, Selection, SourceSpec, SqlSpec};
+
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Rows per batch sent through the channel: large enough to amortise the hand-off, small enough
+/// to keep memory flat.
+pub const BATCH_ROWS: usize = 4096;
+/// Batches in flight between a reader and the mapping stage.
+const CHANNEL_BATCHES: usize = 8;
+
+/// One row as text cells, in the order of [`SourceReader::columns`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawRow {
+    pub values: Vec<Option<String>>,
+    /// File (for CSV) or table/query description (for databases).
+    pub place: Arc<str>,
+    /// Line in the file (CSV) or 1-based row number (databases).
+    pub line: u64,
+}
+
+impl RawRow {
+    /// `file.csv:12` or `table customers, row 12`.
+    pub fn location(&self) -> String {
+        format_location(&self.place, self.line)
+    }
+}
+
+pub fn format_location(place: &str, line: u64) -> String {
+    if place.starts_with("table ") || place.starts_with("query") {
+        format!("{place}, row {line}")
+    } else {
+        format!("{place}:{line}")
+    }
+}
+
+/// A row the connector could not turn into cells (wrong column count, undecodable bytes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BadRow {
+    pub location: String,
+    /// The row's text as far as it could be read (undecodable bytes replaced by U+FFFD).
+    pub raw: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Default)]
+pub struct RowBatch {
+    pub rows: Vec<RawRow>,
+    pub bad: Vec<BadRow>,
+}
+
+/// A source that failed as a whole: it fails alone, the others still sync.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SourceError {
+    #[error("source {source_name}: no file matches {pattern} (check `path` in {config})")]
+    NoFiles { source_name: String, pattern: String, config: String },
+    #[error("source {source_name}: cannot read {target}: {reason}")]
+    Open { source_name: String, target: String, reason: String },
+    #[error("source {source_name}: cannot connect to {target}: {reason} (check `url` in {config} and that the server is up)")]
+    Connect { source_name: String, target: String, reason: String, config: String },
+    #[error("source {source_name}: the query failed: {reason}")]
+    Query { source_name: String, reason: String },
+    #[error("source {source_name}: {place}: {reason}")]
+    Read { source_name: String, place: String, reason: String },
+    #[error("source {source_name}: {place}: {reason}")]
+    Columns { source_name: String, place: String, reason: String },
+}
+
+/// An open source: its columns, and a stream of row batches.
+pub struct SourceReader {
+    pub columns: Vec<String>,
+    /// Where the rows come from, for messages: a file pattern or `table customers`.
+    pub place: String,
+    pub batches: mpsc::Receiver<Result<RowBatch, SourceError>>,
+}
+
+/// Opens a source: files are found or the database is connected to before this returns, so that
+/// a source that cannot be read at all fails here, with one clear error.
+pub async fn open(connector: &Connector) -> Result<SourceReader, SourceError> {
+    match &connector.spec {
+        SourceSpec::Csv(spec) => csv_source::open(connector, spec).await,
+        SourceSpec::Sqlite(spec) => sql_source::open_sqlite(connector, spec).await,
+        SourceSpec::Postgres(spec) => sql_source::open_postgres(connector, spec).await,
+        SourceSpec::Mysql(spec) => sql_source::open_mysql(connector, spec).await,
+    }
+}
+
+fn channel() -> (
+    mpsc::Sender<Result<RowBatch, SourceError>>,
+    mpsc::Receiver<Result<RowBatch, SourceError>>,
+) {
+    mpsc::channel(CHANNEL_BATCHES)
+}
+
+/// A URL fit for messages and logs: the password, if any, replaced.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, tail) = match rest.find(['/', '?']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}{tail}")
+        }
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(redact_url("postgres://gild:secret@db:5432/crm"), "postgres://gild:***@db:5432/crm");
+        assert_eq!(redact_url("mysql://root@127.0.0.1/x"), "mysql://root:***@127.0.0.1/x");
+        assert_eq!(redact_url("sqlite:///tmp/a.db"), "sqlite:///tmp/a.db");
+    }
+
+    #[test]
+    fn locations_read_naturally() {
+        assert_eq!(format_location("exports/a.csv", 12), "exports/a.csv:12");
+        assert_eq!(format_location("table customers", 3), "table customers, row 3");
+    }
+}

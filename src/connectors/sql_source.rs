@@ -1,0 +1,296 @@
+//! Database sources through sqlx: SQLite files, PostgreSQL, MySQL and MariaDB.
+//!
+//! Legacy schemas use every column type there is; each cell is turned into text here so that
+//! the mapping stage sees one shape whatever the database.
+
+use super::{channel, format_location, redact_url, BadRow, Connector, RawRow, RowBatch, Selection, SourceError, SourceReader, SqlSpec, BATCH_ROWS};
+use futures::StreamExt;
+use sqlx::{Column, Connection, Executor, Row, Statement, TypeInfo, ValueRef};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A legacy server that does not answer should fail its source quickly, not hang the run.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn select_sql(spec: &SqlSpec) -> (String, String) {
+    match &spec.selection {
+        // The table name was checked to be a plain identifier when the config was loaded.
+        Selection::Table(t) => (format!("SELECT * FROM {t}"), format!("table {t}")),
+        Selection::Query(q) => (q.clone(), "query".to_string()),
+    }
+}
+
+fn connect_error(connector: &Connector, url: &str, e: impl std::fmt::Display) -> SourceError {
+    SourceError::Connect {
+        source_name: connector.name.clone(),
+        target: redact_url(url),
+        reason: e.to_string(),
+        config: connector.file.display().to_string(),
+    }
+}
+
+fn query_error(connector: &Connector, e: impl std::fmt::Display) -> SourceError {
+    SourceError::Query {
+        source_name: connector.name.clone(),
+        reason: e.to_string(),
+    }
+}
+
+macro_rules! open_with {
+    ($conn_ty:ty, $connector:expr, $spec:expr, $cell:path) => {{
+        let connector: &Connector = $connector;
+        let spec: &SqlSpec = $spec;
+        let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, <$conn_ty>::connect(&spec.url))
+            .await
+            .map_err(|_| connect_error(connector, &spec.url, "timed out"))?
+            .map_err(|e| connect_error(connector, &spec.url, e))?;
+        let (sql, place) = select_sql(spec);
+        // Prepare first: the column names are needed to check the mapping before any row is read,
+        // and a bad table or query fails the source here.
+        let columns: Vec<String> = {
+            let stmt = conn
+                .prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(sql.clone())))
+                .await
+                .map_err(|e| query_error(connector, e))?;
+            stmt.columns().iter().map(|c| c.name().to_string()).collect()
+        };
+        let (tx, rx) = channel();
+        let source_name = connector.name.clone();
+        let names = columns.clone();
+        let place_arc: Arc<str> = Arc::from(place.as_str());
+        tokio::spawn(async move {
+            let mut rows = conn.fetch(sqlx::AssertSqlSafe(sql));
+            let mut batch = RowBatch::default();
+            let mut line: u64 = 0;
+            while let Some(row) = rows.next().await {
+                line += 1;
+                let row = match row {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let _ = tx
+                            .send(Err(SourceError::Read {
+                                source_name: source_name.clone(),
+                                place: format_location(&place_arc, line),
+                                reason: e.to_string(),
+                            }))
+                            .await;
+                        return;
+                    }
+                };
+                let mut values = Vec::with_capacity(names.len());
+                let mut failure = None;
+                for i in 0..names.len() {
+                    match $cell(&row, i) {
+                        Ok(v) => values.push(v),
+                        Err(reason) => {
+                            failure = Some(format!("column {:?}: {reason}", names[i]));
+                            values.push(None);
+                        }
+                    }
+                }
+                match failure {
+                    None => batch.rows.push(RawRow {
+                        values,
+                        place: place_arc.clone(),
+                        line,
+                    }),
+                    Some(reason) => batch.bad.push(BadRow {
+                        location: format_location(&place_arc, line),
+                        raw: render(&names, &values),
+                        reason,
+                    }),
+                }
+                if batch.rows.len() + batch.bad.len() >= BATCH_ROWS
+                    && tx.send(Ok(std::mem::take(&mut batch))).await.is_err()
+                {
+                    return;
+                }
+            }
+            if !(batch.rows.is_empty() && batch.bad.is_empty()) {
+                let _ = tx.send(Ok(batch)).await;
+            }
+        });
+        Ok(SourceReader {
+            columns,
+            place,
+            batches: rx,
+        })
+    }};
+}
+
+pub(super) async fn open_sqlite(connector: &Connector, spec: &SqlSpec) -> Result<SourceReader, SourceError> {
+    // A source is read, never written: refuse to create a missing SQLite file.
+    if let Some(path) = sqlite_path(&spec.url) {
+        if !std::path::Path::new(&path).exists() {
+            return Err(SourceError::Open {
+                source_name: connector.name.clone(),
+                target: path,
+                reason: format!("no such database file (check `url` in {})", connector.file.display()),
+            });
+        }
+    }
+    open_with!(sqlx::SqliteConnection, connector, spec, sqlite_cell)
+}
+
+pub(super) async fn open_postgres(connector: &Connector, spec: &SqlSpec) -> Result<SourceReader, SourceError> {
+    open_with!(sqlx::PgConnection, connector, spec, pg_cell)
+}
+
+pub(super) async fn open_mysql(connector: &Connector, spec: &SqlSpec) -> Result<SourceReader, SourceError> {
+    open_with!(sqlx::MySqlConnection, connector, spec, mysql_cell)
+}
+
+fn sqlite_path(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && !path.starts_with(':')).then(|| path.to_string())
+}
+
+/// A row as `col=value; …` for the rejects table.
+fn render(names: &[String], values: &[Option<String>]) -> String {
+    names
+        .iter()
+        .zip(values)
+        .map(|(n, v)| format!("{n}={}", v.as_deref().unwrap_or("")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn text(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+fn bytes_text(b: &[u8]) -> Result<Option<String>, String> {
+    std::str::from_utf8(b)
+        .map(text)
+        .map_err(|e| format!("undecodable bytes: not valid UTF-8 at byte {}", e.valid_up_to()))
+}
+
+fn sqlite_cell(row: &sqlx::sqlite::SqliteRow, i: usize) -> Result<Option<String>, String> {
+    let raw = row.try_get_raw(i).map_err(|e| e.to_string())?;
+    if raw.is_null() {
+        return Ok(None);
+    }
+    // SQLite types values, not columns: look at this value's storage class.
+    let class = raw.type_info().name().to_ascii_uppercase();
+    match class.as_str() {
+        "INTEGER" => row.try_get::<i64, _>(i).map(|v| Some(v.to_string())).map_err(|e| e.to_string()),
+        "REAL" => row.try_get::<f64, _>(i).map(|v| Some(v.to_string())).map_err(|e| e.to_string()),
+        "BLOB" => bytes_text(&row.try_get::<Vec<u8>, _>(i).map_err(|e| e.to_string())?),
+        _ => match row.try_get::<&[u8], _>(i) {
+            Ok(b) => bytes_text(b),
+            Err(_) => row.try_get::<String, _>(i).map(|s| text(&s)).map_err(|e| e.to_string()),
+        },
+    }
+}
+
+fn pg_cell(row: &sqlx::postgres::PgRow, i: usize) -> Result<Option<String>, String> {
+    let raw = row.try_get_raw(i).map_err(|e| e.to_string())?;
+    if raw.is_null() {
+        return Ok(None);
+    }
+    let ty = raw.type_info().name().to_ascii_uppercase();
+    let e = |e: sqlx::Error| e.to_string();
+    Ok(match ty.as_str() {
+        "BOOL" => Some(row.try_get::<bool, _>(i).map_err(e)?.to_string()),
+        "INT2" => Some(row.try_get::<i16, _>(i).map_err(e)?.to_string()),
+        "INT4" => Some(row.try_get::<i32, _>(i).map_err(e)?.to_string()),
+        "INT8" => Some(row.try_get::<i64, _>(i).map_err(e)?.to_string()),
+        "FLOAT4" => Some(row.try_get::<f32, _>(i).map_err(e)?.to_string()),
+        "FLOAT8" => Some(row.try_get::<f64, _>(i).map_err(e)?.to_string()),
+        "NUMERIC" => Some(row.try_get::<rust_decimal::Decimal, _>(i).map_err(e)?.to_string()),
+        "DATE" => Some(row.try_get::<chrono::NaiveDate, _>(i).map_err(e)?.to_string()),
+        "TIMESTAMP" => Some(
+            row.try_get::<chrono::NaiveDateTime, _>(i)
+                .map_err(e)?
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string(),
+        ),
+        "TIMESTAMPTZ" => Some(row.try_get::<chrono::DateTime<chrono::Utc>, _>(i).map_err(e)?.to_rfc3339()),
+        "BYTEA" => return bytes_text(&row.try_get::<Vec<u8>, _>(i).map_err(e)?),
+        "TEXT" | "VARCHAR" | "BPCHAR" | "CHAR" | "NAME" | "CITEXT" => text(&row.try_get::<String, _>(i).map_err(e)?),
+        other => match row.try_get_unchecked::<String, _>(i) {
+            Ok(s) => text(&s),
+            Err(_) => return Err(format!("column type {other} is not supported; cast it to text in a `query`")),
+        },
+    })
+}
+
+fn mysql_cell(row: &sqlx::mysql::MySqlRow, i: usize) -> Result<Option<String>, String> {
+    let raw = row.try_get_raw(i).map_err(|e| e.to_string())?;
+    if raw.is_null() {
+        return Ok(None);
+    }
+    let ty = raw.type_info().name().to_ascii_uppercase();
+    let e = |e: sqlx::Error| e.to_string();
+    Ok(match ty.as_str() {
+        "BOOLEAN" => Some(row.try_get::<bool, _>(i).map_err(e)?.to_string()),
+        "TINYINT" | "SMALLINT" | "MEDIUMINT" | "INT" | "BIGINT" => Some(row.try_get::<i64, _>(i).map_err(e)?.to_string()),
+        "TINYINT UNSIGNED" | "SMALLINT UNSIGNED" | "MEDIUMINT UNSIGNED" | "INT UNSIGNED" | "BIGINT UNSIGNED" | "YEAR" => {
+            Some(row.try_get::<u64, _>(i).map_err(e)?.to_string())
+        }
+        "FLOAT" => Some(row.try_get::<f32, _>(i).map_err(e)?.to_string()),
+        "DOUBLE" => Some(row.try_get::<f64, _>(i).map_err(e)?.to_string()),
+        "DECIMAL" => Some(row.try_get::<rust_decimal::Decimal, _>(i).map_err(e)?.to_string()),
+        "DATE" => Some(row.try_get::<chrono::NaiveDate, _>(i).map_err(e)?.to_string()),
+        "DATETIME" => Some(
+            row.try_get::<chrono::NaiveDateTime, _>(i)
+                .map_err(e)?
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string(),
+        ),
+        "TIMESTAMP" => Some(row.try_get::<chrono::DateTime<chrono::Utc>, _>(i).map_err(e)?.to_rfc3339()),
+        "BINARY" | "VARBINARY" | "BLOB" | "TINYBLOB" | "MEDIUMBLOB" | "LONGBLOB" => {
+            return bytes_text(&row.try_get::<Vec<u8>, _>(i).map_err(e)?)
+        }
+        _ => match row.try_get_unchecked::<&[u8], _>(i) {
+            Ok(b) => return bytes_text(b),
+            Err(_) => return Err(format!("column type {ty} is not supported; cast it to text in a `query`")),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connectors::config::parse_connector;
+    use std::path::Path;
+
+    #[tokio::test]
+    async fn reads_a_sqlite_table_with_mixed_types() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("legacy.db");
+        let url = format!("sqlite://{}?mode=rwc", db.display());
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("create");
+        sqlx::raw_sql("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, balance REAL, photo BLOB); \
+             INSERT INTO customers VALUES (1, ' Ann ', 12.5, NULL), (2, NULL, NULL, x'FF00');")
+            .execute(&mut conn)
+            .await
+            .expect("load");
+        conn.close().await.expect("close");
+        let text = format!(
+            "name = \"crm\"\nkind = \"sqlite\"\nrecord_kind = \"customer\"\nurl = \"sqlite://{}\"\ntable = \"customers\"\nprimary_key = [\"id\"]\n",
+            db.display()
+        );
+        let c = parse_connector(Path::new("c.toml"), &text, dir.path(), &|_| None).expect("valid");
+        let mut reader = crate::connectors::open(&c).await.expect("opens");
+        assert_eq!(reader.columns, vec!["id", "name", "balance", "photo"]);
+        let batch = reader.batches.recv().await.expect("a batch").expect("ok");
+        assert_eq!(batch.rows.len(), 1);
+        assert_eq!(batch.rows[0].values, vec![Some("1".into()), Some("Ann".into()), Some("12.5".into()), None]);
+        assert_eq!(batch.bad.len(), 1, "the undecodable blob is a bad row");
+        assert!(batch.bad[0].reason.contains("photo"));
+        assert_eq!(batch.bad[0].location, "table customers, row 2");
+    }
+
+    #[tokio::test]
+    async fn a_missing_sqlite_file_or_table_fails_the_source() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let text = "name = \"crm\"\nkind = \"sqlite\"\nrecord_kind = \"customer\"\nurl = \"sqlite://nope.db\"\ntable = \"customers\"\nprimary_key = [\"id\"]\n";
+        let c = parse_connector(Path::new("c.toml"), text, dir.path(), &|_| None).expect("valid");
+        let err = crate::connectors::open(&c).await.err().expect("fails");
+        assert!(err.to_string().contains("no such database file"), "{err}");
+        assert!(!dir.path().join("nope.db").exists(), "must not create the file");
+    }
+}

@@ -1,0 +1,20 @@
+//! gild turns a company's scattered customer records into one trusted customer view.
+//!
+//! The pipeline runs one way through its stages, one module each:
+//! [`connectors`] → [`standardize`] → [`blocking`] → [`compare`] → [`model`] → [`cluster`] →
+//! [`golden`] → [`store`]; [`pipeline`] runs them as a sync, [`jobs`] schedules syncs with
+//! apalis, and [`evaluate`] measures the result against a truth file.
+
+pub mod blocking;
+pub mod cluster;
+pub mod compare;
+pub mod config;
+pub mod connectors;
+pub mod evaluate;
+pub mod golden;
+pub mod jobs;
+pub mod model;
+pub mod pipeline;
+pub mod record;
+pub mod standardize;
+pub mod store;

@@ -1,0 +1,88 @@
+//! The matching stages in order: prepare, train (when needed), block, score, cluster.
+
+use super::progress::Progress;
+use super::report::StageTime;
+use crate::blocking::{self, Candidates};
+use crate::cluster::{self, Clusters, Constraints};
+use crate::compare::{Comparator, Prepared};
+use crate::config::Matching;
+use crate::model::{self, logit2, Model, ScoredPair, Scorer};
+use crate::record::Record;
+use std::time::Instant;
+
+pub struct MatchOutcome {
+    pub prepared: Prepared,
+    pub model: Model,
+    pub trained: bool,
+    pub candidates: Candidates,
+    /// Pairs at or above the review threshold.
+    pub scored: Vec<ScoredPair>,
+    pub clusters: Clusters,
+    pub score_seconds: f64,
+}
+
+/// Times a stage, reporting to `progress` and `stages`.
+pub fn stage<T>(name: &str, progress: &dyn Progress, stages: &mut Vec<StageTime>, f: impl FnOnce() -> T) -> T {
+    progress.stage_started(name);
+    let span = tracing::info_span!("stage", stage = name);
+    let _enter = span.enter();
+    let started = Instant::now();
+    let out = super::cpu(f);
+    let seconds = started.elapsed().as_secs_f64();
+    tracing::info!(seconds, "stage finished");
+    progress.stage_finished(name, seconds);
+    stages.push(StageTime {
+        stage: name.to_string(),
+        seconds,
+    });
+    out
+}
+
+/// Runs the matching stages. `stored` is used when it fits the configured comparisons.
+pub fn run(
+    records: &[Record],
+    matching: &Matching,
+    stored: Option<Model>,
+    constraints: &Constraints,
+    labels: &model::Labels,
+    progress: &dyn Progress,
+    stages: &mut Vec<StageTime>,
+) -> MatchOutcome {
+    let prepared = stage("prepare", progress, stages, || Prepared::build(records));
+    let comparator = Comparator::new(&prepared, &matching.comparisons);
+    let (model, trained) = match stored.filter(|m| m.fits(&matching.comparisons)) {
+        Some(m) => (m, false),
+        None => (
+            stage("train", progress, stages, || {
+                model::train(&comparator, &matching.training, matching.link_type, matching.limits, labels)
+            }),
+            true,
+        ),
+    };
+    let candidates = stage("block", progress, stages, || {
+        blocking::candidates(&prepared, &matching.blocking, matching.link_type, matching.limits)
+    });
+    let scorer = Scorer::new(&model, &comparator);
+    let started = Instant::now();
+    let scored = stage("score", progress, stages, || {
+        scorer.score_candidates(candidates.packed(), logit2(matching.review_threshold))
+    });
+    let score_seconds = started.elapsed().as_secs_f64();
+    let merge_weight = logit2(matching.merge_threshold);
+    let clusters = stage("cluster", progress, stages, || {
+        let edges: Vec<ScoredPair> = scored.iter().filter(|p| f64::from(p.weight) >= merge_weight).copied().collect();
+        let score = |i: usize, j: usize| scorer.score(i, j);
+        cluster::cluster(prepared.n, &edges, &score, constraints, &matching.clustering)
+    });
+    drop(scorer);
+    drop(comparator);
+    MatchOutcome {
+        prepared,
+        model,
+        trained,
+        candidates,
+        scored,
+        clusters,
+        score_seconds,
+    }
+}

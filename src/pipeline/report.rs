@@ -1,0 +1,72 @@
+//! The run report: what a sync read, rejected, matched and published, and how long each stage took.
+
+use crate::blocking::{BlockWarning, RuleStats};
+use crate::golden::GoldenCounts;
+use crate::store::SourceOutcome;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceReport {
+    #[serde(flatten)]
+    pub outcome: SourceOutcome,
+    /// When the source failed: how many of its last good records were kept in its place.
+    pub kept_from_last_run: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StageTime {
+    pub stage: String,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelSummary {
+    /// Trained in this run (no stored model fitted the configured comparisons).
+    pub trained: bool,
+    pub prior: f64,
+    pub trained_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MatchSummary {
+    pub records: u64,
+    pub candidate_pairs: u64,
+    pub blocking: Vec<RuleStats>,
+    pub block_warnings: Vec<BlockWarning>,
+    /// Pairs at or above the review threshold.
+    pub pairs_scored_above_review: u64,
+    pub pairs_above_merge: u64,
+    pub clusters: u64,
+    /// Merges the clustering refused (contradictions, weak chains, steward decisions).
+    pub merges_refused: u64,
+    pub pairs_for_review: u64,
+    pub pairs_per_second: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncReport {
+    pub run_id: String,
+    pub trigger: String,
+    /// succeeded | partial (rows or sources rejected)
+    pub status: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub store: String,
+    pub sources: Vec<SourceReport>,
+    pub rows_read: u64,
+    pub rows_rejected: u64,
+    pub matching: MatchSummary,
+    pub model: ModelSummary,
+    pub golden: GoldenCounts,
+    pub golden_total: u64,
+    pub stages: Vec<StageTime>,
+    pub seconds: f64,
+}
+
+impl SyncReport {
+    /// True when some row or source was rejected: the run finished, but not cleanly.
+    pub fn has_rejections(&self) -> bool {
+        self.rows_rejected > 0 || self.sources.iter().any(|s| s.outcome.status == "failed")
+    }
+}

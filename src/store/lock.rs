@@ -1,0 +1,105 @@
+//! A lease in the store that keeps two runs from publishing at once, across processes and hosts.
+//! A holder that dies stops renewing, and its lease expires.
+
+use super::{on_pool, now, Doing, Store, StoreError};
+use chrono::{DateTime, Utc};
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+pub const SYNC_LOCK: &str = "sync";
+
+/// Holds the lease and renews it in the background until dropped or released.
+pub struct LockGuard {
+    store: Store,
+    name: String,
+    holder: String,
+    renewer: Option<JoinHandle<()>>,
+}
+
+impl Store {
+    /// Takes the named lease for `ttl`, or says who holds it.
+    pub async fn acquire_lock(&self, name: &str, holder: &str, ttl: Duration) -> Result<LockGuard, StoreError> {
+        if !self.try_lease(name, holder, ttl).await? {
+            let current: Option<(String, DateTime<Utc>)> = on_pool!(self, pool => {
+                sqlx::query_as("SELECT holder, expires_at FROM run_locks WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(pool)
+                    .await
+                    .doing("reading the sync lock")?
+            });
+            let (holder, until) = current.unwrap_or_else(|| ("unknown".into(), now()));
+            return Err(StoreError::Locked {
+                holder,
+                until: until.to_rfc3339(),
+            });
+        }
+        let renewer = {
+            let store = self.clone();
+            let (name, holder) = (name.to_string(), holder.to_string());
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(ttl / 3);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = store.try_lease(&name, &holder, ttl).await {
+                        tracing::warn!(error = %e, "could not renew the sync lease");
+                    }
+                }
+            })
+        };
+        Ok(LockGuard {
+            store: self.clone(),
+            name: name.to_string(),
+            holder: holder.to_string(),
+            renewer: Some(renewer),
+        })
+    }
+
+    async fn try_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let at = now();
+        let until = at + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::minutes(10));
+        let got: Option<(String,)> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "INSERT INTO run_locks (name, holder, acquired_at, expires_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at, \
+                 expires_at = excluded.expires_at \
+                 WHERE run_locks.expires_at < $3 OR run_locks.holder = $2 \
+                 RETURNING holder",
+            )
+            .bind(name)
+            .bind(holder)
+            .bind(at)
+            .bind(until)
+            .fetch_optional(pool)
+            .await
+            .doing("taking the sync lock")?
+        });
+        Ok(got.is_some())
+    }
+}
+
+impl LockGuard {
+    pub async fn release(mut self) -> Result<(), StoreError> {
+        if let Some(r) = self.renewer.take() {
+            r.abort();
+        }
+        on_pool!(&self.store, pool => {
+            sqlx::query("DELETE FROM run_locks WHERE name = $1 AND holder = $2")
+                .bind(&self.name)
+                .bind(&self.holder)
+                .execute(pool)
+                .await
+                .doing("releasing the sync lock")?;
+        });
+        Ok(())
+    }
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        // Not released explicitly (a panic or cancellation): stop renewing and let the lease lapse.
+        if let Some(r) = self.renewer.take() {
+            r.abort();
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! The CRM store: golden customers, their lineage and cross-reference, linked accounts and
+//! orders, staged source records, rejects and sync runs.
+//!
+//! SQLite (one file, created on first run) by default; PostgreSQL when the URL says so. Both
+//! have the same schema, applied by sqlx migrations, and every query here is written once with
+//! `$n` parameters, which both engines accept.
+
+mod lock;
+mod models;
+mod publish;
+mod read;
+
+pub use lock::{LockGuard, SYNC_LOCK};
+pub use publish::{GoldenRow, PairRow, Publication, Redirect, RejectRow, RunFinish, SourceOutcome, StagedChange};
+pub use read::{GoldenSummary, GoldenView, LinkedRecord, PreviousGolden, RejectView, RunSourceView, RunView};
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Runs `$body` with `$pool` bound to whichever pool the store has; the body is compiled once per
+/// engine, so the SQL in it must suit both.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            $crate::store::Store::Sqlite($pool) => $body,
+            $crate::store::Store::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the store url {0:?} is not supported: use sqlite://path/to/file.db or postgres://host/db")]
+    BadUrl(String),
+    #[error("cannot open the store at {url}: {reason}")]
+    Open { url: String, reason: String },
+    #[error("cannot bring the store schema at {url} up to date: {reason}")]
+    Migrate { url: String, reason: String },
+    #[error("the store failed while {doing}: {source}")]
+    Query {
+        doing: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("another run ({holder}) is syncing into this store until {until}; wait for it, or for its lease to expire")]
+    Locked { holder: String, until: String },
+    #[error("the store holds data this version cannot read ({0}); was it written by a newer gild?")]
+    Corrupt(String),
+}
+
+/// Adds "while doing X" to a sqlx error.
+pub(crate) trait Doing<T> {
+    fn doing(self, what: &'static str) -> Result<T, StoreError>;
+}
+
+impl<T> Doing<T> for Result<T, sqlx::Error> {
+    fn doing(self, what: &'static str) -> Result<T, StoreError> {
+        self.map_err(|source| StoreError::Query { doing: what, source })
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum Store {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl Store {
+    /// Opens (creating a SQLite file if needed) and migrates the store.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let redacted = crate::connectors::redact_url(url);
+        let store = if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Open { url: redacted.clone(), reason: e.to_string() })?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(30))
+                .foreign_keys(true)
+                .pragma("cache_size", "-65536");
+            if let Some(parent) = options.get_filename().parent() {
+                if !parent.as_os_str().is_empty() && !parent.exists() {
+                    std::fs::create_dir_all(parent).map_err(|e| StoreError::Open {
+                        url: redacted.clone(),
+                        reason: format!("cannot create folder {}: {e}", parent.display()),
+                    })?;
+                }
+            }
+            let pool = SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(options)
+                .await
+                .map_err(|e| StoreError::Open { url: redacted.clone(), reason: e.to_string() })?;
+            Store::Sqlite(pool)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = PgPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(15))
+                .connect(url)
+                .await
+                .map_err(|e| StoreError::Open { url: redacted.clone(), reason: e.to_string() })?;
+            Store::Postgres(pool)
+        } else {
+            return Err(StoreError::BadUrl(redacted));
+        };
+        store.migrate(&redacted).await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self, redacted: &str) -> Result<(), StoreError> {
+        let fail = |e: sqlx::migrate::MigrateError| StoreError::Migrate {
+            url: redacted.to_string(),
+            reason: e.to_string(),
+        };
+        match self {
+            Store::Sqlite(pool) => {
+                let mut m = sqlx::migrate!("src/store/migrations/sqlite");
+                // Our own table name, so that other sqlx users of the same database never clash.
+                m.dangerous_set_table_name("gild_migrations");
+                m.run(pool).await.map_err(fail)
+            }
+            Store::Postgres(pool) => {
+                let mut m = sqlx::migrate!("src/store/migrations/postgres");
+                m.dangerous_set_table_name("gild_migrations");
+                m.run(pool).await.map_err(fail)
+            }
+        }
+    }
+
+    pub fn engine(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await)
+    }
+}
+
+/// Timestamps are kept to the microsecond: PostgreSQL's precision, so values read back compare equal.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    let t = chrono::Utc::now();
+    chrono::DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,425 @@
+//! Publishing a run: everything it changes, in one transaction, so that a failed sync leaves
+//! the previous golden view intact and readable.
+
+use super::{now, on_pool, Doing, Store, StoreError};
+use crate::record::{Record, SourceKey};
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::types::Json;
+
+/// Parameters per statement: under SQLite's limit of 32,766 and PostgreSQL's of 65,535.
+const MAX_BINDS: usize = 30_000;
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SourceOutcome {
+    pub source: String,
+    pub record_kind: String,
+    /// ok | rejects | failed
+    pub status: String,
+    pub rows_read: u64,
+    pub rows_rejected: u64,
+    pub rows_kept: u64,
+    pub fields_nulled: u64,
+    pub seconds: f64,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RejectRow {
+    pub source: String,
+    pub location: String,
+    pub record_key: Option<String>,
+    pub reason: String,
+    pub raw: String,
+}
+
+/// A staged record to write: new, or its content or golden customer changed.
+#[derive(Debug, Clone)]
+pub enum StagedChange<'a> {
+    /// Insert or replace the whole row.
+    Upsert { record: &'a Record, golden_id: String, content_hash: i64 },
+    /// Same content, new golden customer.
+    Regolden { key: SourceKey, golden_id: String },
+    /// Gone from its source.
+    Delete { key: SourceKey },
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct GoldenRow {
+    pub golden_id: String,
+    pub given_name: Option<String>,
+    pub middle_name: Option<String>,
+    pub family_name: Option<String>,
+    pub full_name: Option<String>,
+    pub date_of_birth: Option<NaiveDate>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub street: Option<String>,
+    pub unit: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub postcode: Option<String>,
+    pub country: Option<String>,
+    pub national_id: Option<String>,
+    pub record_count: i64,
+    pub customer_records: i64,
+    pub billing_accounts: i64,
+    pub orders: i64,
+    pub lineage: serde_json::Value,
+    pub content_hash: i64,
+    pub created_seq: i64,
+    pub created_run: String,
+    pub updated_run: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Redirect {
+    pub old_id: String,
+    pub new_id: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PairRow {
+    pub a: SourceKey,
+    pub b: SourceKey,
+    pub probability: f64,
+    pub weight: f64,
+    pub decision: &'static str,
+    pub rule: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunFinish {
+    /// succeeded | partial | failed
+    pub status: String,
+    pub rows_read: i64,
+    pub rows_rejected: i64,
+    pub golden_created: i64,
+    pub golden_updated: i64,
+    pub golden_deleted: i64,
+    pub pairs_for_review: i64,
+    pub summary: serde_json::Value,
+    pub error: Option<String>,
+}
+
+/// Everything one run writes.
+#[derive(Debug)]
+pub struct Publication<'a> {
+    pub run_id: String,
+    pub outcomes: Vec<SourceOutcome>,
+    pub rejects: Vec<RejectRow>,
+    pub staged: Vec<StagedChange<'a>>,
+    pub golden_upserts: Vec<GoldenRow>,
+    pub golden_deletes: Vec<String>,
+    pub redirects: Vec<Redirect>,
+    /// Replaces the pairs of the previous run.
+    pub pairs: Vec<PairRow>,
+    /// (source, column, value)
+    pub watermarks: Vec<(String, String, String)>,
+    pub next_golden_seq: i64,
+    /// A model trained during this run, saved with it.
+    pub model: Option<&'a crate::model::Model>,
+    pub finish: RunFinish,
+}
+
+impl Store {
+    /// Records the start of a run (outside the publishing transaction, so that a failed run is
+    /// still on record).
+    pub async fn begin_run(&self, run_id: &str, trigger: &str, host: &str, started_at: DateTime<Utc>) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query("INSERT INTO sync_runs (run_id, trigger, host, started_at, status) VALUES ($1, $2, $3, $4, 'running')")
+                .bind(run_id)
+                .bind(trigger)
+                .bind(host)
+                .bind(started_at)
+                .execute(pool)
+                .await
+                .doing("recording the start of the run")?;
+        });
+        Ok(())
+    }
+
+    /// Marks a run that did not publish as failed, with what is known of it.
+    pub async fn fail_run(&self, run_id: &str, outcomes: &[SourceOutcome], finish: &RunFinish) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.doing("starting to record a failed run")?;
+            for o in outcomes {
+                sqlx::query(
+                    "INSERT INTO run_sources (run_id, source, record_kind, status, rows_read, rows_rejected, rows_kept, fields_nulled, seconds, error) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (run_id, source) DO NOTHING",
+                )
+                .bind(run_id)
+                .bind(&o.source)
+                .bind(&o.record_kind)
+                .bind(&o.status)
+                .bind(o.rows_read as i64)
+                .bind(o.rows_rejected as i64)
+                .bind(o.rows_kept as i64)
+                .bind(o.fields_nulled as i64)
+                .bind(o.seconds)
+                .bind(&o.error)
+                .execute(&mut *tx)
+                .await
+                .doing("recording a failed run's sources")?;
+            }
+            finish_run_query(run_id, finish).execute(&mut *tx).await.doing("recording a failed run")?;
+            tx.commit().await.doing("recording a failed run")?;
+        });
+        Ok(())
+    }
+
+    /// Writes the whole run in one transaction.
+    pub async fn publish(&self, p: &Publication<'_>) -> Result<(), StoreError> {
+        let run = p.run_id.as_str();
+        let at = now();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.doing("starting the publishing transaction")?;
+
+            for chunk in p.rejects.chunks(MAX_BINDS / 6) {
+                let mut qb = sqlx::QueryBuilder::new("INSERT INTO rejects (run_id, source, location, record_key, reason, raw) ");
+                qb.push_values(chunk, |mut b, r| {
+                    b.push_bind(run)
+                        .push_bind(&r.source)
+                        .push_bind(&r.location)
+                        .push_bind(&r.record_key)
+                        .push_bind(&r.reason)
+                        .push_bind(&r.raw);
+                });
+                qb.build().execute(&mut *tx).await.doing("writing rejected rows")?;
+            }
+
+            let upserts: Vec<(&Record, &str, i64)> = p
+                .staged
+                .iter()
+                .filter_map(|c| match c {
+                    StagedChange::Upsert { record, golden_id, content_hash } => Some((*record, golden_id.as_str(), *content_hash)),
+                    _ => None,
+                })
+                .collect();
+            for chunk in upserts.chunks(MAX_BINDS / 9) {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "INSERT INTO source_records (source, record_key, record_kind, golden_id, content_hash, record, source_updated_at, first_seen_run, updated_run) ",
+                );
+                qb.push_values(chunk, |mut b, (r, g, h)| {
+                    b.push_bind(r.source.as_str())
+                        .push_bind(r.key.as_str())
+                        .push_bind(r.kind().as_str())
+                        .push_bind(*g)
+                        .push_bind(*h)
+                        .push_bind(Json(*r))
+                        .push_bind(r.updated_at)
+                        .push_bind(run)
+                        .push_bind(run);
+                });
+                qb.push(
+                    " ON CONFLICT (source, record_key) DO UPDATE SET record_kind = excluded.record_kind, golden_id = excluded.golden_id, \
+                     content_hash = excluded.content_hash, record = excluded.record, source_updated_at = excluded.source_updated_at, \
+                     updated_run = excluded.updated_run",
+                );
+                qb.build().execute(&mut *tx).await.doing("writing staged records")?;
+            }
+            for c in &p.staged {
+                match c {
+                    StagedChange::Regolden { key, golden_id } => {
+                        sqlx::query("UPDATE source_records SET golden_id = $1, updated_run = $2 WHERE source = $3 AND record_key = $4")
+                            .bind(golden_id)
+                            .bind(run)
+                            .bind(key.source.as_str())
+                            .bind(key.key.as_str())
+                            .execute(&mut *tx)
+                            .await
+                            .doing("moving records between golden customers")?;
+                    }
+                    StagedChange::Delete { key } => {
+                        sqlx::query("DELETE FROM source_records WHERE source = $1 AND record_key = $2")
+                            .bind(key.source.as_str())
+                            .bind(key.key.as_str())
+                            .execute(&mut *tx)
+                            .await
+                            .doing("removing records gone from their source")?;
+                    }
+                    StagedChange::Upsert { .. } => {}
+                }
+            }
+
+            for id in &p.golden_deletes {
+                sqlx::query("DELETE FROM golden_customers WHERE golden_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .doing("removing golden customers")?;
+            }
+            for chunk in p.golden_upserts.chunks(MAX_BINDS / 26) {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "INSERT INTO golden_customers (golden_id, given_name, middle_name, family_name, full_name, date_of_birth, email, phone, \
+                     street, unit, city, region, postcode, country, national_id, record_count, customer_records, billing_accounts, orders, \
+                     lineage, content_hash, created_seq, created_run, updated_run, created_at, updated_at) ",
+                );
+                qb.push_values(chunk, |mut b, g| {
+                    b.push_bind(&g.golden_id)
+                        .push_bind(&g.given_name)
+                        .push_bind(&g.middle_name)
+                        .push_bind(&g.family_name)
+                        .push_bind(&g.full_name)
+                        .push_bind(g.date_of_birth)
+                        .push_bind(&g.email)
+                        .push_bind(&g.phone)
+                        .push_bind(&g.street)
+                        .push_bind(&g.unit)
+                        .push_bind(&g.city)
+                        .push_bind(&g.region)
+                        .push_bind(&g.postcode)
+                        .push_bind(&g.country)
+                        .push_bind(&g.national_id)
+                        .push_bind(g.record_count)
+                        .push_bind(g.customer_records)
+                        .push_bind(g.billing_accounts)
+                        .push_bind(g.orders)
+                        .push_bind(Json(&g.lineage))
+                        .push_bind(g.content_hash)
+                        .push_bind(g.created_seq)
+                        .push_bind(&g.created_run)
+                        .push_bind(&g.updated_run)
+                        .push_bind(g.created_at)
+                        .push_bind(g.updated_at);
+                });
+                qb.push(
+                    " ON CONFLICT (golden_id) DO UPDATE SET given_name = excluded.given_name, middle_name = excluded.middle_name, \
+                     family_name = excluded.family_name, full_name = excluded.full_name, date_of_birth = excluded.date_of_birth, \
+                     email = excluded.email, phone = excluded.phone, street = excluded.street, unit = excluded.unit, city = excluded.city, \
+                     region = excluded.region, postcode = excluded.postcode, country = excluded.country, national_id = excluded.national_id, \
+                     record_count = excluded.record_count, customer_records = excluded.customer_records, \
+                     billing_accounts = excluded.billing_accounts, orders = excluded.orders, lineage = excluded.lineage, \
+                     content_hash = excluded.content_hash, updated_run = excluded.updated_run, updated_at = excluded.updated_at",
+                );
+                qb.build().execute(&mut *tx).await.doing("writing golden customers")?;
+            }
+            for r in &p.redirects {
+                // A redirect target may itself have been redirected earlier; point old chains at the new head.
+                sqlx::query("UPDATE golden_redirects SET new_id = $1 WHERE new_id = $2")
+                    .bind(&r.new_id)
+                    .bind(&r.old_id)
+                    .execute(&mut *tx)
+                    .await
+                    .doing("updating golden redirects")?;
+                sqlx::query(
+                    "INSERT INTO golden_redirects (old_id, new_id, run_id, reason, created_at) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (old_id) DO UPDATE SET new_id = excluded.new_id, run_id = excluded.run_id, reason = excluded.reason",
+                )
+                .bind(&r.old_id)
+                .bind(&r.new_id)
+                .bind(run)
+                .bind(&r.reason)
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .doing("writing golden redirects")?;
+            }
+
+            sqlx::query("DELETE FROM match_pairs").execute(&mut *tx).await.doing("replacing match pairs")?;
+            for chunk in p.pairs.chunks(MAX_BINDS / 9) {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "INSERT INTO match_pairs (source_a, key_a, source_b, key_b, match_probability, match_weight, decision, blocking_rule, run_id) ",
+                );
+                qb.push_values(chunk, |mut b, pr| {
+                    b.push_bind(pr.a.source.as_str())
+                        .push_bind(pr.a.key.as_str())
+                        .push_bind(pr.b.source.as_str())
+                        .push_bind(pr.b.key.as_str())
+                        .push_bind(pr.probability)
+                        .push_bind(pr.weight)
+                        .push_bind(pr.decision)
+                        .push_bind(pr.rule.as_str())
+                        .push_bind(run);
+                });
+                qb.build().execute(&mut *tx).await.doing("writing match pairs")?;
+            }
+
+            for (source, column, value) in &p.watermarks {
+                sqlx::query(
+                    "INSERT INTO watermarks (source, column_name, value, run_id, updated_at) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (source) DO UPDATE SET column_name = excluded.column_name, value = excluded.value, \
+                     run_id = excluded.run_id, updated_at = excluded.updated_at",
+                )
+                .bind(source)
+                .bind(column)
+                .bind(value)
+                .bind(run)
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .doing("writing watermarks")?;
+            }
+            sqlx::query(
+                "INSERT INTO store_meta (name, value) VALUES ('next_golden_seq', $1) \
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            )
+            .bind(p.next_golden_seq.to_string())
+            .execute(&mut *tx)
+            .await
+            .doing("writing the golden id counter")?;
+
+            if let Some(model) = p.model {
+                sqlx::query("INSERT INTO models (model_id, trained_at, run_id, params) VALUES ($1, $2, $3, $4)")
+                    .bind(uuid::Uuid::now_v7().to_string())
+                    .bind(model.trained_at)
+                    .bind(run)
+                    .bind(Json(model))
+                    .execute(&mut *tx)
+                    .await
+                    .doing("saving the matching model")?;
+            }
+            for o in &p.outcomes {
+                sqlx::query(
+                    "INSERT INTO run_sources (run_id, source, record_kind, status, rows_read, rows_rejected, rows_kept, fields_nulled, seconds, error) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(run)
+                .bind(&o.source)
+                .bind(&o.record_kind)
+                .bind(&o.status)
+                .bind(o.rows_read as i64)
+                .bind(o.rows_rejected as i64)
+                .bind(o.rows_kept as i64)
+                .bind(o.fields_nulled as i64)
+                .bind(o.seconds)
+                .bind(&o.error)
+                .execute(&mut *tx)
+                .await
+                .doing("recording per-source counts")?;
+            }
+            finish_run_query(run, &p.finish).execute(&mut *tx).await.doing("recording the end of the run")?;
+            tx.commit().await.doing("committing the run")?;
+        });
+        Ok(())
+    }
+}
+
+fn finish_run_query<'q, DB>(run_id: &'q str, f: &'q RunFinish) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
+where
+    DB: sqlx::Database,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    DateTime<Utc>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Json<&'q serde_json::Value>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    sqlx::query(
+        "UPDATE sync_runs SET finished_at = $1, status = $2, rows_read = $3, rows_rejected = $4, golden_created = $5, \
+         golden_updated = $6, golden_deleted = $7, pairs_for_review = $8, summary = $9, error = $10 WHERE run_id = $11",
+    )
+    .bind(now())
+    .bind(f.status.clone())
+    .bind(f.rows_read)
+    .bind(f.rows_rejected)
+    .bind(f.golden_created)
+    .bind(f.golden_updated)
+    .bind(f.golden_deleted)
+    .bind(f.pairs_for_review)
+    .bind(Json(&f.summary))
+    .bind(f.error.clone())
+    .bind(run_id)
+}
