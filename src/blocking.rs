@@ -74,7 +74,9 @@ pub struct BlockingRule {
 }
 
 impl BlockingRule {
-    pub fn from_config(c: &BlockingRuleConfig) -> Result<BlockingRule, (std::ops::Range<usize>, String)> {
+    pub fn from_config(
+        c: &BlockingRuleConfig,
+    ) -> Result<BlockingRule, (std::ops::Range<usize>, String)> {
         let mut keys = Vec::new();
         for k in &c.keys {
             let key = BlockKey::parse(k.get_ref()).ok_or_else(|| {
@@ -170,7 +172,11 @@ pub fn pack(i: u32, j: u32, rule: u8) -> u64 {
 }
 
 pub fn unpack(p: u64) -> (u32, u32, u8) {
-    ((p >> 36) as u32, ((p >> 8) & 0x0FFF_FFFF) as u32, (p & 0xFF) as u8)
+    (
+        (p >> 36) as u32,
+        ((p >> 8) & 0x0FFF_FFFF) as u32,
+        (p & 0xFF) as u8,
+    )
 }
 
 /// Limits on block sizes.
@@ -193,7 +199,12 @@ impl<'a> KeyColumns<'a> {
         let mut wanted: Vec<BlockKey> = rules
             .iter()
             .flat_map(|r| r.keys.iter().copied())
-            .filter(|k| matches!(k, BlockKey::Soundex(_) | BlockKey::Metaphone(_) | BlockKey::Initial(_)))
+            .filter(|k| {
+                matches!(
+                    k,
+                    BlockKey::Soundex(_) | BlockKey::Metaphone(_) | BlockKey::Initial(_)
+                )
+            })
             .collect();
         wanted.sort_by_key(|k| k.name());
         wanted.dedup();
@@ -327,7 +338,12 @@ fn entries(cols: &KeyColumns<'_>, rule: &BlockingRule, n: usize) -> Vec<(u64, u3
 }
 
 /// Generates the candidate pairs of all rules.
-pub fn candidates(prepared: &Prepared, rules: &[BlockingRule], link_type: LinkType, limits: BlockLimits) -> Candidates {
+pub fn candidates(
+    prepared: &Prepared,
+    rules: &[BlockingRule],
+    link_type: LinkType,
+    limits: BlockLimits,
+) -> Candidates {
     let n = prepared.n;
     let cols = KeyColumns::new(prepared, rules);
     let mut all: Vec<u64> = Vec::new();
@@ -359,7 +375,12 @@ pub fn candidates(prepared: &Prepared, rules: &[BlockingRule], link_type: LinkTy
                 let i = e[a].1 as usize;
                 warnings.push(BlockWarning {
                     rule: rule.name.clone(),
-                    key: rule.keys.iter().map(|k| cols.describe(*k, i)).collect::<Vec<_>>().join(", "),
+                    key: rule
+                        .keys
+                        .iter()
+                        .map(|k| cols.describe(*k, i))
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     records: size,
                     pairs,
                     skipped,
@@ -435,14 +456,25 @@ mod tests {
     use crate::record::Record;
     use chrono::NaiveDate;
 
-    fn rec(source: &str, key: &str, given: &str, family: &str, dob: Option<(i32, u32, u32)>, email: &str) -> Record {
+    fn rec(
+        source: &str,
+        key: &str,
+        given: &str,
+        family: &str,
+        dob: Option<(i32, u32, u32)>,
+        email: &str,
+    ) -> Record {
         Record {
             source: source.into(),
             key: key.into(),
             given_name: Some(given.into()),
             family_name: Some(family.into()),
             date_of_birth: dob.and_then(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d)),
-            emails: if email.is_empty() { vec![] } else { vec![email.into()] },
+            emails: if email.is_empty() {
+                vec![]
+            } else {
+                vec![email.into()]
+            },
             ..Default::default()
         }
     }
@@ -450,7 +482,10 @@ mod tests {
     fn rule(keys: &[&str]) -> BlockingRule {
         BlockingRule {
             name: keys.join("+"),
-            keys: keys.iter().map(|k| BlockKey::parse(k).expect("known key")).collect(),
+            keys: keys
+                .iter()
+                .map(|k| BlockKey::parse(k).expect("known key"))
+                .collect(),
         }
     }
 
@@ -468,7 +503,10 @@ mod tests {
             rec("b", "4", "Mary", "Jones", None, ""),
         ];
         let p = Prepared::build(&records);
-        let rules = vec![rule(&["email"]), rule(&["family_name_soundex", "birth_year"])];
+        let rules = vec![
+            rule(&["email"]),
+            rule(&["family_name_soundex", "birth_year"]),
+        ];
         let c = candidates(&p, &rules, LinkType::LinkAndDedupe, LIMITS);
         let pairs: Vec<(u32, u32, u8)> = c.iter().collect();
         // (0,1) by email first; soundex S530 + 1980 links 0,1,2 — (0,1) again, (0,2), (1,2) new.
@@ -478,19 +516,28 @@ mod tests {
         assert_eq!(c.rules[1].pairs_found, 3);
 
         let link = candidates(&p, &rules, LinkType::LinkOnly, LIMITS);
-        assert!(link.iter().all(|(i, j, _)| p.source[i as usize] != p.source[j as usize]));
+        assert!(link
+            .iter()
+            .all(|(i, j, _)| p.source[i as usize] != p.source[j as usize]));
         assert_eq!(link.len(), 2);
     }
 
     #[test]
     fn oversized_blocks_are_skipped_and_named() {
-        let records: Vec<Record> = (0..50).map(|i| rec("a", &i.to_string(), "Ann", "Lee", None, "")).collect();
+        let records: Vec<Record> = (0..50)
+            .map(|i| rec("a", &i.to_string(), "Ann", "Lee", None, ""))
+            .collect();
         let p = Prepared::build(&records);
         let limits = BlockLimits {
             max_block_records: 10,
             warn_block_pairs: 5,
         };
-        let c = candidates(&p, &[rule(&["family_name"])], LinkType::LinkAndDedupe, limits);
+        let c = candidates(
+            &p,
+            &[rule(&["family_name"])],
+            LinkType::LinkAndDedupe,
+            limits,
+        );
         assert!(c.is_empty());
         assert_eq!(c.warnings.len(), 1);
         assert_eq!(c.warnings[0].key, "family_name=LEE");
@@ -500,9 +547,18 @@ mod tests {
 
     #[test]
     fn keys_parse_by_name() {
-        assert_eq!(BlockKey::parse("postcode"), Some(BlockKey::Value(Field::Postcode)));
-        assert_eq!(BlockKey::parse("family_name_soundex"), Some(BlockKey::Soundex(Field::FamilyName)));
-        assert_eq!(BlockKey::parse("given_name_initial"), Some(BlockKey::Initial(Field::GivenName)));
+        assert_eq!(
+            BlockKey::parse("postcode"),
+            Some(BlockKey::Value(Field::Postcode))
+        );
+        assert_eq!(
+            BlockKey::parse("family_name_soundex"),
+            Some(BlockKey::Soundex(Field::FamilyName))
+        );
+        assert_eq!(
+            BlockKey::parse("given_name_initial"),
+            Some(BlockKey::Initial(Field::GivenName))
+        );
         assert_eq!(BlockKey::parse("birth_year"), Some(BlockKey::BirthYear));
         assert_eq!(BlockKey::parse("email_soundex"), None);
         assert_eq!(BlockKey::parse("shoe_size"), None);

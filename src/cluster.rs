@@ -113,7 +113,11 @@ impl UnionFind {
     }
 
     fn union(&mut self, a: u32, b: u32) {
-        let (big, small) = if self.members[a as usize].len() >= self.members[b as usize].len() { (a, b) } else { (b, a) };
+        let (big, small) = if self.members[a as usize].len() >= self.members[b as usize].len() {
+            (a, b)
+        } else {
+            (b, a)
+        };
         self.parent[small as usize] = big;
         let moved = std::mem::take(&mut self.members[small as usize]);
         self.members[big as usize].extend(moved);
@@ -142,7 +146,12 @@ pub fn cluster(
         }
     }
     let mut order: Vec<&ScoredPair> = edges.iter().collect();
-    order.sort_by(|x, y| y.weight.total_cmp(&x.weight).then(x.i.cmp(&y.i)).then(x.j.cmp(&y.j)));
+    order.sort_by(|x, y| {
+        y.weight
+            .total_cmp(&x.weight)
+            .then(x.i.cmp(&y.i))
+            .then(x.j.cmp(&y.j))
+    });
     let mut refusals = Vec::new();
     for e in order {
         let (ra, rb) = (uf.find(e.i), uf.find(e.j));
@@ -183,7 +192,11 @@ pub fn cluster(
                 checked += 1;
             }
         }
-        let mean = if checked > 0 { prob_sum / checked as f64 } else { 0.0 };
+        let mean = if checked > 0 {
+            prob_sum / checked as f64
+        } else {
+            0.0
+        };
         if reason.is_none() && total > 1 && mean < config.min_mean_probability {
             reason = Some(RefusalReason::WeakChain);
         }
@@ -220,7 +233,12 @@ mod tests {
     use super::*;
 
     fn edge(i: u32, j: u32, weight: f32) -> ScoredPair {
-        ScoredPair { i, j, weight, rule: 0 }
+        ScoredPair {
+            i,
+            j,
+            weight,
+            rule: 0,
+        }
     }
 
     /// A toy world: records 0,1,2 are one person; 3 is a relative of 2 (contradicting dob);
@@ -238,7 +256,13 @@ mod tests {
     #[test]
     fn joins_true_matches_and_refuses_contradictions() {
         let edges = vec![edge(0, 1, 20.0), edge(1, 2, 20.0), edge(2, 3, 12.0)];
-        let c = cluster(5, &edges, &score, &Constraints::default(), &ClusteringConfig::default());
+        let c = cluster(
+            5,
+            &edges,
+            &score,
+            &Constraints::default(),
+            &ClusteringConfig::default(),
+        );
         assert_eq!(c.of[0], c.of[1]);
         assert_eq!(c.of[1], c.of[2]);
         assert_ne!(c.of[2], c.of[3]);
@@ -251,7 +275,13 @@ mod tests {
     fn refuses_weak_chains() {
         // 4 joins 3 (a pair: fine), then 3 would bring 4 into the 0-1 cluster through one edge.
         let edges = vec![edge(0, 1, 20.0), edge(3, 4, 8.0), edge(1, 4, 7.0)];
-        let c = cluster(5, &edges, &score, &Constraints::default(), &ClusteringConfig::default());
+        let c = cluster(
+            5,
+            &edges,
+            &score,
+            &Constraints::default(),
+            &ClusteringConfig::default(),
+        );
         assert_eq!(c.of[3], c.of[4]);
         assert_ne!(c.of[1], c.of[4]);
         assert_eq!(c.refusals[0].reason, RefusalReason::WeakChain);
@@ -264,7 +294,13 @@ mod tests {
             must_link: vec![(3, 4)],
             cannot_link: vec![(1, 0)],
         };
-        let c = cluster(5, &edges, &score, &constraints, &ClusteringConfig::default());
+        let c = cluster(
+            5,
+            &edges,
+            &score,
+            &constraints,
+            &ClusteringConfig::default(),
+        );
         assert_ne!(c.of[0], c.of[1]);
         assert_eq!(c.of[3], c.of[4]);
         assert_eq!(c.refusals[0].reason, RefusalReason::StewardCannotLink);
@@ -272,7 +308,13 @@ mod tests {
 
     #[test]
     fn clusters_are_numbered_by_first_record() {
-        let c = cluster(3, &[edge(1, 2, 20.0)], &score, &Constraints::default(), &ClusteringConfig::default());
+        let c = cluster(
+            3,
+            &[edge(1, 2, 20.0)],
+            &score,
+            &Constraints::default(),
+            &ClusteringConfig::default(),
+        );
         assert_eq!(c.of, vec![0, 1, 1]);
         assert_eq!(c.members(), vec![vec![0], vec![1, 2]]);
     }

@@ -14,7 +14,11 @@ pub enum EvaluateError {
     #[error("cannot read the truth file {path}: {reason}")]
     Read { path: String, reason: String },
     #[error("{path}:{line}: {reason}")]
-    Format { path: String, line: u64, reason: String },
+    Format {
+        path: String,
+        line: u64,
+        reason: String,
+    },
     #[error("the truth file {0} has no rows")]
     Empty(String),
     #[error("bad --entity-from-key pattern: {0}")]
@@ -42,7 +46,9 @@ impl Truth {
         } else {
             Box::new(file)
         };
-        let mut csv = csv::ReaderBuilder::new().flexible(false).from_reader(reader);
+        let mut csv = csv::ReaderBuilder::new()
+            .flexible(false)
+            .from_reader(reader);
         let headers = csv
             .headers()
             .map_err(|e| EvaluateError::Read {
@@ -63,11 +69,14 @@ impl Truth {
                 reason: e.to_string(),
             })?;
             if with_source {
-                truth
-                    .by_source_key
-                    .insert(SourceKey::new(row[0].trim(), row[1].trim()), row[2].trim().to_string());
+                truth.by_source_key.insert(
+                    SourceKey::new(row[0].trim(), row[1].trim()),
+                    row[2].trim().to_string(),
+                );
             } else if row.len() >= 2 {
-                truth.by_key.insert(row[0].trim().to_string(), row[1].trim().to_string());
+                truth
+                    .by_key
+                    .insert(row[0].trim().to_string(), row[1].trim().to_string());
             }
         }
         if truth.by_source_key.is_empty() && truth.by_key.is_empty() {
@@ -81,7 +90,9 @@ impl Truth {
     pub fn from_key_pattern(pattern: &str) -> Result<Truth, EvaluateError> {
         let re = regex::Regex::new(pattern).map_err(|e| EvaluateError::Pattern(e.to_string()))?;
         if re.captures_len() < 2 {
-            return Err(EvaluateError::Pattern("it needs one capture group, e.g. rec-(\\d+)-".into()));
+            return Err(EvaluateError::Pattern(
+                "it needs one capture group, e.g. rec-(\\d+)-".into(),
+            ));
         }
         Ok(Truth {
             by_source_key: HashMap::new(),
@@ -92,7 +103,10 @@ impl Truth {
 
     pub fn entity(&self, k: &SourceKey) -> Option<String> {
         if let Some(re) = &self.pattern {
-            return re.captures(&k.key).and_then(|c| c.get(1)).map(|m| m.as_str().to_string());
+            return re
+                .captures(&k.key)
+                .and_then(|c| c.get(1))
+                .map(|m| m.as_str().to_string());
         }
         self.by_source_key
             .get(k)
@@ -113,9 +127,21 @@ pub struct PairMetrics {
 
 impl PairMetrics {
     fn new(tp: u64, predicted: u64, truth: u64) -> Self {
-        let precision = if predicted > 0 { tp as f64 / predicted as f64 } else { 1.0 };
-        let recall = if truth > 0 { tp as f64 / truth as f64 } else { 1.0 };
-        let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
+        let precision = if predicted > 0 {
+            tp as f64 / predicted as f64
+        } else {
+            1.0
+        };
+        let recall = if truth > 0 {
+            tp as f64 / truth as f64
+        } else {
+            1.0
+        };
+        let f1 = if precision + recall > 0.0 {
+            2.0 * precision * recall / (precision + recall)
+        } else {
+            0.0
+        };
         PairMetrics {
             true_positives: tp,
             predicted_pairs: predicted,
@@ -190,9 +216,21 @@ pub fn evaluate(
     let mut entities: HashMap<&str, HashMap<&str, u64>> = HashMap::new();
     for (k, g) in assignments {
         let Some(e) = entity_of.get(k) else { continue };
-        *cells.entry((g.as_str(), e.as_str())).or_default().entry(k.source.as_str()).or_insert(0) += 1;
-        *clusters.entry(g.as_str()).or_default().entry(k.source.as_str()).or_insert(0) += 1;
-        *entities.entry(e.as_str()).or_default().entry(k.source.as_str()).or_insert(0) += 1;
+        *cells
+            .entry((g.as_str(), e.as_str()))
+            .or_default()
+            .entry(k.source.as_str())
+            .or_insert(0) += 1;
+        *clusters
+            .entry(g.as_str())
+            .or_default()
+            .entry(k.source.as_str())
+            .or_insert(0) += 1;
+        *entities
+            .entry(e.as_str())
+            .or_default()
+            .entry(k.source.as_str())
+            .or_insert(0) += 1;
     }
     let tp: u64 = cells.values().map(|c| group_pairs(c, link_type)).sum();
     let predicted: u64 = clusters.values().map(|c| group_pairs(c, link_type)).sum();
@@ -208,8 +246,16 @@ pub fn evaluate(
         br += inter * inter / size(&entities[e]);
         n += inter;
     }
-    let (bp, br) = if n > 0.0 { (bp / n, br / n) } else { (1.0, 1.0) };
-    let bf = if bp + br > 0.0 { 2.0 * bp * br / (bp + br) } else { 0.0 };
+    let (bp, br) = if n > 0.0 {
+        (bp / n, br / n)
+    } else {
+        (1.0, 1.0)
+    };
+    let bf = if bp + br > 0.0 {
+        2.0 * bp * br / (bp + br)
+    } else {
+        0.0
+    };
 
     let allowed = |a: &SourceKey, b: &SourceKey| match link_type {
         LinkType::LinkAndDedupe => true,
@@ -264,7 +310,10 @@ mod tests {
 
     fn truth(rows: &[(&str, &str, &str)]) -> Truth {
         Truth {
-            by_source_key: rows.iter().map(|(s, k, e)| (sk(s, k), e.to_string())).collect(),
+            by_source_key: rows
+                .iter()
+                .map(|(s, k, e)| (sk(s, k), e.to_string()))
+                .collect(),
             by_key: HashMap::new(),
             pattern: None,
         }
@@ -273,7 +322,12 @@ mod tests {
     #[test]
     fn pairwise_and_bcubed_on_a_small_case() {
         // Entities: {a1,a2,b1} = E1, {b2} = E2. Clusters: {a1,a2} and {b1,b2}.
-        let t = truth(&[("a", "1", "E1"), ("a", "2", "E1"), ("b", "1", "E1"), ("b", "2", "E2")]);
+        let t = truth(&[
+            ("a", "1", "E1"),
+            ("a", "2", "E1"),
+            ("b", "1", "E1"),
+            ("b", "2", "E2"),
+        ]);
         let assign = vec![
             (sk("a", "1"), "G1".to_string()),
             (sk("a", "2"), "G1".to_string()),
@@ -282,7 +336,14 @@ mod tests {
         ];
         let e = evaluate(&assign, &[], &t, LinkType::LinkAndDedupe, 0.9, &[]);
         // predicted: (a1,a2), (b1,b2); truth: (a1,a2), (a1,b1), (a2,b1); tp: (a1,a2).
-        assert_eq!((e.after_clustering.true_positives, e.after_clustering.predicted_pairs, e.after_clustering.truth_pairs), (1, 2, 3));
+        assert_eq!(
+            (
+                e.after_clustering.true_positives,
+                e.after_clustering.predicted_pairs,
+                e.after_clustering.truth_pairs
+            ),
+            (1, 2, 3)
+        );
         assert!((e.after_clustering.precision - 0.5).abs() < 1e-9);
         assert!((e.after_clustering.recall - 1.0 / 3.0).abs() < 1e-9);
         // B-cubed precision: a1,a2: 1; b1: 1/2; b2: 1/2 -> 0.75.
@@ -292,15 +353,34 @@ mod tests {
 
         let link = evaluate(&assign, &[], &t, LinkType::LinkOnly, 0.9, &[]);
         // Cross-source only: predicted (b1? no, b1,b2 same source) -> 0 of truth (a1,b1),(a2,b1).
-        assert_eq!((link.after_clustering.predicted_pairs, link.after_clustering.truth_pairs), (0, 2));
+        assert_eq!(
+            (
+                link.after_clustering.predicted_pairs,
+                link.after_clustering.truth_pairs
+            ),
+            (0, 2)
+        );
     }
 
     #[test]
     fn sweep_counts_scored_pairs_above_each_threshold() {
         let t = truth(&[("a", "1", "E1"), ("a", "2", "E1"), ("a", "3", "E2")]);
-        let assign: Vec<_> = ["1", "2", "3"].iter().map(|k| (sk("a", k), format!("G{k}"))).collect();
-        let scored = vec![(sk("a", "1"), sk("a", "2"), 0.97), (sk("a", "1"), sk("a", "3"), 0.6)];
-        let e = evaluate(&assign, &scored, &t, LinkType::LinkAndDedupe, 0.9, &[0.5, 0.95]);
+        let assign: Vec<_> = ["1", "2", "3"]
+            .iter()
+            .map(|k| (sk("a", k), format!("G{k}")))
+            .collect();
+        let scored = vec![
+            (sk("a", "1"), sk("a", "2"), 0.97),
+            (sk("a", "1"), sk("a", "3"), 0.6),
+        ];
+        let e = evaluate(
+            &assign,
+            &scored,
+            &t,
+            LinkType::LinkAndDedupe,
+            0.9,
+            &[0.5, 0.95],
+        );
         assert_eq!(e.before_clustering.true_positives, 1);
         assert_eq!(e.sweep[0].metrics.predicted_pairs, 2);
         assert_eq!(e.sweep[1].metrics.predicted_pairs, 1);

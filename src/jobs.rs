@@ -59,7 +59,8 @@ pub fn parse_schedule(expr: &str) -> Result<cron::Schedule, String> {
             "the schedule {expr:?} has 5 fields; gild's cron has 6 or 7 with seconds first: write \"0 {expr}\""
         ));
     }
-    cron::Schedule::from_str(expr).map_err(|e| format!("the schedule {expr:?} is not valid cron: {e}"))
+    cron::Schedule::from_str(expr)
+        .map_err(|e| format!("the schedule {expr:?} is not valid cron: {e}"))
 }
 
 /// The job queue, on SQLite or PostgreSQL.
@@ -102,14 +103,21 @@ impl Queue {
                 .queue(SYNC_QUEUE)
                 .batch_size(1)
                 .heartbeat_interval(poll.max(Duration::from_secs(1)));
-            Ok(Queue::Postgres(PostgresStorage::new(&pool).with_config(config)))
+            Ok(Queue::Postgres(
+                PostgresStorage::new(&pool).with_config(config),
+            ))
         } else {
             Err(fail(&"the queue url must start with sqlite: or postgres:"))
         }
     }
 
     /// Puts a sync job on the queue; jobs with the same idempotency key are enqueued once.
-    pub async fn enqueue(&self, job: SyncJob, idempotency_key: Option<String>, max_attempts: usize) -> Result<(), JobError> {
+    pub async fn enqueue(
+        &self,
+        job: SyncJob,
+        idempotency_key: Option<String>,
+        max_attempts: usize,
+    ) -> Result<(), JobError> {
         let mut builder = TaskBuilder::new(job).max_attempts(max_attempts);
         if let Some(k) = idempotency_key {
             builder = builder.idempotency_key(k);
@@ -122,7 +130,12 @@ impl Queue {
         match result {
             Ok(()) => Ok(()),
             // A second host enqueueing the same tick: the job is already there.
-            Err(e) if e.to_lowercase().contains("unique") || e.to_lowercase().contains("duplicate") => Ok(()),
+            Err(e)
+                if e.to_lowercase().contains("unique")
+                    || e.to_lowercase().contains("duplicate") =>
+            {
+                Ok(())
+            }
             Err(e) => Err(JobError::Enqueue(e)),
         }
     }
@@ -135,7 +148,11 @@ pub struct JobContext {
 }
 
 async fn run_sync_job(job: SyncJob, ctx: Data<Arc<JobContext>>) -> Result<(), BoxDynError> {
-    let trigger = if job.trigger == "schedule" { Trigger::Schedule } else { Trigger::Job };
+    let trigger = if job.trigger == "schedule" {
+        Trigger::Schedule
+    } else {
+        Trigger::Job
+    };
     let options = SyncOptions {
         trigger,
         retrain: false,
@@ -145,6 +162,12 @@ async fn run_sync_job(job: SyncJob, ctx: Data<Arc<JobContext>>) -> Result<(), Bo
             tracing::info!(run = %report.run_id, status = %report.status, seconds = report.seconds, "scheduled sync finished");
             Ok(())
         }
+        // Another run (another worker, or a sync by hand) is publishing: it is doing this job's
+        // work already, so this one stands down instead of queueing behind it.
+        Err(pipeline::SyncError::Store(crate::store::StoreError::Locked { holder, .. })) => {
+            tracing::info!(%holder, "another run holds the sync lease; this job is skipped");
+            Ok(())
+        }
         Err(e) => {
             tracing::error!(error = %e, "scheduled sync failed; it will be retried");
             Err(Box::new(e))
@@ -152,20 +175,29 @@ async fn run_sync_job(job: SyncJob, ctx: Data<Arc<JobContext>>) -> Result<(), Bo
     }
 }
 
-async fn on_tick(tick: Tick<chrono_tz::Tz>, queue: Data<Queue>, attempts: Data<usize>) -> Result<(), BoxDynError> {
+async fn on_tick(
+    tick: Tick<chrono_tz::Tz>,
+    queue: Data<Queue>,
+    attempts: Data<usize>,
+) -> Result<(), BoxDynError> {
     let at = tick.get_timestamp();
     let job = SyncJob {
         trigger: "schedule".into(),
         requested_at: crate::store::now(),
         tick: Some(at),
     };
-    queue.enqueue(job, Some(format!("gild-sync-tick-{at}")), *attempts).await?;
+    queue
+        .enqueue(job, Some(format!("gild-sync-tick-{at}")), *attempts)
+        .await?;
     tracing::info!(tick = at, "scheduled sync enqueued");
     Ok(())
 }
 
 /// Runs the scheduler and the sync worker until `shutdown` completes.
-pub async fn run_worker(config: Arc<Config>, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), JobError> {
+pub async fn run_worker(
+    config: Arc<Config>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), JobError> {
     let jobs = config.jobs.clone();
     let queue = Queue::connect(&jobs.queue_url, jobs.poll_interval).await?;
     let store = Store::connect(&config.store_url).await?;
@@ -221,7 +253,10 @@ pub async fn run_worker(config: Arc<Config>, shutdown: impl Future<Output = ()> 
         .map_err(|e| JobError::Worker(e.to_string()))
 }
 
-fn retry_policy(retries: usize, backoff: Duration) -> BackoffRetryPolicy<ExponentialBackoff<HasherRng>> {
+fn retry_policy(
+    retries: usize,
+    backoff: Duration,
+) -> BackoffRetryPolicy<ExponentialBackoff<HasherRng>> {
     let mut maker = ExponentialBackoffMaker::new(backoff, backoff * 16, 0.2, HasherRng::default())
         .unwrap_or_else(|_| ExponentialBackoffMaker::default());
     RetryPolicy::retries(retries).with_backoff(maker.make_backoff())

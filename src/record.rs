@@ -212,7 +212,14 @@ impl Record {
             date_of_birth: &self.date_of_birth,
             emails: &self.emails,
             phones: &self.phones,
-            address: [&self.street, &self.unit, &self.city, &self.region, &self.postcode, &self.country],
+            address: [
+                &self.street,
+                &self.unit,
+                &self.city,
+                &self.region,
+                &self.postcode,
+                &self.country,
+            ],
             national_id: &self.national_id,
             updated_at: &self.updated_at,
             facts: &self.facts,
@@ -247,7 +254,11 @@ mod tests {
         };
         let mut b = a.clone();
         b.origin = "elsewhere.csv:9".into();
-        assert_eq!(a.content_hash(), b.content_hash(), "position in the file is not content");
+        assert_eq!(
+            a.content_hash(),
+            b.content_hash(),
+            "position in the file is not content"
+        );
         a.given_name = Some("Anne".into());
         assert_ne!(a.content_hash(), b.content_hash());
     }

@@ -1,6 +1,6 @@
 //! `gild evaluate`: how the published clusters compare with a truth file.
 
-use super::output::{json, thousands, Table};
+use super::output::{json, out, outln, thousands, Table};
 use super::{load_config, Args, Format, EXIT_OK};
 use gild::evaluate::{evaluate, Truth};
 use gild::store::Store;
@@ -35,19 +35,38 @@ pub async fn run(args: &Args, a: &EvaluateArgs) -> anyhow::Result<u8> {
         sweep.push(m.merge_threshold);
         sweep.sort_by(f64::total_cmp);
     }
-    let e = evaluate(&assignments, &scored, &truth, m.link_type, m.merge_threshold, &sweep);
+    let e = evaluate(
+        &assignments,
+        &scored,
+        &truth,
+        m.link_type,
+        m.merge_threshold,
+        &sweep,
+    );
     match args.format {
         Format::Json => json(&e)?,
         Format::Text => {
-            println!(
+            outln!(
                 "{} records in {} clusters; the truth has {} entities ({} records without truth)\n",
                 thousands(e.records),
                 thousands(e.clusters),
                 thousands(e.entities),
                 thousands(e.records_without_truth)
             );
-            let mut t = Table::new(&["pairwise", "precision", "recall", "f1", "true pairs found", "predicted", "truth"]).numeric(&[1, 2, 3, 4, 5, 6]);
-            for (name, p) in [("after clustering", &e.after_clustering), ("before clustering", &e.before_clustering)] {
+            let mut t = Table::new(&[
+                "pairwise",
+                "precision",
+                "recall",
+                "f1",
+                "true pairs found",
+                "predicted",
+                "truth",
+            ])
+            .numeric(&[1, 2, 3, 4, 5, 6]);
+            for (name, p) in [
+                ("after clustering", &e.after_clustering),
+                ("before clustering", &e.before_clustering),
+            ] {
                 t.row(vec![
                     name.into(),
                     format!("{:.4}", p.precision),
@@ -58,12 +77,15 @@ pub async fn run(args: &Args, a: &EvaluateArgs) -> anyhow::Result<u8> {
                     thousands(p.truth_pairs),
                 ]);
             }
-            print!("{}", t.render());
-            println!(
+            out!("{}", t.render());
+            outln!(
                 "\nB-cubed: precision {:.4}, recall {:.4}, F1 {:.4}\n",
-                e.bcubed_precision, e.bcubed_recall, e.bcubed_f1
+                e.bcubed_precision,
+                e.bcubed_recall,
+                e.bcubed_f1
             );
-            let mut t = Table::new(&["threshold", "precision", "recall", "f1", "predicted pairs"]).numeric(&[0, 1, 2, 3, 4]);
+            let mut t = Table::new(&["threshold", "precision", "recall", "f1", "predicted pairs"])
+                .numeric(&[0, 1, 2, 3, 4]);
             for s in &e.sweep {
                 t.row(vec![
                     format!("{}", s.threshold),
@@ -73,8 +95,8 @@ pub async fn run(args: &Args, a: &EvaluateArgs) -> anyhow::Result<u8> {
                     thousands(s.metrics.predicted_pairs),
                 ]);
             }
-            println!("threshold sweep over scored pairs (before clustering)");
-            print!("{}", t.render());
+            outln!("threshold sweep over scored pairs (before clustering)");
+            out!("{}", t.render());
         }
     }
     Ok(EXIT_OK)

@@ -1,6 +1,6 @@
 //! `gild explain A B`: each field's values, level and weight for one pair, then the total.
 
-use super::output::{json, Table};
+use super::output::{json, out, outln, Table};
 use super::{load_config, Args, Format, NotFound, EXIT_OK};
 use gild::compare::{Comparator, Prepared};
 use gild::model::Scorer;
@@ -16,13 +16,18 @@ pub struct ExplainArgs {
 }
 
 pub async fn run(args: &Args, a: &ExplainArgs) -> anyhow::Result<u8> {
-    let parse = |s: &str| SourceKey::parse(s).ok_or_else(|| anyhow::anyhow!("{s:?} is not a source:key reference"));
+    let parse = |s: &str| {
+        SourceKey::parse(s).ok_or_else(|| anyhow::anyhow!("{s:?} is not a source:key reference"))
+    };
     let (ka, kb) = (parse(&a.a)?, parse(&a.b)?);
     let config = load_config(args)?;
     let store = Store::connect(&config.store_url).await?;
     let records = store.all_staged_records().await?;
     let model = store.latest_model().await?;
-    let (golden_a, golden_b) = (store.golden_id_of(&ka).await?, store.golden_id_of(&kb).await?);
+    let (golden_a, golden_b) = (
+        store.golden_id_of(&ka).await?,
+        store.golden_id_of(&kb).await?,
+    );
     store.close().await;
     let find = |k: &SourceKey| {
         records
@@ -32,9 +37,12 @@ pub async fn run(args: &Args, a: &ExplainArgs) -> anyhow::Result<u8> {
     };
     let (i, j) = (find(&ka)?, find(&kb)?);
     let m = &config.matching;
-    let model = model
-        .filter(|x| x.fits(&m.comparisons))
-        .ok_or_else(|| NotFound("no stored model fits the configured comparisons: run `gild train` or `gild sync`".into()))?;
+    let model = model.filter(|x| x.fits(&m.comparisons)).ok_or_else(|| {
+        NotFound(
+            "no stored model fits the configured comparisons: run `gild train` or `gild sync`"
+                .into(),
+        )
+    })?;
     let explanation = gild::pipeline::cpu(|| {
         let prepared = Prepared::build(&records);
         let comparator = Comparator::new(&prepared, &m.comparisons);
@@ -57,25 +65,50 @@ pub async fn run(args: &Args, a: &ExplainArgs) -> anyhow::Result<u8> {
             "explanation": explanation, "verdict": verdict,
         }))?,
         Format::Text => {
-            println!("{ka}  vs  {kb}\n");
-            let mut t = Table::new(&["comparison", &ka.to_string(), &kb.to_string(), "level", "weight"]).numeric(&[4]);
-            t.row(vec!["prior".into(), String::new(), String::new(), String::new(), format!("{:+.2}", explanation.prior_weight)]);
+            outln!("{ka}  vs  {kb}\n");
+            let mut t = Table::new(&[
+                "comparison",
+                &ka.to_string(),
+                &kb.to_string(),
+                "level",
+                "weight",
+            ])
+            .numeric(&[4]);
+            t.row(vec![
+                "prior".into(),
+                String::new(),
+                String::new(),
+                String::new(),
+                format!("{:+.2}", explanation.prior_weight),
+            ]);
             for c in &explanation.contributions {
                 let level = match c.term_frequency {
                     Some(tf) => format!("{} (value frequency {:.2e})", c.level, tf),
                     None => c.level.clone(),
                 };
-                t.row(vec![c.comparison.clone(), c.value_a.clone(), c.value_b.clone(), level, format!("{:+.2}", c.weight)]);
+                t.row(vec![
+                    c.comparison.clone(),
+                    c.value_a.clone(),
+                    c.value_b.clone(),
+                    level,
+                    format!("{:+.2}", c.weight),
+                ]);
             }
-            print!("{}", t.render());
-            println!(
+            out!("{}", t.render());
+            outln!(
                 "\nmatch weight {:+.2}, match probability {:.6} (merge at {}, review at {})",
-                explanation.match_weight, explanation.match_probability, m.merge_threshold, m.review_threshold
+                explanation.match_weight,
+                explanation.match_probability,
+                m.merge_threshold,
+                m.review_threshold
             );
             if !explanation.contradictions.is_empty() {
-                println!("contradicting evidence: {} (these two are never put in one cluster)", explanation.contradictions.join(", "));
+                outln!(
+                    "contradicting evidence: {} (these two are never put in one cluster)",
+                    explanation.contradictions.join(", ")
+                );
             }
-            println!(
+            outln!(
                 "golden: {} / {} — {verdict}",
                 golden_a.as_deref().unwrap_or("-"),
                 golden_b.as_deref().unwrap_or("-")

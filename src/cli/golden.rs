@@ -1,6 +1,6 @@
 //! `gild golden list|show`: read golden customers, their lineage and linked records.
 
-use super::output::{json, opt, thousands, Table};
+use super::output::{json, opt, out, outln, thousands, Table};
 use super::{load_config, Args, Format, NotFound, EXIT_OK};
 use gild::record::{Facts, SourceKey};
 use gild::store::{GoldenView, Store};
@@ -28,14 +28,31 @@ pub async fn run(args: &Args, command: &GoldenCommand) -> anyhow::Result<u8> {
     let config = load_config(args)?;
     let store = Store::connect(&config.store_url).await?;
     match command {
-        GoldenCommand::List { search, limit, offset } => {
-            let rows = store.golden_list(search.as_deref(), *limit, *offset).await?;
+        GoldenCommand::List {
+            search,
+            limit,
+            offset,
+        } => {
+            let rows = store
+                .golden_list(search.as_deref(), *limit, *offset)
+                .await?;
             match args.format {
                 Format::Json => json(&rows)?,
                 Format::Text => {
                     let total = store.golden_count().await?;
-                    let mut t = Table::new(&["golden id", "name", "born", "email", "phone", "city", "postcode", "records", "accounts", "orders"])
-                        .numeric(&[7, 8, 9]);
+                    let mut t = Table::new(&[
+                        "golden id",
+                        "name",
+                        "born",
+                        "email",
+                        "phone",
+                        "city",
+                        "postcode",
+                        "records",
+                        "accounts",
+                        "orders",
+                    ])
+                    .numeric(&[7, 8, 9]);
                     for g in &rows {
                         t.row(vec![
                             g.golden_id.clone(),
@@ -50,8 +67,12 @@ pub async fn run(args: &Args, command: &GoldenCommand) -> anyhow::Result<u8> {
                             g.orders.to_string(),
                         ]);
                     }
-                    print!("{}", t.render());
-                    println!("{} of {} golden customers", rows.len(), thousands(total as u64));
+                    out!("{}", t.render());
+                    outln!(
+                        "{} of {} golden customers",
+                        rows.len(),
+                        thousands(total as u64)
+                    );
                 }
             }
         }
@@ -70,7 +91,7 @@ pub async fn run(args: &Args, command: &GoldenCommand) -> anyhow::Result<u8> {
                 .ok_or_else(|| NotFound(format!("no golden customer {golden_id}")))?;
             match args.format {
                 Format::Json => json(&view)?,
-                Format::Text => print!("{}", render(&view)),
+                Format::Text => out!("{}", render(&view)),
             }
         }
     }
@@ -83,7 +104,10 @@ fn render(v: &GoldenView) -> String {
     let mut out = String::new();
     out.push_str(&format!("{}  {}\n", g.golden_id, opt(&g.full_name)));
     if let Some(old) = &v.redirected_from {
-        out.push_str(&format!("(asked for {old}, which was merged into {})\n", g.golden_id));
+        out.push_str(&format!(
+            "(asked for {old}, which was merged into {})\n",
+            g.golden_id
+        ));
     }
     out.push_str(&format!(
         "{} records: {} customer, {} billing accounts, {} orders; created by run {}, updated by run {}\n\n",
@@ -108,17 +132,34 @@ fn render(v: &GoldenView) -> String {
     for f in fields {
         if let Some(l) = v.lineage.get(f) {
             let s = |k: &str| l.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
-            t.row(vec![f.to_string(), s("value"), format!("{}:{}", s("source"), s("key")), s("rule")]);
+            t.row(vec![
+                f.to_string(),
+                s("value"),
+                format!("{}:{}", s("source"), s("key")),
+                s("rule"),
+            ]);
         }
     }
     out.push_str(&t.render());
 
-    let accounts: Vec<_> = v.records.iter().filter_map(|r| match &r.record.facts {
-        Facts::Billing(b) => Some((r, b)),
-        _ => None,
-    }).collect();
+    let accounts: Vec<_> = v
+        .records
+        .iter()
+        .filter_map(|r| match &r.record.facts {
+            Facts::Billing(b) => Some((r, b)),
+            _ => None,
+        })
+        .collect();
     if !accounts.is_empty() {
-        let mut t = Table::new(&["billing account", "source", "balance", "currency", "invoices", "last invoice"]).numeric(&[2, 4]);
+        let mut t = Table::new(&[
+            "billing account",
+            "source",
+            "balance",
+            "currency",
+            "invoices",
+            "last invoice",
+        ])
+        .numeric(&[2, 4]);
         let mut total = rust_decimal::Decimal::ZERO;
         for (r, b) in &accounts {
             total += b.balance.unwrap_or_default();
@@ -128,17 +169,23 @@ fn render(v: &GoldenView) -> String {
                 b.balance.map(|x| x.to_string()).unwrap_or_default(),
                 b.currency.as_deref().unwrap_or("").to_string(),
                 b.invoices.map(|x| x.to_string()).unwrap_or_default(),
-                b.last_invoice_date.map(|d| d.to_string()).unwrap_or_default(),
+                b.last_invoice_date
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
             ]);
         }
         out.push('\n');
         out.push_str(&t.render());
         out.push_str(&format!("total balance {total}\n"));
     }
-    let orders: Vec<_> = v.records.iter().filter_map(|r| match &r.record.facts {
-        Facts::Fulfilment(o) => Some((r, o)),
-        _ => None,
-    }).collect();
+    let orders: Vec<_> = v
+        .records
+        .iter()
+        .filter_map(|r| match &r.record.facts {
+            Facts::Fulfilment(o) => Some((r, o)),
+            _ => None,
+        })
+        .collect();
     if !orders.is_empty() {
         let mut t = Table::new(&["order", "date", "amount", "items", "ship to"]).numeric(&[2, 3]);
         for (r, o) in &orders {
@@ -147,13 +194,19 @@ fn render(v: &GoldenView) -> String {
                 o.order_date.map(|d| d.to_string()).unwrap_or_default(),
                 o.amount.map(|x| x.to_string()).unwrap_or_default(),
                 o.items.map(|x| x.to_string()).unwrap_or_default(),
-                [&r.record.street, &r.record.city].iter().filter_map(|x| x.as_deref()).collect::<Vec<_>>().join(", "),
+                [&r.record.street, &r.record.city]
+                    .iter()
+                    .filter_map(|x| x.as_deref())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             ]);
         }
         out.push('\n');
         out.push_str(&t.render());
     }
-    let mut t = Table::new(&["record", "kind", "name", "born", "email", "phone", "address"]);
+    let mut t = Table::new(&[
+        "record", "kind", "name", "born", "email", "phone", "address",
+    ]);
     for r in &v.records {
         let x = &r.record;
         t.row(vec![

@@ -28,7 +28,11 @@ pub const EXIT_REJECTIONS: u8 = 3;
 pub const EXIT_NOT_FOUND: u8 = 4;
 
 #[derive(Debug, Parser)]
-#[command(name = "gild", version, about = "Turns scattered customer records into golden customer records")]
+#[command(
+    name = "gild",
+    version,
+    about = "Turns scattered customer records into golden customer records"
+)]
 pub struct Args {
     /// The configuration file.
     #[arg(long, global = true, env = "GILD_CONFIG", default_value = "gild.toml")]
@@ -98,9 +102,14 @@ pub fn init_tracing(args: &Args) {
         (1, _) => "info",
         _ => "debug",
     };
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(format!("{default},sqlx=warn,apalis=warn,apalis_sqlite=warn,apalis_postgres=warn")));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(format!(
+            "{default},sqlx=warn,apalis=warn,apalis_sqlite=warn,apalis_postgres=warn"
+        ))
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if args.format == Format::Json {
         let _ = builder.json().try_init();
     } else {

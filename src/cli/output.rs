@@ -9,9 +9,33 @@ pub enum Format {
     Json,
 }
 
+/// Writes to stdout; a reader that went away (`gild golden list | head`) ends the program quietly.
+pub fn write_out(s: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+    }
+}
+
+/// `println!` through [`write_out`].
+macro_rules! outln {
+    () => { $crate::cli::output::write_out("\n") };
+    ($($arg:tt)*) => { $crate::cli::output::write_out(&format!("{}\n", format_args!($($arg)*))) };
+}
+
+/// `print!` through [`write_out`].
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::cli::output::write_out(&format!($($arg)*)) };
+}
+
+pub(crate) use {out, outln};
+
 /// Prints a value as pretty JSON on stdout.
 pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    outln!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
@@ -106,7 +130,10 @@ mod tests {
         let mut t = Table::new(&["name", "rows"]).numeric(&[1]);
         t.row(vec!["crm".into(), "1,234".into()]);
         t.row(vec!["fulfilment".into(), "9".into()]);
-        assert_eq!(t.render(), "name        rows\n----------  -----\ncrm         1,234\nfulfilment      9\n");
+        assert_eq!(
+            t.render(),
+            "name         rows\n----------  -----\ncrm         1,234\nfulfilment      9\n"
+        );
         assert_eq!(thousands(1234567), "1,234,567");
         assert_eq!(thousands(12), "12");
     }

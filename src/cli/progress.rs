@@ -24,7 +24,8 @@ impl Bars {
     fn spinner(&self, msg: String) -> ProgressBar {
         let bar = self.multi.add(ProgressBar::new_spinner());
         bar.set_style(
-            ProgressStyle::with_template("{spinner:.cyan} {msg} {elapsed:.dim}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            ProgressStyle::with_template("{spinner:.cyan} {msg} {elapsed:.dim}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
         bar.set_message(msg);
         bar.enable_steady_tick(Duration::from_millis(120));
@@ -49,7 +50,9 @@ impl Progress for Bars {
                 bar.finish_and_clear();
             }
         }
-        let _ = self.multi.println(format!("  {stage:<10} {seconds:>7.2} s"));
+        let _ = self
+            .multi
+            .println(format!("  {stage:<10} {seconds:>7.2} s"));
     }
 
     fn source_started(&self, source: &str) {
@@ -62,7 +65,10 @@ impl Progress for Bars {
     fn source_rows(&self, source: &str, rows: u64) {
         if let Ok(s) = self.sources.lock() {
             if let Some(bar) = s.get(source) {
-                bar.set_message(format!("reading {source}: {} rows", super::output::thousands(rows)));
+                bar.set_message(format!(
+                    "reading {source}: {} rows",
+                    super::output::thousands(rows)
+                ));
             }
         }
     }

@@ -1,6 +1,6 @@
 //! `gild runs list|show` and `gild rejects`: what each sync did.
 
-use super::output::{json, opt, thousands, Table};
+use super::output::{json, opt, out, outln, thousands, Table};
 use super::{load_config, Args, Format, NotFound, EXIT_OK};
 use gild::store::Store;
 
@@ -33,15 +33,23 @@ pub async fn run(args: &Args, command: &RunsCommand) -> anyhow::Result<u8> {
             match args.format {
                 Format::Json => json(&runs)?,
                 Format::Text => {
-                    let mut t = Table::new(&["run", "trigger", "started", "seconds", "status", "read", "rejected", "created", "updated", "review"])
-                        .numeric(&[3, 5, 6, 7, 8, 9]);
+                    let mut t = Table::new(&[
+                        "run", "trigger", "started", "seconds", "status", "read", "rejected",
+                        "created", "updated", "review",
+                    ])
+                    .numeric(&[3, 5, 6, 7, 8, 9]);
                     for r in &runs {
                         t.row(vec![
                             r.run_id.clone(),
                             r.trigger.clone(),
                             r.started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
                             r.finished_at
-                                .map(|f| format!("{:.1}", (f - r.started_at).num_milliseconds() as f64 / 1000.0))
+                                .map(|f| {
+                                    format!(
+                                        "{:.1}",
+                                        (f - r.started_at).num_milliseconds() as f64 / 1000.0
+                                    )
+                                })
                                 .unwrap_or_default(),
                             r.status.clone(),
                             thousands(r.rows_read as u64),
@@ -51,9 +59,9 @@ pub async fn run(args: &Args, command: &RunsCommand) -> anyhow::Result<u8> {
                             thousands(r.pairs_for_review as u64),
                         ]);
                     }
-                    print!("{}", t.render());
+                    out!("{}", t.render());
                     for r in runs.iter().filter(|r| r.error.is_some()) {
-                        println!("  {} failed: {}", r.run_id, opt(&r.error));
+                        outln!("  {} failed: {}", r.run_id, opt(&r.error));
                     }
                 }
             }
@@ -69,7 +77,7 @@ pub async fn run(args: &Args, command: &RunsCommand) -> anyhow::Result<u8> {
             match args.format {
                 Format::Json => json(&serde_json::json!({"run": run, "sources": sources}))?,
                 Format::Text => {
-                    println!(
+                    outln!(
                         "run {} ({}, on {}): {} at {}",
                         run.run_id,
                         run.trigger,
@@ -78,10 +86,19 @@ pub async fn run(args: &Args, command: &RunsCommand) -> anyhow::Result<u8> {
                         run.started_at.format("%Y-%m-%d %H:%M:%S")
                     );
                     if let Some(e) = &run.error {
-                        println!("error: {e}");
+                        outln!("error: {e}");
                     }
-                    let mut t = Table::new(&["source", "kind", "status", "read", "rejected", "kept", "nulled fields", "seconds"])
-                        .numeric(&[3, 4, 5, 6, 7]);
+                    let mut t = Table::new(&[
+                        "source",
+                        "kind",
+                        "status",
+                        "read",
+                        "rejected",
+                        "kept",
+                        "nulled fields",
+                        "seconds",
+                    ])
+                    .numeric(&[3, 4, 5, 6, 7]);
                     for s in &sources {
                         t.row(vec![
                             s.source.clone(),
@@ -94,9 +111,9 @@ pub async fn run(args: &Args, command: &RunsCommand) -> anyhow::Result<u8> {
                             format!("{:.2}", s.seconds),
                         ]);
                     }
-                    print!("{}", t.render());
+                    out!("{}", t.render());
                     for s in sources.iter().filter(|s| s.error.is_some()) {
-                        println!("  {}: {}", s.source, opt(&s.error));
+                        outln!("  {}: {}", s.source, opt(&s.error));
                     }
                 }
             }
@@ -115,9 +132,16 @@ pub async fn rejects(args: &Args, a: &RejectsArgs) -> anyhow::Result<u8> {
         Format::Json => json(&rows)?,
         Format::Text => {
             for r in &rows {
-                println!("{} {} (key {}): {}\n    {}", r.source, r.location, r.record_key.as_deref().unwrap_or("-"), r.reason, r.raw);
+                outln!(
+                    "{} {} (key {}): {}\n    {}",
+                    r.source,
+                    r.location,
+                    r.record_key.as_deref().unwrap_or("-"),
+                    r.reason,
+                    r.raw
+                );
             }
-            println!("{} rejected rows shown", rows.len());
+            outln!("{} rejected rows shown", rows.len());
         }
     }
     Ok(EXIT_OK)

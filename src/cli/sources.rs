@@ -1,6 +1,6 @@
 //! `gild sources check`: connect to every source, count rows, show a few as mapped.
 
-use super::output::{json, thousands, Table};
+use super::output::{json, out, outln, thousands, Table};
 use super::{load_config, Args, Format, EXIT_OK, EXIT_REJECTIONS};
 
 #[derive(Debug, clap::Subcommand)]
@@ -21,7 +21,15 @@ pub async fn run(args: &Args, command: &SourcesCommand) -> anyhow::Result<u8> {
     match args.format {
         Format::Json => json(&checks)?,
         Format::Text => {
-            let mut t = Table::new(&["source", "connector", "records", "rows", "would reject", "status"]).numeric(&[3, 4]);
+            let mut t = Table::new(&[
+                "source",
+                "connector",
+                "records",
+                "rows",
+                "would reject",
+                "status",
+            ])
+            .numeric(&[3, 4]);
             for c in &checks {
                 t.row(vec![
                     c.source.clone(),
@@ -32,30 +40,44 @@ pub async fn run(args: &Args, command: &SourcesCommand) -> anyhow::Result<u8> {
                     if c.ok { "ok".into() } else { "FAILED".into() },
                 ]);
             }
-            print!("{}", t.render());
+            out!("{}", t.render());
             for c in &checks {
-                println!("\n{} ({} columns: {})", c.source, c.columns.len(), c.columns.join(", "));
+                outln!(
+                    "\n{} ({} columns: {})",
+                    c.source,
+                    c.columns.len(),
+                    c.columns.join(", ")
+                );
                 if let Some(e) = &c.error {
-                    println!("  error: {e}");
+                    outln!("  error: {e}");
                 }
                 for r in &c.sample {
-                    println!(
+                    outln!(
                         "  {}:{} {} | born {} | {} | {} | {}",
                         r.source,
                         r.key,
                         r.display_name(),
-                        r.date_of_birth.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
+                        r.date_of_birth
+                            .map(|d| d.to_string())
+                            .unwrap_or_else(|| "-".into()),
                         r.emails.join(", "),
                         r.phones.join(", "),
-                        [&r.street, &r.unit, &r.city, &r.region, &r.postcode, &r.country]
-                            .iter()
-                            .filter_map(|v| v.as_deref())
-                            .collect::<Vec<_>>()
-                            .join(" ")
+                        [
+                            &r.street,
+                            &r.unit,
+                            &r.city,
+                            &r.region,
+                            &r.postcode,
+                            &r.country
+                        ]
+                        .iter()
+                        .filter_map(|v| v.as_deref())
+                        .collect::<Vec<_>>()
+                        .join(" ")
                     );
                 }
                 for why in &c.sample_rejections {
-                    println!("  would reject {why}");
+                    outln!("  would reject {why}");
                 }
             }
         }

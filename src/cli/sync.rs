@@ -1,6 +1,6 @@
 //! `gild sync`: pull, match, build and publish golden records, then print a summary.
 
-use super::output::{json, thousands, Table};
+use super::output::{json, out, outln, thousands, Table};
 use super::{load_config, Args, Format, EXIT_OK, EXIT_REJECTIONS};
 use gild::pipeline::{self, Progress, Silent, SyncOptions, SyncReport, Trigger};
 use std::io::IsTerminal;
@@ -18,16 +18,24 @@ pub struct SyncArgs {
 pub async fn run(args: &Args, a: &SyncArgs) -> anyhow::Result<u8> {
     let config = load_config(args)?;
     if a.enqueue {
-        let queue = gild::jobs::Queue::connect(&config.jobs.queue_url, config.jobs.poll_interval).await?;
+        let queue =
+            gild::jobs::Queue::connect(&config.jobs.queue_url, config.jobs.poll_interval).await?;
         let job = gild::jobs::SyncJob {
             trigger: "job".into(),
             requested_at: gild::store::now(),
             tick: None,
         };
-        queue.enqueue(job, None, config.jobs.retries as usize + 1).await?;
+        queue
+            .enqueue(job, None, config.jobs.retries as usize + 1)
+            .await?;
         match args.format {
-            Format::Json => json(&serde_json::json!({"enqueued": true, "queue": gild::jobs::SYNC_QUEUE}))?,
-            Format::Text => println!("sync job enqueued on queue {}; a `gild worker` will run it", gild::jobs::SYNC_QUEUE),
+            Format::Json => {
+                json(&serde_json::json!({"enqueued": true, "queue": gild::jobs::SYNC_QUEUE}))?
+            }
+            Format::Text => outln!(
+                "sync job enqueued on queue {}; a `gild worker` will run it",
+                gild::jobs::SYNC_QUEUE
+            ),
         }
         return Ok(EXIT_OK);
     }
@@ -46,9 +54,13 @@ pub async fn run(args: &Args, a: &SyncArgs) -> anyhow::Result<u8> {
     let report = pipeline::sync(&config, &options, progress).await?;
     match args.format {
         Format::Json => json(&report)?,
-        Format::Text => print!("{}", summary(&report)),
+        Format::Text => out!("{}", summary(&report)),
     }
-    Ok(if report.has_rejections() { EXIT_REJECTIONS } else { EXIT_OK })
+    Ok(if report.has_rejections() {
+        EXIT_REJECTIONS
+    } else {
+        EXIT_OK
+    })
 }
 
 pub fn summary(r: &SyncReport) -> String {
@@ -56,12 +68,25 @@ pub fn summary(r: &SyncReport) -> String {
     let status = if r.status == "succeeded" {
         "succeeded".to_string()
     } else {
-        let failed = r.sources.iter().filter(|s| s.outcome.status == "failed").count();
-        format!("finished with rejections: {} rows rejected, {failed} sources failed", thousands(r.rows_rejected))
+        let failed = r
+            .sources
+            .iter()
+            .filter(|s| s.outcome.status == "failed")
+            .count();
+        format!(
+            "finished with rejections: {} rows rejected, {failed} sources failed",
+            thousands(r.rows_rejected)
+        )
     };
-    out.push_str(&format!("gild sync {} into the {} store: {status}\n\n", r.run_id, r.store));
+    out.push_str(&format!(
+        "gild sync {} into the {} store: {status}\n\n",
+        r.run_id, r.store
+    ));
 
-    let mut t = Table::new(&["source", "kind", "status", "read", "rejected", "kept", "seconds"]).numeric(&[3, 4, 5, 6]);
+    let mut t = Table::new(&[
+        "source", "kind", "status", "read", "rejected", "kept", "seconds",
+    ])
+    .numeric(&[3, 4, 5, 6]);
     for s in &r.sources {
         let o = &s.outcome;
         t.row(vec![
@@ -87,7 +112,10 @@ pub fn summary(r: &SyncReport) -> String {
         }
     }
     if r.rows_rejected > 0 {
-        out.push_str(&format!("  rejected rows are in the store: gild rejects --run {}\n", r.run_id));
+        out.push_str(&format!(
+            "  rejected rows are in the store: gild rejects --run {}\n",
+            r.run_id
+        ));
     }
 
     let m = &r.matching;
@@ -98,9 +126,15 @@ pub fn summary(r: &SyncReport) -> String {
         thousands(m.pairs_scored_above_review),
         thousands(m.pairs_above_merge)
     ));
-    let mut t = Table::new(&["blocking rule", "pairs", "new pairs", "largest block"]).numeric(&[1, 2, 3]);
+    let mut t =
+        Table::new(&["blocking rule", "pairs", "new pairs", "largest block"]).numeric(&[1, 2, 3]);
     for b in &m.blocking {
-        t.row(vec![b.rule.clone(), thousands(b.pairs_found), thousands(b.pairs_new), thousands(b.largest_block)]);
+        t.row(vec![
+            b.rule.clone(),
+            thousands(b.pairs_found),
+            thousands(b.pairs_new),
+            thousands(b.largest_block),
+        ]);
     }
     out.push_str(&t.render());
     for w in &m.block_warnings {
@@ -121,7 +155,11 @@ pub fn summary(r: &SyncReport) -> String {
     ));
     out.push_str(&format!(
         "model: {} (prior {:.3e}); {} pairs scored per second\n",
-        if r.model.trained { "trained in this run" } else { "stored model" },
+        if r.model.trained {
+            "trained in this run"
+        } else {
+            "stored model"
+        },
         r.model.prior,
         thousands(m.pairs_per_second as u64)
     ));
@@ -136,7 +174,15 @@ pub fn summary(r: &SyncReport) -> String {
         thousands(g.deleted),
         thousands(r.golden_total)
     ));
-    let stages: Vec<String> = r.stages.iter().map(|s| format!("{} {:.2}s", s.stage, s.seconds)).collect();
-    out.push_str(&format!("\ntime: {} — total {:.2} s\n", stages.join(", "), r.seconds));
+    let stages: Vec<String> = r
+        .stages
+        .iter()
+        .map(|s| format!("{} {:.2}s", s.stage, s.seconds))
+        .collect();
+    out.push_str(&format!(
+        "\ntime: {} — total {:.2} s\n",
+        stages.join(", "),
+        r.seconds
+    ));
     out
 }

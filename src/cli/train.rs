@@ -1,6 +1,6 @@
 //! `gild train`: fit the matching model on the staged records and store it.
 
-use super::output::{json, thousands, Table};
+use super::output::{json, out, outln, thousands, Table};
 use super::{load_config, Args, Format, NotFound, EXIT_OK};
 use gild::compare::{Comparator, Prepared};
 use gild::model::{self, Model};
@@ -35,10 +35,10 @@ pub async fn run(args: &Args, a: &TrainArgs) -> anyhow::Result<u8> {
     match args.format {
         Format::Json => json(&serde_json::json!({"model_id": id, "model": model}))?,
         Format::Text => {
-            print!("{}", describe(&model));
-            println!("stored as model {id}; the next sync uses it");
+            out!("{}", describe(&model));
+            outln!("stored as model {id}; the next sync uses it");
             if let Some(p) = &a.output {
-                println!("written to {}", p.display());
+                outln!("written to {}", p.display());
             }
         }
     }
@@ -62,7 +62,11 @@ pub fn describe(model: &Model) -> String {
             thousands(s.pairs),
             s.iterations,
             if s.converged { "" } else { " (not converged)" },
-            if s.held_out.is_empty() { "nothing".into() } else { s.held_out.join(", ") }
+            if s.held_out.is_empty() {
+                "nothing".into()
+            } else {
+                s.held_out.join(", ")
+            }
         ));
     }
     if !model.training.not_estimated.is_empty() {
@@ -74,7 +78,13 @@ pub fn describe(model: &Model) -> String {
     let mut t = Table::new(&["comparison", "level", "m", "u", "weight"]).numeric(&[2, 3, 4]);
     for c in &model.comparisons {
         for l in &c.levels {
-            t.row(vec![c.name.clone(), l.label.clone(), format!("{:.4}", l.m), format!("{:.3e}", l.u), format!("{:+.2}", l.weight())]);
+            t.row(vec![
+                c.name.clone(),
+                l.label.clone(),
+                format!("{:.4}", l.m),
+                format!("{:.3e}", l.u),
+                format!("{:+.2}", l.weight()),
+            ]);
         }
     }
     out.push_str(&t.render());

@@ -17,27 +17,45 @@ pub enum LevelKind {
     Swapped,
     Soundex,
     Metaphone,
-    JaroWinkler { at_least: f64 },
-    Jaro { at_least: f64 },
-    Levenshtein { at_most: usize },
+    JaroWinkler {
+        at_least: f64,
+    },
+    Jaro {
+        at_least: f64,
+    },
+    Levenshtein {
+        at_most: usize,
+    },
     /// Damerau-Levenshtein in its optimal-string-alignment form: a transposition costs one.
-    DamerauLevenshtein { at_most: usize },
+    DamerauLevenshtein {
+        at_most: usize,
+    },
     /// Jaccard similarity of the words.
-    Jaccard { at_least: f64 },
+    Jaccard {
+        at_least: f64,
+    },
     /// Same first `n` characters.
-    Prefix { n: usize },
+    Prefix {
+        n: usize,
+    },
     /// Same part before the @, different domain.
     EmailLocal,
     /// Exactly one of year, month and day differs.
     DateOneFieldOff,
     /// Day and month swapped, same year.
     DateTransposed,
-    DateWithinDays { days: i32 },
+    DateWithinDays {
+        days: i32,
+    },
     YearEqual,
     /// Numbers within an absolute distance.
-    NumericWithin { at_most: f64 },
+    NumericWithin {
+        at_most: f64,
+    },
     /// Numbers within a fraction of the larger one.
-    NumericWithinPercent { percent: f64 },
+    NumericWithinPercent {
+        percent: f64,
+    },
 }
 
 fn number(token: Option<&str>, what: &str) -> Result<f64, String> {
@@ -133,10 +151,15 @@ impl LevelKind {
         use LevelKind::*;
         match self {
             Exact => true,
-            Nickname => matches!(field, Field::GivenName | Field::MiddleName | Field::FullName),
+            Nickname => matches!(
+                field,
+                Field::GivenName | Field::MiddleName | Field::FullName
+            ),
             Initial => matches!(field, Field::GivenName | Field::MiddleName),
             Swapped => matches!(field, Field::GivenName | Field::FamilyName),
-            DateOneFieldOff | DateTransposed | DateWithinDays { .. } | YearEqual => field == Field::DateOfBirth,
+            DateOneFieldOff | DateTransposed | DateWithinDays { .. } | YearEqual => {
+                field == Field::DateOfBirth
+            }
             EmailLocal => field == Field::Email,
             _ => field != Field::DateOfBirth,
         }
@@ -169,8 +192,8 @@ impl LevelKind {
     }
 }
 
-/// Jaccard similarity of two word sets.
-pub fn jaccard_words(a: &str, b: &str) -> f64 {
+/// Jaccard similarity of two word sets, for inputs too long for the fast path.
+pub fn jaccard_words_slow(a: &str, b: &str) -> f64 {
     let wa: Vec<&str> = a.split(' ').filter(|w| !w.is_empty()).collect();
     let wb: Vec<&str> = b.split(' ').filter(|w| !w.is_empty()).collect();
     if wa.is_empty() && wb.is_empty() {
@@ -192,20 +215,43 @@ mod tests {
     #[test]
     fn parses_every_level_form() {
         assert_eq!(LevelKind::parse("exact"), Ok(LevelKind::Exact));
-        assert_eq!(LevelKind::parse("jaro_winkler >= 0.92"), Ok(LevelKind::JaroWinkler { at_least: 0.92 }));
-        assert_eq!(LevelKind::parse("levenshtein <= 2"), Ok(LevelKind::Levenshtein { at_most: 2 }));
-        assert_eq!(LevelKind::parse("date_within 365"), Ok(LevelKind::DateWithinDays { days: 365 }));
-        assert_eq!(LevelKind::parse("numeric_within 10%"), Ok(LevelKind::NumericWithinPercent { percent: 10.0 }));
-        assert_eq!(LevelKind::parse("numeric_within 2"), Ok(LevelKind::NumericWithin { at_most: 2.0 }));
+        assert_eq!(
+            LevelKind::parse("jaro_winkler >= 0.92"),
+            Ok(LevelKind::JaroWinkler { at_least: 0.92 })
+        );
+        assert_eq!(
+            LevelKind::parse("levenshtein <= 2"),
+            Ok(LevelKind::Levenshtein { at_most: 2 })
+        );
+        assert_eq!(
+            LevelKind::parse("date_within 365"),
+            Ok(LevelKind::DateWithinDays { days: 365 })
+        );
+        assert_eq!(
+            LevelKind::parse("numeric_within 10%"),
+            Ok(LevelKind::NumericWithinPercent { percent: 10.0 })
+        );
+        assert_eq!(
+            LevelKind::parse("numeric_within 2"),
+            Ok(LevelKind::NumericWithin { at_most: 2.0 })
+        );
         assert_eq!(LevelKind::parse("prefix 3"), Ok(LevelKind::Prefix { n: 3 }));
     }
 
     #[test]
     fn rejects_malformed_levels_with_a_hint() {
-        assert!(LevelKind::parse("jaro_winkler 0.9").unwrap_err().contains(">="));
-        assert!(LevelKind::parse("jaro_winkler >= 9").unwrap_err().contains("between 0 and 1"));
-        assert!(LevelKind::parse("exact please").unwrap_err().contains("no argument"));
-        assert!(LevelKind::parse("fuzzy").unwrap_err().contains("unknown level"));
+        assert!(LevelKind::parse("jaro_winkler 0.9")
+            .unwrap_err()
+            .contains(">="));
+        assert!(LevelKind::parse("jaro_winkler >= 9")
+            .unwrap_err()
+            .contains("between 0 and 1"));
+        assert!(LevelKind::parse("exact please")
+            .unwrap_err()
+            .contains("no argument"));
+        assert!(LevelKind::parse("fuzzy")
+            .unwrap_err()
+            .contains("unknown level"));
         assert!(LevelKind::parse("levenshtein <= 1.5").is_err());
     }
 
@@ -219,8 +265,8 @@ mod tests {
 
     #[test]
     fn jaccard_of_words() {
-        assert_eq!(jaccard_words("A B C", "A B C"), 1.0);
-        assert!((jaccard_words("12 MAIN ST", "MAIN ST") - 2.0 / 3.0).abs() < 1e-9);
-        assert_eq!(jaccard_words("A", "B"), 0.0);
+        assert_eq!(jaccard_words_slow("A B C", "A B C"), 1.0);
+        assert!((jaccard_words_slow("12 MAIN ST", "MAIN ST") - 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!(jaccard_words_slow("A", "B"), 0.0);
     }
 }

@@ -6,10 +6,15 @@
 mod intern;
 mod level;
 mod prepared;
+pub mod similarity;
 
 pub use intern::{Interner, Sym, NONE};
-pub use level::{jaccard_words, LevelKind};
+pub use level::LevelKind;
 pub use prepared::{Dob, Field, MultiColumn, Prepared};
+use similarity::{
+    jaccard_words, jaro, jaro_winkler, jaro_winkler_upper_bound, levenshtein_within, osa_within,
+    same_prefix,
+};
 
 use crate::standardize::{nicknames, phonetic};
 use serde::{Deserialize, Serialize};
@@ -63,10 +68,14 @@ impl Comparison {
 
     /// Whether the level is an exact match whose weight is adjusted by term frequency.
     pub fn is_tf_level(&self, level: u8) -> bool {
-        self.term_frequency && level >= 1 && self.levels.get(level as usize - 1) == Some(&LevelKind::Exact)
+        self.term_frequency
+            && level >= 1
+            && self.levels.get(level as usize - 1) == Some(&LevelKind::Exact)
     }
 
-    pub fn from_config(c: &ComparisonConfig) -> Result<Comparison, (std::ops::Range<usize>, String)> {
+    pub fn from_config(
+        c: &ComparisonConfig,
+    ) -> Result<Comparison, (std::ops::Range<usize>, String)> {
         let field = Field::parse(c.field.get_ref()).ok_or_else(|| {
             (
                 c.field.span(),
@@ -78,13 +87,23 @@ impl Comparison {
             )
         })?;
         if c.levels.is_empty() {
-            return Err((c.field.span(), "a comparison needs at least one level".into()));
+            return Err((
+                c.field.span(),
+                "a comparison needs at least one level".into(),
+            ));
         }
         let mut levels = Vec::with_capacity(c.levels.len());
         for l in &c.levels {
             let kind = LevelKind::parse(l.get_ref()).map_err(|e| (l.span(), e))?;
             if !kind.fits(field) {
-                return Err((l.span(), format!("level {:?} does not apply to field {}", l.get_ref(), field.name())));
+                return Err((
+                    l.span(),
+                    format!(
+                        "level {:?} does not apply to field {}",
+                        l.get_ref(),
+                        field.name()
+                    ),
+                ));
             }
             levels.push(kind);
         }
@@ -99,6 +118,15 @@ impl Comparison {
             cannot_link_when_different: c.cannot_link_when_different,
         })
     }
+}
+
+/// Similarities of one pair of values, computed at most once across a comparison's levels.
+#[derive(Default)]
+struct Sims {
+    jaro_winkler: Option<f64>,
+    jaro_winkler_bound: Option<f64>,
+    jaro: Option<f64>,
+    jaccard: Option<f64>,
 }
 
 /// Per-value side tables a comparison needs (phonetic codes, numbers, nickname groups).
@@ -122,7 +150,13 @@ pub struct Comparator<'a> {
 fn code_table(interner: &Interner, code: impl Fn(&str) -> String) -> Vec<u32> {
     let mut codes = Interner::new();
     (0..interner.len() as u32)
-        .map(|s| if s == NONE { NONE } else { codes.add(&code(interner.str(s))) })
+        .map(|s| {
+            if s == NONE {
+                NONE
+            } else {
+                codes.add(&code(interner.str(s)))
+            }
+        })
         .collect()
 }
 
@@ -141,11 +175,16 @@ impl<'a> Comparator<'a> {
                 };
                 for l in &c.levels {
                     match l {
-                        LevelKind::Soundex if t.soundex.is_empty() => t.soundex = code_table(interner, phonetic::soundex),
+                        LevelKind::Soundex if t.soundex.is_empty() => {
+                            t.soundex = code_table(interner, phonetic::soundex)
+                        }
                         LevelKind::Metaphone if t.metaphone.is_empty() => {
                             t.metaphone = code_table(interner, |s| phonetic::double_metaphone(s).0)
                         }
-                        LevelKind::NumericWithin { .. } | LevelKind::NumericWithinPercent { .. } if t.numbers.is_empty() => {
+                        LevelKind::NumericWithin { .. }
+                        | LevelKind::NumericWithinPercent { .. }
+                            if t.numbers.is_empty() =>
+                        {
                             t.numbers = (0..interner.len() as u32)
                                 .map(|s| interner.str(s).trim().parse::<f64>().ok())
                                 .collect()
@@ -175,7 +214,9 @@ impl<'a> Comparator<'a> {
                     },
                 };
                 let total = interner.total().max(1) as f64;
-                (0..interner.len() as u32).map(|s| f64::from(interner.count(s)) / total).collect()
+                (0..interner.len() as u32)
+                    .map(|s| f64::from(interner.count(s)) / total)
+                    .collect()
             })
             .collect();
         Comparator {
@@ -192,7 +233,9 @@ impl<'a> Comparator<'a> {
         let p = self.prepared;
         match comp.field {
             Field::DateOfBirth => {
-                let (Some(a), Some(b)) = (p.dob[i], p.dob[j]) else { return 0 };
+                let (Some(a), Some(b)) = (p.dob[i], p.dob[j]) else {
+                    return 0;
+                };
                 for (k, l) in comp.levels.iter().enumerate() {
                     if date_level_holds(*l, a, b) {
                         return (k + 1) as u8;
@@ -201,27 +244,39 @@ impl<'a> Comparator<'a> {
                 comp.else_level()
             }
             Field::Email | Field::Phone => {
-                let Some(col) = p.multi(comp.field) else { return 0 };
+                let Some(col) = p.multi(comp.field) else {
+                    return 0;
+                };
                 let (va, vb) = (col.of(i), col.of(j));
                 if va.is_empty() || vb.is_empty() {
                     return 0;
                 }
-                for (k, l) in comp.levels.iter().enumerate() {
-                    let holds = va.iter().any(|&a| vb.iter().any(|&b| self.text_level_holds(c, *l, &col.interner, a, b, i, j)));
-                    if holds {
-                        return (k + 1) as u8;
+                // The best level over every pair of values.
+                let mut best = comp.else_level();
+                for &a in va {
+                    for &b in vb {
+                        let mut sims = Sims::default();
+                        for (k, l) in comp.levels.iter().enumerate().take(best as usize - 1) {
+                            if self.text_level_holds(c, *l, &col.interner, a, b, i, j, &mut sims) {
+                                best = (k + 1) as u8;
+                                break;
+                            }
+                        }
                     }
                 }
-                comp.else_level()
+                best
             }
             field => {
-                let Some((interner, syms)) = p.column(field) else { return 0 };
+                let Some((interner, syms)) = p.column(field) else {
+                    return 0;
+                };
                 let (a, b) = (syms[i], syms[j]);
                 if a == NONE || b == NONE {
                     return 0;
                 }
+                let mut sims = Sims::default();
                 for (k, l) in comp.levels.iter().enumerate() {
-                    if self.text_level_holds(c, *l, interner, a, b, i, j) {
+                    if self.text_level_holds(c, *l, interner, a, b, i, j, &mut sims) {
                         return (k + 1) as u8;
                     }
                 }
@@ -231,7 +286,17 @@ impl<'a> Comparator<'a> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn text_level_holds(&self, c: usize, level: LevelKind, interner: &Interner, a: Sym, b: Sym, i: usize, j: usize) -> bool {
+    fn text_level_holds(
+        &self,
+        c: usize,
+        level: LevelKind,
+        interner: &Interner,
+        a: Sym,
+        b: Sym,
+        i: usize,
+        j: usize,
+        sims: &mut Sims,
+    ) -> bool {
         use LevelKind::*;
         if a == b {
             // Equal values satisfy every similarity level.
@@ -263,16 +328,29 @@ impl<'a> Comparator<'a> {
             }
             Soundex => t.soundex[a as usize] == t.soundex[b as usize],
             Metaphone => t.metaphone[a as usize] == t.metaphone[b as usize],
-            JaroWinkler { at_least } => strsim::jaro_winkler(sa, sb) >= at_least,
-            Jaro { at_least } => strsim::jaro(sa, sb) >= at_least,
-            Levenshtein { at_most } => sa.len().abs_diff(sb.len()) <= at_most && strsim::levenshtein(sa, sb) <= at_most,
-            DamerauLevenshtein { at_most } => sa.len().abs_diff(sb.len()) <= at_most && strsim::osa_distance(sa, sb) <= at_most,
-            Jaccard { at_least } => jaccard_words(sa, sb) >= at_least,
-            Prefix { n } => {
-                let pa: String = sa.chars().take(n).collect();
-                let pb: String = sb.chars().take(n).collect();
-                pa.chars().count() == n && pa == pb
+            JaroWinkler { at_least } => {
+                if let Some(v) = sims.jaro_winkler {
+                    return v >= at_least;
+                }
+                if *sims
+                    .jaro_winkler_bound
+                    .get_or_insert_with(|| jaro_winkler_upper_bound(sa, sb))
+                    < at_least
+                {
+                    return false;
+                }
+                *sims
+                    .jaro_winkler
+                    .get_or_insert_with(|| jaro_winkler(sa, sb))
+                    >= at_least
             }
+            Jaro { at_least } => *sims.jaro.get_or_insert_with(|| jaro(sa, sb)) >= at_least,
+            Levenshtein { at_most } => levenshtein_within(sa, sb, at_most),
+            DamerauLevenshtein { at_most } => osa_within(sa, sb, at_most),
+            Jaccard { at_least } => {
+                *sims.jaccard.get_or_insert_with(|| jaccard_words(sa, sb)) >= at_least
+            }
+            Prefix { n } => same_prefix(sa, sb, n),
             EmailLocal => {
                 let la = sa.split('@').next().unwrap_or("");
                 let lb = sb.split('@').next().unwrap_or("");
@@ -282,10 +360,12 @@ impl<'a> Comparator<'a> {
                 (Some(x), Some(y)) => (x - y).abs() <= at_most,
                 _ => false,
             },
-            NumericWithinPercent { percent } => match (t.numbers[a as usize], t.numbers[b as usize]) {
-                (Some(x), Some(y)) => (x - y).abs() <= x.abs().max(y.abs()) * percent / 100.0,
-                _ => false,
-            },
+            NumericWithinPercent { percent } => {
+                match (t.numbers[a as usize], t.numbers[b as usize]) {
+                    (Some(x), Some(y)) => (x - y).abs() <= x.abs().max(y.abs()) * percent / 100.0,
+                    _ => false,
+                }
+            }
             DateOneFieldOff | DateTransposed | DateWithinDays { .. } | YearEqual => false,
         }
     }
@@ -322,10 +402,14 @@ fn date_level_holds(level: LevelKind, a: Dob, b: Dob) -> bool {
     match level {
         Exact => a.days == b.days,
         DateOneFieldOff => {
-            let same = u8::from(a.year == b.year) + u8::from(a.month == b.month) + u8::from(a.day == b.day);
+            let same = u8::from(a.year == b.year)
+                + u8::from(a.month == b.month)
+                + u8::from(a.day == b.day);
             same == 2
         }
-        DateTransposed => a.year == b.year && a.month == b.day && a.day == b.month && a.month != a.day,
+        DateTransposed => {
+            a.year == b.year && a.month == b.day && a.day == b.month && a.month != a.day
+        }
         DateWithinDays { days } => (a.days - b.days).abs() <= days,
         YearEqual => a.year == b.year,
         _ => false,

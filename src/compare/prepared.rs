@@ -165,14 +165,30 @@ fn text_value(r: &Record, field: Field) -> String {
             }
         }
         Field::Street => f(&r.street),
-        Field::StreetNumber => r.street.as_deref().map(|s| street_parts(s).0).unwrap_or_default(),
-        Field::StreetName => r.street.as_deref().map(|s| street_parts(s).1).unwrap_or_default(),
+        Field::StreetNumber => r
+            .street
+            .as_deref()
+            .map(|s| street_parts(s).0)
+            .unwrap_or_default(),
+        Field::StreetName => r
+            .street
+            .as_deref()
+            .map(|s| street_parts(s).1)
+            .unwrap_or_default(),
         Field::Unit => f(&r.unit),
         Field::City => f(&r.city),
         Field::Region => f(&r.region),
-        Field::Postcode => r.postcode.as_deref().map(|p| p.replace(' ', "")).unwrap_or_default(),
+        Field::Postcode => r
+            .postcode
+            .as_deref()
+            .map(|p| p.replace(' ', ""))
+            .unwrap_or_default(),
         Field::Country => f(&r.country),
-        Field::NationalId => r.national_id.as_deref().map(|s| s.to_string()).unwrap_or_default(),
+        Field::NationalId => r
+            .national_id
+            .as_deref()
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
         Field::DateOfBirth | Field::Email | Field::Phone => String::new(),
     }
 }
@@ -183,23 +199,31 @@ impl Prepared {
         let mut sources: Vec<String> = Vec::new();
         let source = records
             .iter()
-            .map(|r| match sources.iter().position(|s| s == r.source.as_str()) {
-                Some(i) => i as u16,
-                None => {
-                    sources.push(r.source.to_string());
-                    (sources.len() - 1) as u16
-                }
-            })
+            .map(
+                |r| match sources.iter().position(|s| s == r.source.as_str()) {
+                    Some(i) => i as u16,
+                    None => {
+                        sources.push(r.source.to_string());
+                        (sources.len() - 1) as u16
+                    }
+                },
+            )
             .collect();
         let build_text = |field: Field| {
             let mut interner = Interner::new();
-            let syms = records.iter().map(|r| interner.add(&text_value(r, field))).collect();
+            let syms = records
+                .iter()
+                .map(|r| interner.add(&text_value(r, field)))
+                .collect();
             (interner, syms)
         };
         let (text, (dob, (emails, phones))) = rayon::join(
             || {
                 use rayon::prelude::*;
-                TEXT_FIELDS.par_iter().map(|f| build_text(*f)).collect::<Vec<_>>()
+                TEXT_FIELDS
+                    .par_iter()
+                    .map(|f| build_text(*f))
+                    .collect::<Vec<_>>()
             },
             || {
                 rayon::join(
@@ -218,8 +242,16 @@ impl Prepared {
                     },
                     || {
                         rayon::join(
-                            || MultiColumn::build(records, |r| r.emails.iter().map(|e| e.as_str().to_lowercase()).collect()),
-                            || MultiColumn::build(records, |r| r.phones.iter().map(|p| p.to_string()).collect()),
+                            || {
+                                MultiColumn::build(records, |r| {
+                                    r.emails.iter().map(|e| e.as_str().to_lowercase()).collect()
+                                })
+                            },
+                            || {
+                                MultiColumn::build(records, |r| {
+                                    r.phones.iter().map(|p| p.to_string()).collect()
+                                })
+                            },
                         )
                     },
                 )
@@ -269,8 +301,14 @@ impl Prepared {
                 .map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
                 .unwrap_or_default(),
             Field::Email | Field::Phone => {
-                let Some(col) = self.multi(field) else { return String::new() };
-                col.of(record).iter().map(|s| col.interner.str(*s)).collect::<Vec<_>>().join(", ")
+                let Some(col) = self.multi(field) else {
+                    return String::new();
+                };
+                col.of(record)
+                    .iter()
+                    .map(|s| col.interner.str(*s))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             }
             f => self.text(f, record).to_string(),
         }

@@ -27,7 +27,9 @@ pub fn interpolate(value: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Resu
             None => (body, None),
         };
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(format!("`${{{body}}}` is not a valid environment variable reference"));
+            return Err(format!(
+                "`${{{body}}}` is not a valid environment variable reference"
+            ));
         }
         match lookup(name).filter(|v| !v.is_empty()) {
             Some(v) => out.push_str(&v),
@@ -35,8 +37,8 @@ pub fn interpolate(value: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Resu
                 Some(d) => out.push_str(d),
                 None => {
                     return Err(format!(
-                        "environment variable {name} is not set; set it, or write ${{{name}:-default}}"
-                    ))
+                    "environment variable {name} is not set; set it, or write ${{{name}:-default}}"
+                ))
                 }
             },
         }
@@ -80,10 +82,19 @@ mod tests {
 
     #[test]
     fn expands_variables_and_defaults() {
-        assert_eq!(interpolate("${CRM_URL}", &env).as_deref(), Ok("postgres://u:p@h/db"));
-        assert_eq!(interpolate("x-${MISSING:-sqlite://a.db}-y", &env).as_deref(), Ok("x-sqlite://a.db-y"));
+        assert_eq!(
+            interpolate("${CRM_URL}", &env).as_deref(),
+            Ok("postgres://u:p@h/db")
+        );
+        assert_eq!(
+            interpolate("x-${MISSING:-sqlite://a.db}-y", &env).as_deref(),
+            Ok("x-sqlite://a.db-y")
+        );
         assert_eq!(interpolate("${EMPTY:-d}", &env).as_deref(), Ok("d"));
-        assert_eq!(interpolate("cost $$5 and $x", &env).as_deref(), Ok("cost $5 and $x"));
+        assert_eq!(
+            interpolate("cost $$5 and $x", &env).as_deref(),
+            Ok("cost $5 and $x")
+        );
     }
 
     #[test]

@@ -21,7 +21,12 @@ impl ConfigProblem {
     }
 
     /// Locates a byte span of `text` as a line number (1-based).
-    pub fn at_span(file: &Path, text: &str, span: std::ops::Range<usize>, message: impl Into<String>) -> Self {
+    pub fn at_span(
+        file: &Path,
+        text: &str,
+        span: std::ops::Range<usize>,
+        message: impl Into<String>,
+    ) -> Self {
         Self::new(file, Some(line_of(text, span.start)), message)
     }
 }
@@ -43,7 +48,9 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn single(problem: ConfigProblem) -> Self {
-        ConfigError { problems: vec![problem] }
+        ConfigError {
+            problems: vec![problem],
+        }
     }
 }
 
@@ -69,7 +76,11 @@ impl fmt::Display for ConfigError {
 /// 1-based line number of a byte offset.
 pub fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// Turns a TOML parse error into a problem; the toml crate's message already carries line and column.
@@ -96,9 +107,15 @@ mod tests {
 
     #[test]
     fn problems_print_file_and_line() {
-        let p = ConfigProblem::new(Path::new("mappings/crm.toml"), Some(7), "unknown column `dob`");
+        let p = ConfigProblem::new(
+            Path::new("mappings/crm.toml"),
+            Some(7),
+            "unknown column `dob`",
+        );
         assert_eq!(p.to_string(), "mappings/crm.toml:7: unknown column `dob`");
-        let e = ConfigError { problems: vec![p.clone(), p] };
+        let e = ConfigError {
+            problems: vec![p.clone(), p],
+        };
         assert!(e.to_string().starts_with("bad configuration (2 problems):"));
     }
 }

@@ -204,11 +204,13 @@ pub struct Config {
 }
 
 fn read(file: &Path) -> Result<String, ConfigProblem> {
-    std::fs::read_to_string(file).map_err(|e| ConfigProblem::new(file, None, format!("cannot read: {e}")))
+    std::fs::read_to_string(file)
+        .map_err(|e| ConfigProblem::new(file, None, format!("cannot read: {e}")))
 }
 
 fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, ConfigProblem> {
-    let entries = std::fs::read_dir(dir).map_err(|e| ConfigProblem::new(dir, None, format!("cannot list the folder: {e}")))?;
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| ConfigProblem::new(dir, None, format!("cannot list the folder: {e}")))?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -224,12 +226,22 @@ impl Config {
         Self::load_with_env(file, &env::process_env)
     }
 
-    pub fn load_with_env(file: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    pub fn load_with_env(
+        file: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
         let text = read(file).map_err(ConfigError::single)?;
-        let raw: GildFile = toml::from_str(&text).map_err(|e| ConfigError::single(error::from_toml(file, &text, &e)))?;
+        let raw: GildFile = toml::from_str(&text)
+            .map_err(|e| ConfigError::single(error::from_toml(file, &text, &e)))?;
         let base = file
             .parent()
-            .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+            .map(|p| {
+                if p.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    p
+                }
+            })
             .unwrap_or(Path::new("."))
             .to_path_buf();
         let mut problems: Vec<ConfigProblem> = Vec::new();
@@ -251,7 +263,10 @@ impl Config {
                 u
             }
             Ok(u) => {
-                problems.push(at(raw.store.url.span(), format!("store url {u:?} must start with sqlite: or postgres:")));
+                problems.push(at(
+                    raw.store.url.span(),
+                    format!("store url {u:?} must start with sqlite: or postgres:"),
+                ));
                 String::new()
             }
             Err(e) => {
@@ -294,7 +309,13 @@ impl Config {
         });
         let timezone = match &j.timezone {
             Some(tz) => tz.get_ref().parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
-                problems.push(at(tz.span(), format!("unknown time zone {:?}; use an IANA name such as \"Europe/London\"", tz.get_ref())));
+                problems.push(at(
+                    tz.span(),
+                    format!(
+                        "unknown time zone {:?}; use an IANA name such as \"Europe/London\"",
+                        tz.get_ref()
+                    ),
+                ));
                 chrono_tz::UTC
             }),
             None => chrono_tz::UTC,
@@ -305,7 +326,9 @@ impl Config {
             timezone,
             retries: j.retries.unwrap_or(3),
             retry_backoff: std::time::Duration::from_secs(j.retry_backoff_seconds.unwrap_or(60)),
-            poll_interval: std::time::Duration::from_secs(j.poll_interval_seconds.unwrap_or(5).max(1)),
+            poll_interval: std::time::Duration::from_secs(
+                j.poll_interval_seconds.unwrap_or(5).max(1),
+            ),
             lock_ttl: std::time::Duration::from_secs(j.lock_ttl_seconds.unwrap_or(600).max(30)),
         };
 
@@ -316,7 +339,11 @@ impl Config {
         match toml_files(&connectors_dir) {
             Ok(files) => {
                 if files.is_empty() {
-                    problems.push(ConfigProblem::new(&connectors_dir, None, "no connector files (*.toml) here: declare at least one source"));
+                    problems.push(ConfigProblem::new(
+                        &connectors_dir,
+                        None,
+                        "no connector files (*.toml) here: declare at least one source",
+                    ));
                 }
                 for f in files {
                     match read(&f) {
@@ -333,7 +360,14 @@ impl Config {
         let mut seen = HashSet::new();
         for c in &connectors {
             if !seen.insert(c.name.clone()) {
-                problems.push(ConfigProblem::new(&c.file, None, format!("another connector is also named {:?}; source names must be unique", c.name)));
+                problems.push(ConfigProblem::new(
+                    &c.file,
+                    None,
+                    format!(
+                        "another connector is also named {:?}; source names must be unique",
+                        c.name
+                    ),
+                ));
             }
         }
         let mut mappings = BTreeMap::new();
@@ -353,7 +387,11 @@ impl Config {
                 Err(_) => problems.push(ConfigProblem::new(
                     &c.file,
                     None,
-                    format!("its mapping {:?} does not exist: expected {}", c.mapping, f.display()),
+                    format!(
+                        "its mapping {:?} does not exist: expected {}",
+                        c.mapping,
+                        f.display()
+                    ),
                 )),
             }
         }
@@ -362,12 +400,18 @@ impl Config {
         let m = &raw.matching;
         let defaults: Option<DefaultMatching> = toml::from_str(DEFAULT_MATCHING).ok();
         let blocking_cfg = if m.blocking.is_empty() {
-            defaults.as_ref().map(|d| d.blocking.clone()).unwrap_or_default()
+            defaults
+                .as_ref()
+                .map(|d| d.blocking.clone())
+                .unwrap_or_default()
         } else {
             m.blocking.clone()
         };
         let comparison_cfg = if m.comparisons.is_empty() {
-            defaults.as_ref().map(|d| d.comparisons.clone()).unwrap_or_default()
+            defaults
+                .as_ref()
+                .map(|d| d.comparisons.clone())
+                .unwrap_or_default()
         } else {
             m.comparisons.clone()
         };
@@ -391,7 +435,10 @@ impl Config {
             match Comparison::from_config(c) {
                 Ok(c) => {
                     if comparisons.iter().any(|x| x.name == c.name) {
-                        problems.push(at(0..0, format!("two comparisons are named {:?}; give one a `name`", c.name)));
+                        problems.push(at(
+                            0..0,
+                            format!("two comparisons are named {:?}; give one a `name`", c.name),
+                        ));
                     }
                     comparisons.push(c)
                 }
@@ -413,14 +460,23 @@ impl Config {
             ));
         }
         if !(0.0..=1.0).contains(&m.clustering.min_mean_probability) {
-            problems.push(at(0..0, "clustering.min_mean_probability must be between 0 and 1".into()));
+            problems.push(at(
+                0..0,
+                "clustering.min_mean_probability must be between 0 and 1".into(),
+            ));
         }
 
         // survivorship
         let known: HashSet<&str> = connectors.iter().map(|c| c.name.as_str()).collect();
         for s in &raw.survivorship.source_priority {
             if !known.contains(s.get_ref().as_str()) {
-                problems.push(at(s.span(), format!("source_priority names {:?}, which no connector declares", s.get_ref())));
+                problems.push(at(
+                    s.span(),
+                    format!(
+                        "source_priority names {:?}, which no connector declares",
+                        s.get_ref()
+                    ),
+                ));
             }
         }
         let survivorship = Survivorship::from_config(&raw.survivorship);
@@ -430,12 +486,19 @@ impl Config {
         for t in &raw.api.tokens {
             match env::interpolate(t.get_ref(), env) {
                 Ok(v) if v.len() >= 16 => tokens.push(v),
-                Ok(_) => problems.push(at(t.span(), "an API token must be at least 16 characters".into())),
+                Ok(_) => problems.push(at(
+                    t.span(),
+                    "an API token must be at least 16 characters".into(),
+                )),
                 Err(e) => problems.push(at(t.span(), e)),
             }
         }
         let api = Api {
-            listen: raw.api.listen.clone().unwrap_or_else(|| "127.0.0.1:8080".into()),
+            listen: raw
+                .api
+                .listen
+                .clone()
+                .unwrap_or_else(|| "127.0.0.1:8080".into()),
             tokens,
         };
 

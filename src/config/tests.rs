@@ -1,1 +1,116 @@
-// tests to come
+use super::*;
+
+fn env(name: &str) -> Option<String> {
+    match name {
+        "GILD_STORE_URL" => None,
+        _ => None,
+    }
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn the_shipped_demo_configuration_loads() {
+    let c =
+        Config::load_with_env(&repo().join("gild.toml"), &env).expect("the demo config is valid");
+    assert_eq!(c.connectors.len(), 3);
+    assert!(c.store_url.starts_with("sqlite://") && c.store_url.ends_with("gild.db"));
+    assert!(
+        c.jobs.queue_url.ends_with("gild-jobs.db"),
+        "{}",
+        c.jobs.queue_url
+    );
+    assert_eq!(c.jobs.schedule.as_deref(), Some("0 0 2 * * *"));
+    assert_eq!(c.jobs.timezone, chrono_tz::Europe::London);
+    assert_eq!(c.mappings.len(), 3);
+    assert!(c
+        .matching
+        .comparisons
+        .iter()
+        .any(|x| x.cannot_link_when_different));
+    assert_eq!(
+        c.survivorship.source_priority,
+        vec!["crm", "billing", "fulfilment"]
+    );
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).expect("dir");
+    }
+    std::fs::write(p, text).expect("write");
+}
+
+fn minimal(dir: &Path, gild: &str) -> Result<Config, ConfigError> {
+    write(dir, "gild.toml", gild);
+    write(dir, "connectors/a.toml", "name = \"a\"\nkind = \"csv\"\nrecord_kind = \"customer\"\npath = \"a.csv\"\nprimary_key = [\"id\"]\n");
+    write(
+        dir,
+        "mappings/a.toml",
+        "[fields]\nfull_name = { column = \"name\" }\n",
+    );
+    Config::load_with_env(&dir.join("gild.toml"), &env)
+}
+
+#[test]
+fn defaults_make_a_minimal_config_work() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let c = minimal(dir.path(), "").expect("valid");
+    assert!(!c.matching.comparisons.is_empty(), "default comparisons");
+    assert!(!c.matching.blocking.is_empty(), "default blocking rules");
+    assert_eq!(c.jobs.schedule, None);
+    assert!((c.matching.merge_threshold - 0.95).abs() < 1e-12);
+}
+
+#[test]
+fn every_problem_is_reported_at_once_with_its_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let err = minimal(
+        dir.path(),
+        "[jobs]\nschedule = \"0 2 * * *\"\ntimezone = \"Mars/Olympus\"\n\n[matching]\nmerge_threshold = 0.4\nreview_threshold = 0.6\n\n[survivorship]\nsource_priority = [\"nope\"]\n",
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("problems"), "{text}");
+    assert!(
+        text.contains("gild.toml:2") && text.contains("write \"0 0 2 * * *\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("gild.toml:3") && text.contains("Mars/Olympus"),
+        "{text}"
+    );
+    assert!(
+        text.contains("review_threshold (0.6) <= merge_threshold (0.4)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("gild.toml:10") && text.contains("\"nope\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn missing_mappings_and_duplicate_names_are_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "connectors/b.toml", "name = \"a\"\nkind = \"csv\"\nrecord_kind = \"customer\"\npath = \"b.csv\"\nprimary_key = [\"id\"]\nmapping = \"gone\"\n");
+    let text = minimal(dir.path(), "").unwrap_err().to_string();
+    assert!(text.contains("also named \"a\""), "{text}");
+    assert!(text.contains("mapping \"gone\" does not exist"), "{text}");
+}
+
+#[test]
+fn the_queue_sits_beside_a_sqlite_store_or_in_postgres() {
+    assert_eq!(
+        default_queue_url("sqlite:///x/crm.db"),
+        "sqlite:///x/crm-jobs.db"
+    );
+    assert_eq!(
+        default_queue_url("sqlite:///x/crm.db?mode=rwc"),
+        "sqlite:///x/crm-jobs.db"
+    );
+    assert_eq!(default_queue_url("postgres://db/crm"), "postgres://db/crm");
+}

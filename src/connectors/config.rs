@@ -136,7 +136,8 @@ impl Connector {
 fn valid_source_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// A table name we are willing to put into SQL: identifiers, optionally schema-qualified.
@@ -149,7 +150,12 @@ pub fn valid_table_name(s: &str) -> bool {
         })
 }
 
-fn single_byte(file: &Path, text: &str, v: &Spanned<String>, what: &str) -> Result<u8, ConfigProblem> {
+fn single_byte(
+    file: &Path,
+    text: &str,
+    v: &Spanned<String>,
+    what: &str,
+) -> Result<u8, ConfigProblem> {
     let s = v.get_ref();
     let bytes = match s.as_str() {
         "\\t" | "tab" => vec![b'\t'],
@@ -175,7 +181,8 @@ pub fn parse_connector(
 ) -> Result<Connector, Vec<ConfigProblem>> {
     let raw: ConnectorFile = toml::from_str(text).map_err(|e| vec![from_toml(file, text, &e)])?;
     let mut problems = Vec::new();
-    let at = |span: std::ops::Range<usize>, msg: String| ConfigProblem::at_span(file, text, span, msg);
+    let at =
+        |span: std::ops::Range<usize>, msg: String| ConfigProblem::at_span(file, text, span, msg);
 
     let name = raw.name.get_ref().clone();
     if !valid_source_name(&name) {
@@ -184,7 +191,12 @@ pub fn parse_connector(
             format!("source name {name:?} must be letters, digits, '_' or '-' (at most 64)"),
         ));
     }
-    let primary_key: Vec<String> = raw.primary_key.get_ref().iter().map(|c| c.get_ref().clone()).collect();
+    let primary_key: Vec<String> = raw
+        .primary_key
+        .get_ref()
+        .iter()
+        .map(|c| c.get_ref().clone())
+        .collect();
     if primary_key.is_empty() || primary_key.iter().any(|c| c.trim().is_empty()) {
         problems.push(at(
             raw.primary_key.span(),
@@ -192,15 +204,16 @@ pub fn parse_connector(
         ));
     }
 
-    let mut misplaced = |present: bool, field: &str, span: Option<std::ops::Range<usize>>, kind: &str| {
-        if present {
-            problems.push(ConfigProblem::new(
-                file,
-                span.map(|s| crate::config::error::line_of(text, s.start)),
-                format!("`{field}` does not apply to a {kind} connector"),
-            ));
-        }
-    };
+    let mut misplaced =
+        |present: bool, field: &str, span: Option<std::ops::Range<usize>>, kind: &str| {
+            if present {
+                problems.push(ConfigProblem::new(
+                    file,
+                    span.map(|s| crate::config::error::line_of(text, s.start)),
+                    format!("`{field}` does not apply to a {kind} connector"),
+                ));
+            }
+        };
     let kind_name = match raw.kind {
         ConnectorKind::Csv => "csv",
         ConnectorKind::Sqlite => "sqlite",
@@ -209,17 +222,48 @@ pub fn parse_connector(
     };
     let spec = match raw.kind {
         ConnectorKind::Csv => {
-            misplaced(raw.url.is_some(), "url", raw.url.as_ref().map(|v| v.span()), kind_name);
-            misplaced(raw.table.is_some(), "table", raw.table.as_ref().map(|v| v.span()), kind_name);
-            misplaced(raw.query.is_some(), "query", raw.query.as_ref().map(|v| v.span()), kind_name);
+            misplaced(
+                raw.url.is_some(),
+                "url",
+                raw.url.as_ref().map(|v| v.span()),
+                kind_name,
+            );
+            misplaced(
+                raw.table.is_some(),
+                "table",
+                raw.table.as_ref().map(|v| v.span()),
+                kind_name,
+            );
+            misplaced(
+                raw.query.is_some(),
+                "query",
+                raw.query.as_ref().map(|v| v.span()),
+                kind_name,
+            );
             csv_spec(file, text, base, &raw, env, &mut problems)
         }
         ConnectorKind::Sqlite | ConnectorKind::Postgres | ConnectorKind::Mysql => {
             for (present, field, span) in [
-                (raw.path.is_some(), "path", raw.path.as_ref().map(|v| v.span())),
-                (raw.delimiter.is_some(), "delimiter", raw.delimiter.as_ref().map(|v| v.span())),
-                (raw.quote.is_some(), "quote", raw.quote.as_ref().map(|v| v.span())),
-                (raw.encoding.is_some(), "encoding", raw.encoding.as_ref().map(|v| v.span())),
+                (
+                    raw.path.is_some(),
+                    "path",
+                    raw.path.as_ref().map(|v| v.span()),
+                ),
+                (
+                    raw.delimiter.is_some(),
+                    "delimiter",
+                    raw.delimiter.as_ref().map(|v| v.span()),
+                ),
+                (
+                    raw.quote.is_some(),
+                    "quote",
+                    raw.quote.as_ref().map(|v| v.span()),
+                ),
+                (
+                    raw.encoding.is_some(),
+                    "encoding",
+                    raw.encoding.as_ref().map(|v| v.span()),
+                ),
                 (raw.header.is_some(), "header", None),
                 (raw.columns.is_some(), "columns", None),
                 (raw.line_ending.is_some(), "line_ending", None),
@@ -264,7 +308,11 @@ fn csv_spec(
     problems: &mut Vec<ConfigProblem>,
 ) -> Option<SourceSpec> {
     let Some(path) = &raw.path else {
-        problems.push(ConfigProblem::new(file, None, "a csv connector needs `path` (a file or a glob)"));
+        problems.push(ConfigProblem::new(
+            file,
+            None,
+            "a csv connector needs `path` (a file or a glob)",
+        ));
         return None;
     };
     let expanded = match interpolate(path.get_ref(), env) {
@@ -280,11 +328,15 @@ fn csv_spec(
         base.join(&expanded).to_string_lossy().into_owned()
     };
     let delimiter = match &raw.delimiter {
-        Some(d) => single_byte(file, text, d, "delimiter").map_err(|p| problems.push(p)).ok()?,
+        Some(d) => single_byte(file, text, d, "delimiter")
+            .map_err(|p| problems.push(p))
+            .ok()?,
         None => b',',
     };
     let quote = match &raw.quote {
-        Some(q) => single_byte(file, text, q, "quote").map_err(|p| problems.push(p)).ok()?,
+        Some(q) => single_byte(file, text, q, "quote")
+            .map_err(|p| problems.push(p))
+            .ok()?,
         None => b'"',
     };
     let encoding = match &raw.encoding {
@@ -389,7 +441,10 @@ fn sql_spec(
                     file,
                     text,
                     t.span(),
-                    format!("{:?} is not a plain table name; use `query` for anything else", t.get_ref()),
+                    format!(
+                        "{:?} is not a plain table name; use `query` for anything else",
+                        t.get_ref()
+                    ),
                 ));
                 return None;
             }
@@ -397,7 +452,11 @@ fn sql_spec(
         }
         (None, Some(q)) => Selection::Query(q.get_ref().trim().trim_end_matches(';').to_string()),
         _ => {
-            problems.push(ConfigProblem::new(file, None, "give exactly one of `table` or `query`"));
+            problems.push(ConfigProblem::new(
+                file,
+                None,
+                "give exactly one of `table` or `query`",
+            ));
             return None;
         }
     };
@@ -434,7 +493,12 @@ mod tests {
     }
 
     fn parse(text: &str) -> Result<Connector, Vec<ConfigProblem>> {
-        parse_connector(Path::new("connectors/x.toml"), text, Path::new("/cfg"), &env)
+        parse_connector(
+            Path::new("connectors/x.toml"),
+            text,
+            Path::new("/cfg"),
+            &env,
+        )
     }
 
     #[test]
@@ -453,7 +517,9 @@ watermark = "exported_at"
 "#,
         )
         .expect("valid");
-        let SourceSpec::Csv(csv) = &c.spec else { panic!("csv") };
+        let SourceSpec::Csv(csv) = &c.spec else {
+            panic!("csv")
+        };
         assert_eq!(csv.path, "/cfg/exports/*.csv.gz");
         assert_eq!(csv.delimiter, b';');
         assert_eq!(csv.encoding, encoding_rs::WINDOWS_1252);
@@ -498,8 +564,15 @@ watermark = "exported_at"
         )
         .unwrap_err();
         let text: Vec<String> = err.iter().map(|p| p.to_string()).collect();
-        assert!(text.iter().any(|t| t.contains("`delimiter` does not apply")), "{text:?}");
-        assert!(text.iter().any(|t| t.contains("not a plain table name")), "{text:?}");
+        assert!(
+            text.iter()
+                .any(|t| t.contains("`delimiter` does not apply")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter().any(|t| t.contains("not a plain table name")),
+            "{text:?}"
+        );
         let err = parse("name = \"crm\"\nkind = \"mysql\"\nrecord_kind = \"customer\"\nurl = \"${NOT_SET}\"\ntable = \"t\"\nprimary_key = [\"id\"]\n")
             .unwrap_err();
         assert!(err[0].message.contains("NOT_SET is not set"));
@@ -507,9 +580,18 @@ watermark = "exported_at"
 
     #[test]
     fn sqlite_urls_resolve_against_the_config_folder() {
-        assert_eq!(resolve_sqlite_url("sqlite://demo/crm.db", Path::new("/cfg")), "sqlite:///cfg/demo/crm.db");
-        assert_eq!(resolve_sqlite_url("sqlite:///abs/crm.db?mode=ro", Path::new("/cfg")), "sqlite:///abs/crm.db?mode=ro");
-        assert_eq!(resolve_sqlite_url("sqlite::memory:", Path::new("/cfg")), "sqlite://:memory:");
+        assert_eq!(
+            resolve_sqlite_url("sqlite://demo/crm.db", Path::new("/cfg")),
+            "sqlite:///cfg/demo/crm.db"
+        );
+        assert_eq!(
+            resolve_sqlite_url("sqlite:///abs/crm.db?mode=ro", Path::new("/cfg")),
+            "sqlite:///abs/crm.db?mode=ro"
+        );
+        assert_eq!(
+            resolve_sqlite_url("sqlite::memory:", Path::new("/cfg")),
+            "sqlite://:memory:"
+        );
     }
 
     #[test]

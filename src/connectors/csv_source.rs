@@ -1,6 +1,9 @@
 //! CSV exports: any delimiter and quote, UTF-8 or a legacy encoding, BOM, CRLF or LF, gzip, globs.
 
-use super::{channel, BadRow, Connector, CsvSpec, LineEnding, RawRow, RowBatch, SourceError, SourceReader, BATCH_ROWS};
+use super::{
+    channel, BadRow, Connector, CsvSpec, LineEnding, RawRow, RowBatch, SourceError, SourceReader,
+    BATCH_ROWS,
+};
 use flate2::read::MultiGzDecoder;
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -8,7 +11,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::mpsc::Sender;
 
-pub(super) async fn open(connector: &Connector, spec: &CsvSpec) -> Result<SourceReader, SourceError> {
+pub(super) async fn open(
+    connector: &Connector,
+    spec: &CsvSpec,
+) -> Result<SourceReader, SourceError> {
     let files = expand(connector, spec)?;
     // Read the first header now, so that a missing or unreadable file fails the source up front.
     let first = &files[0];
@@ -65,7 +71,10 @@ fn expand(connector: &Connector, spec: &CsvSpec) -> Result<Vec<PathBuf>, SourceE
             return Err(SourceError::Open {
                 source_name: connector.name.clone(),
                 target: spec.path.clone(),
-                reason: format!("no such file (check `path` in {})", connector.file.display()),
+                reason: format!(
+                    "no such file (check `path` in {})",
+                    connector.file.display()
+                ),
             });
         }
         return Ok(vec![p]);
@@ -75,7 +84,10 @@ fn expand(connector: &Connector, spec: &CsvSpec) -> Result<Vec<PathBuf>, SourceE
         target: spec.path.clone(),
         reason: format!("bad glob pattern: {e}"),
     })?;
-    let mut files: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+    let mut files: Vec<PathBuf> = paths
+        .filter_map(Result::ok)
+        .filter(|p| p.is_file())
+        .collect();
     files.sort();
     if files.is_empty() {
         return Err(SourceError::NoFiles {
@@ -87,7 +99,52 @@ fn expand(connector: &Connector, spec: &CsvSpec) -> Result<Vec<PathBuf>, SourceE
     Ok(files)
 }
 
-type CsvReader = csv::Reader<Box<dyn Read + Send>>;
+type CsvReader = csv::Reader<LineCounter<Box<dyn Read + Send>>>;
+
+/// Counts lines as bytes pass to the CSV parser, so that a record's byte offset can be turned
+/// into its line number (the csv crate miscounts lines of CRLF files). Only the newlines still
+/// ahead of the parser are remembered, so memory stays flat.
+pub(crate) struct LineCounter<R> {
+    inner: R,
+    offset: u64,
+    newlines: std::collections::VecDeque<u64>,
+    lines_before: u64,
+}
+
+impl<R: Read> LineCounter<R> {
+    fn new(inner: R) -> Self {
+        LineCounter {
+            inner,
+            offset: 0,
+            newlines: std::collections::VecDeque::new(),
+            lines_before: 0,
+        }
+    }
+
+    /// The 1-based line on which the record starting at `offset` sits; offsets must not go
+    /// backwards. With CRLF the parser ends a record at `\r` and reports the next one as starting
+    /// on the leftover `\n`, so a newline at `offset` itself still counts as before the record.
+    fn line_at(&mut self, offset: u64) -> u64 {
+        while self.newlines.front().is_some_and(|&n| n <= offset) {
+            self.newlines.pop_front();
+            self.lines_before += 1;
+        }
+        self.lines_before + 1
+    }
+}
+
+impl<R: Read> Read for LineCounter<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for (i, b) in buf[..n].iter().enumerate() {
+            if *b == b'\n' {
+                self.newlines.push_back(self.offset + i as u64);
+            }
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
 
 fn open_file(connector: &Connector, spec: &CsvSpec, path: &Path) -> Result<CsvReader, SourceError> {
     open_file_named(&connector.name, spec, path)
@@ -100,8 +157,14 @@ fn open_file_named(source: &str, spec: &CsvSpec, path: &Path) -> Result<CsvReade
         reason: e.to_string(),
     })?;
     let mut bytes: Box<dyn Read + Send> = Box::new(BufReader::with_capacity(1 << 16, file));
-    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz")) {
-        bytes = Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(bytes)));
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+    {
+        bytes = Box::new(BufReader::with_capacity(
+            1 << 16,
+            MultiGzDecoder::new(bytes),
+        ));
     }
     let decoded: Box<dyn Read + Send> = if spec.encoding == encoding_rs::UTF_8 {
         // UTF-8 is validated per field instead, so that one bad row is rejected rather than
@@ -127,21 +190,33 @@ fn open_file_named(source: &str, spec: &CsvSpec, path: &Path) -> Result<CsvReade
         .flexible(true)
         .terminator(terminator)
         .buffer_capacity(1 << 16)
-        .from_reader(decoded))
+        .from_reader(LineCounter::new(decoded)))
 }
 
-fn read_header(connector: &Connector, spec: &CsvSpec, path: &Path, reader: &mut CsvReader) -> Result<Vec<String>, SourceError> {
+fn read_header(
+    connector: &Connector,
+    spec: &CsvSpec,
+    path: &Path,
+    reader: &mut CsvReader,
+) -> Result<Vec<String>, SourceError> {
     header_names(&connector.name, spec, path, reader)
 }
 
-fn header_names(source: &str, spec: &CsvSpec, path: &Path, reader: &mut CsvReader) -> Result<Vec<String>, SourceError> {
+fn header_names(
+    source: &str,
+    spec: &CsvSpec,
+    path: &Path,
+    reader: &mut CsvReader,
+) -> Result<Vec<String>, SourceError> {
     let columns: Vec<String> = if spec.header {
         let mut record = csv::ByteRecord::new();
-        let got = reader.read_byte_record(&mut record).map_err(|e| SourceError::Read {
-            source_name: source.to_string(),
-            place: display(path),
-            reason: format!("cannot read the header row: {e}"),
-        })?;
+        let got = reader
+            .read_byte_record(&mut record)
+            .map_err(|e| SourceError::Read {
+                source_name: source.to_string(),
+                place: display(path),
+                reason: format!("cannot read the header row: {e}"),
+            })?;
         if !got {
             return Err(SourceError::Columns {
                 source_name: source.to_string(),
@@ -201,7 +276,10 @@ fn stream_rows(
                         reason: io.to_string(),
                     });
                 }
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                let line = e
+                    .position()
+                    .map(|p| reader.get_mut().line_at(p.byte()))
+                    .unwrap_or(0);
                 batch.bad.push(BadRow {
                     location: super::format_location(&place, line),
                     raw: String::new(),
@@ -210,7 +288,11 @@ fn stream_rows(
                 continue;
             }
         }
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let line = record
+            .position()
+            .map(|p| p.byte())
+            .map(|b| reader.get_mut().line_at(b))
+            .unwrap_or(0);
         if record.len() != columns.len() {
             batch.bad.push(BadRow {
                 location: super::format_location(&place, line),
@@ -231,10 +313,10 @@ fn stream_rows(
                 }),
             }
         }
-        if batch.rows.len() + batch.bad.len() >= BATCH_ROWS {
-            if tx.blocking_send(Ok(std::mem::take(&mut batch))).is_err() {
-                return Ok(());
-            }
+        if batch.rows.len() + batch.bad.len() >= BATCH_ROWS
+            && tx.blocking_send(Ok(std::mem::take(&mut batch))).is_err()
+        {
+            return Ok(());
         }
     }
     if !(batch.rows.is_empty() && batch.bad.is_empty()) {
@@ -368,14 +450,20 @@ mod tests {
     #[tokio::test]
     async fn gzip_and_globs_read_every_file_in_order() {
         let dir = tempfile::tempdir().expect("tempdir");
-        for (name, body) in [("x1.csv.gz", "id,v\n1,a\n"), ("x2.csv.gz", "id,v\n2,b\n3,c\n")] {
+        for (name, body) in [
+            ("x1.csv.gz", "id,v\n1,a\n"),
+            ("x2.csv.gz", "id,v\n2,b\n3,c\n"),
+        ] {
             let f = File::create(dir.path().join(name)).expect("create");
             let mut gz = flate2::write::GzEncoder::new(f, flate2::Compression::fast());
             gz.write_all(body.as_bytes()).expect("write");
             gz.finish().expect("finish");
         }
         let (_, rows, _) = read_all(&connector(dir.path(), "path = \"x*.csv.gz\"")).await;
-        let ids: Vec<_> = rows.iter().map(|r| r.values[0].clone().unwrap_or_default()).collect();
+        let ids: Vec<_> = rows
+            .iter()
+            .map(|r| r.values[0].clone().unwrap_or_default())
+            .collect();
         assert_eq!(ids, vec!["1", "2", "3"]);
     }
 
@@ -392,19 +480,30 @@ mod tests {
         assert!(bad[0].location.ends_with("c.csv:3"), "{}", bad[0].location);
         assert_eq!(bad[0].raw, "2,too,many");
         assert!(bad[0].reason.contains("expected 2 fields, found 3"));
-        assert!(bad[1].reason.contains("undecodable bytes in column \"name\""));
+        assert!(bad[1]
+            .reason
+            .contains("undecodable bytes in column \"name\""));
         assert!(bad[1].raw.starts_with("3,bad"));
     }
 
     #[tokio::test]
     async fn missing_files_and_bad_headers_fail_the_source() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let err = crate::connectors::open(&connector(dir.path(), "path = \"nope.csv\"")).await.err().expect("fails");
+        let err = crate::connectors::open(&connector(dir.path(), "path = \"nope.csv\""))
+            .await
+            .err()
+            .expect("fails");
         assert!(err.to_string().contains("no such file"), "{err}");
-        let err = crate::connectors::open(&connector(dir.path(), "path = \"none-*.csv\"")).await.err().expect("fails");
+        let err = crate::connectors::open(&connector(dir.path(), "path = \"none-*.csv\""))
+            .await
+            .err()
+            .expect("fails");
         assert!(err.to_string().contains("no file matches"), "{err}");
         std::fs::write(dir.path().join("d.csv"), "id,id\n1,2\n").expect("write");
-        let err = crate::connectors::open(&connector(dir.path(), "path = \"d.csv\"")).await.err().expect("fails");
+        let err = crate::connectors::open(&connector(dir.path(), "path = \"d.csv\""))
+            .await
+            .err()
+            .expect("fails");
         assert!(err.to_string().contains("twice"), "{err}");
     }
 }

@@ -63,17 +63,38 @@ pub struct RowBatch {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SourceError {
     #[error("source {source_name}: no file matches {pattern} (check `path` in {config})")]
-    NoFiles { source_name: String, pattern: String, config: String },
+    NoFiles {
+        source_name: String,
+        pattern: String,
+        config: String,
+    },
     #[error("source {source_name}: cannot read {target}: {reason}")]
-    Open { source_name: String, target: String, reason: String },
+    Open {
+        source_name: String,
+        target: String,
+        reason: String,
+    },
     #[error("source {source_name}: cannot connect to {target}: {reason} (check `url` in {config} and that the server is up)")]
-    Connect { source_name: String, target: String, reason: String, config: String },
+    Connect {
+        source_name: String,
+        target: String,
+        reason: String,
+        config: String,
+    },
     #[error("source {source_name}: the query failed: {reason}")]
     Query { source_name: String, reason: String },
     #[error("source {source_name}: {place}: {reason}")]
-    Read { source_name: String, place: String, reason: String },
+    Read {
+        source_name: String,
+        place: String,
+        reason: String,
+    },
     #[error("source {source_name}: {place}: {reason}")]
-    Columns { source_name: String, place: String, reason: String },
+    Columns {
+        source_name: String,
+        place: String,
+        reason: String,
+    },
 }
 
 /// An open source: its columns, and a stream of row batches.
@@ -95,10 +116,9 @@ pub async fn open(connector: &Connector) -> Result<SourceReader, SourceError> {
     }
 }
 
-fn channel() -> (
-    mpsc::Sender<Result<RowBatch, SourceError>>,
-    mpsc::Receiver<Result<RowBatch, SourceError>>,
-) {
+type BatchResult = Result<RowBatch, SourceError>;
+
+fn channel() -> (mpsc::Sender<BatchResult>, mpsc::Receiver<BatchResult>) {
     mpsc::channel(CHANNEL_BATCHES)
 }
 
@@ -126,14 +146,23 @@ mod tests {
 
     #[test]
     fn redacts_passwords_only() {
-        assert_eq!(redact_url("postgres://gild:secret@db:5432/crm"), "postgres://gild:***@db:5432/crm");
-        assert_eq!(redact_url("mysql://root@127.0.0.1/x"), "mysql://root:***@127.0.0.1/x");
+        assert_eq!(
+            redact_url("postgres://gild:secret@db:5432/crm"),
+            "postgres://gild:***@db:5432/crm"
+        );
+        assert_eq!(
+            redact_url("mysql://root@127.0.0.1/x"),
+            "mysql://root:***@127.0.0.1/x"
+        );
         assert_eq!(redact_url("sqlite:///tmp/a.db"), "sqlite:///tmp/a.db");
     }
 
     #[test]
     fn locations_read_naturally() {
         assert_eq!(format_location("exports/a.csv", 12), "exports/a.csv:12");
-        assert_eq!(format_location("table customers", 3), "table customers, row 3");
+        assert_eq!(
+            format_location("table customers", 3),
+            "table customers, row 3"
+        );
     }
 }

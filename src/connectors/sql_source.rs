@@ -3,7 +3,10 @@
 //! Legacy schemas use every column type there is; each cell is turned into text here so that
 //! the mapping stage sees one shape whatever the database.
 
-use super::{channel, format_location, redact_url, BadRow, Connector, RawRow, RowBatch, Selection, SourceError, SourceReader, SqlSpec, BATCH_ROWS};
+use super::{
+    channel, format_location, redact_url, BadRow, Connector, RawRow, RowBatch, Selection,
+    SourceError, SourceReader, SqlSpec, BATCH_ROWS,
+};
 use futures::StreamExt;
 use sqlx::{Column, Connection, Executor, Row, Statement, TypeInfo, ValueRef};
 use std::sync::Arc;
@@ -49,10 +52,15 @@ macro_rules! open_with {
         // and a bad table or query fails the source here.
         let columns: Vec<String> = {
             let stmt = conn
-                .prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(sql.clone())))
+                .prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(
+                    sql.clone(),
+                )))
                 .await
                 .map_err(|e| query_error(connector, e))?;
-            stmt.columns().iter().map(|c| c.name().to_string()).collect()
+            stmt.columns()
+                .iter()
+                .map(|c| c.name().to_string())
+                .collect()
         };
         let (tx, rx) = channel();
         let source_name = connector.name.clone();
@@ -118,30 +126,44 @@ macro_rules! open_with {
     }};
 }
 
-pub(super) async fn open_sqlite(connector: &Connector, spec: &SqlSpec) -> Result<SourceReader, SourceError> {
+pub(super) async fn open_sqlite(
+    connector: &Connector,
+    spec: &SqlSpec,
+) -> Result<SourceReader, SourceError> {
     // A source is read, never written: refuse to create a missing SQLite file.
     if let Some(path) = sqlite_path(&spec.url) {
         if !std::path::Path::new(&path).exists() {
             return Err(SourceError::Open {
                 source_name: connector.name.clone(),
                 target: path,
-                reason: format!("no such database file (check `url` in {})", connector.file.display()),
+                reason: format!(
+                    "no such database file (check `url` in {})",
+                    connector.file.display()
+                ),
             });
         }
     }
     open_with!(sqlx::SqliteConnection, connector, spec, sqlite_cell)
 }
 
-pub(super) async fn open_postgres(connector: &Connector, spec: &SqlSpec) -> Result<SourceReader, SourceError> {
+pub(super) async fn open_postgres(
+    connector: &Connector,
+    spec: &SqlSpec,
+) -> Result<SourceReader, SourceError> {
     open_with!(sqlx::PgConnection, connector, spec, pg_cell)
 }
 
-pub(super) async fn open_mysql(connector: &Connector, spec: &SqlSpec) -> Result<SourceReader, SourceError> {
+pub(super) async fn open_mysql(
+    connector: &Connector,
+    spec: &SqlSpec,
+) -> Result<SourceReader, SourceError> {
     open_with!(sqlx::MySqlConnection, connector, spec, mysql_cell)
 }
 
 fn sqlite_path(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or(rest);
     (!path.is_empty() && !path.starts_with(':')).then(|| path.to_string())
 }
@@ -162,9 +184,12 @@ fn text(s: &str) -> Option<String> {
 }
 
 fn bytes_text(b: &[u8]) -> Result<Option<String>, String> {
-    std::str::from_utf8(b)
-        .map(text)
-        .map_err(|e| format!("undecodable bytes: not valid UTF-8 at byte {}", e.valid_up_to()))
+    std::str::from_utf8(b).map(text).map_err(|e| {
+        format!(
+            "undecodable bytes: not valid UTF-8 at byte {}",
+            e.valid_up_to()
+        )
+    })
 }
 
 fn sqlite_cell(row: &sqlx::sqlite::SqliteRow, i: usize) -> Result<Option<String>, String> {
@@ -175,12 +200,21 @@ fn sqlite_cell(row: &sqlx::sqlite::SqliteRow, i: usize) -> Result<Option<String>
     // SQLite types values, not columns: look at this value's storage class.
     let class = raw.type_info().name().to_ascii_uppercase();
     match class.as_str() {
-        "INTEGER" => row.try_get::<i64, _>(i).map(|v| Some(v.to_string())).map_err(|e| e.to_string()),
-        "REAL" => row.try_get::<f64, _>(i).map(|v| Some(v.to_string())).map_err(|e| e.to_string()),
+        "INTEGER" => row
+            .try_get::<i64, _>(i)
+            .map(|v| Some(v.to_string()))
+            .map_err(|e| e.to_string()),
+        "REAL" => row
+            .try_get::<f64, _>(i)
+            .map(|v| Some(v.to_string()))
+            .map_err(|e| e.to_string()),
         "BLOB" => bytes_text(&row.try_get::<Vec<u8>, _>(i).map_err(|e| e.to_string())?),
         _ => match row.try_get::<&[u8], _>(i) {
             Ok(b) => bytes_text(b),
-            Err(_) => row.try_get::<String, _>(i).map(|s| text(&s)).map_err(|e| e.to_string()),
+            Err(_) => row
+                .try_get::<String, _>(i)
+                .map(|s| text(&s))
+                .map_err(|e| e.to_string()),
         },
     }
 }
@@ -199,20 +233,38 @@ fn pg_cell(row: &sqlx::postgres::PgRow, i: usize) -> Result<Option<String>, Stri
         "INT8" => Some(row.try_get::<i64, _>(i).map_err(e)?.to_string()),
         "FLOAT4" => Some(row.try_get::<f32, _>(i).map_err(e)?.to_string()),
         "FLOAT8" => Some(row.try_get::<f64, _>(i).map_err(e)?.to_string()),
-        "NUMERIC" => Some(row.try_get::<rust_decimal::Decimal, _>(i).map_err(e)?.to_string()),
-        "DATE" => Some(row.try_get::<chrono::NaiveDate, _>(i).map_err(e)?.to_string()),
+        "NUMERIC" => Some(
+            row.try_get::<rust_decimal::Decimal, _>(i)
+                .map_err(e)?
+                .to_string(),
+        ),
+        "DATE" => Some(
+            row.try_get::<chrono::NaiveDate, _>(i)
+                .map_err(e)?
+                .to_string(),
+        ),
         "TIMESTAMP" => Some(
             row.try_get::<chrono::NaiveDateTime, _>(i)
                 .map_err(e)?
                 .format("%Y-%m-%d %H:%M:%S")
                 .to_string(),
         ),
-        "TIMESTAMPTZ" => Some(row.try_get::<chrono::DateTime<chrono::Utc>, _>(i).map_err(e)?.to_rfc3339()),
+        "TIMESTAMPTZ" => Some(
+            row.try_get::<chrono::DateTime<chrono::Utc>, _>(i)
+                .map_err(e)?
+                .to_rfc3339(),
+        ),
         "BYTEA" => return bytes_text(&row.try_get::<Vec<u8>, _>(i).map_err(e)?),
-        "TEXT" | "VARCHAR" | "BPCHAR" | "CHAR" | "NAME" | "CITEXT" => text(&row.try_get::<String, _>(i).map_err(e)?),
+        "TEXT" | "VARCHAR" | "BPCHAR" | "CHAR" | "NAME" | "CITEXT" => {
+            text(&row.try_get::<String, _>(i).map_err(e)?)
+        }
         other => match row.try_get_unchecked::<String, _>(i) {
             Ok(s) => text(&s),
-            Err(_) => return Err(format!("column type {other} is not supported; cast it to text in a `query`")),
+            Err(_) => {
+                return Err(format!(
+                    "column type {other} is not supported; cast it to text in a `query`"
+                ))
+            }
         },
     })
 }
@@ -226,27 +278,44 @@ fn mysql_cell(row: &sqlx::mysql::MySqlRow, i: usize) -> Result<Option<String>, S
     let e = |e: sqlx::Error| e.to_string();
     Ok(match ty.as_str() {
         "BOOLEAN" => Some(row.try_get::<bool, _>(i).map_err(e)?.to_string()),
-        "TINYINT" | "SMALLINT" | "MEDIUMINT" | "INT" | "BIGINT" => Some(row.try_get::<i64, _>(i).map_err(e)?.to_string()),
-        "TINYINT UNSIGNED" | "SMALLINT UNSIGNED" | "MEDIUMINT UNSIGNED" | "INT UNSIGNED" | "BIGINT UNSIGNED" | "YEAR" => {
-            Some(row.try_get::<u64, _>(i).map_err(e)?.to_string())
+        "TINYINT" | "SMALLINT" | "MEDIUMINT" | "INT" | "BIGINT" => {
+            Some(row.try_get::<i64, _>(i).map_err(e)?.to_string())
         }
+        "TINYINT UNSIGNED" | "SMALLINT UNSIGNED" | "MEDIUMINT UNSIGNED" | "INT UNSIGNED"
+        | "BIGINT UNSIGNED" | "YEAR" => Some(row.try_get::<u64, _>(i).map_err(e)?.to_string()),
         "FLOAT" => Some(row.try_get::<f32, _>(i).map_err(e)?.to_string()),
         "DOUBLE" => Some(row.try_get::<f64, _>(i).map_err(e)?.to_string()),
-        "DECIMAL" => Some(row.try_get::<rust_decimal::Decimal, _>(i).map_err(e)?.to_string()),
-        "DATE" => Some(row.try_get::<chrono::NaiveDate, _>(i).map_err(e)?.to_string()),
+        "DECIMAL" => Some(
+            row.try_get::<rust_decimal::Decimal, _>(i)
+                .map_err(e)?
+                .to_string(),
+        ),
+        "DATE" => Some(
+            row.try_get::<chrono::NaiveDate, _>(i)
+                .map_err(e)?
+                .to_string(),
+        ),
         "DATETIME" => Some(
             row.try_get::<chrono::NaiveDateTime, _>(i)
                 .map_err(e)?
                 .format("%Y-%m-%d %H:%M:%S")
                 .to_string(),
         ),
-        "TIMESTAMP" => Some(row.try_get::<chrono::DateTime<chrono::Utc>, _>(i).map_err(e)?.to_rfc3339()),
+        "TIMESTAMP" => Some(
+            row.try_get::<chrono::DateTime<chrono::Utc>, _>(i)
+                .map_err(e)?
+                .to_rfc3339(),
+        ),
         "BINARY" | "VARBINARY" | "BLOB" | "TINYBLOB" | "MEDIUMBLOB" | "LONGBLOB" => {
             return bytes_text(&row.try_get::<Vec<u8>, _>(i).map_err(e)?)
         }
         _ => match row.try_get_unchecked::<&[u8], _>(i) {
             Ok(b) => return bytes_text(b),
-            Err(_) => return Err(format!("column type {ty} is not supported; cast it to text in a `query`")),
+            Err(_) => {
+                return Err(format!(
+                    "column type {ty} is not supported; cast it to text in a `query`"
+                ))
+            }
         },
     })
 }
@@ -278,7 +347,15 @@ mod tests {
         assert_eq!(reader.columns, vec!["id", "name", "balance", "photo"]);
         let batch = reader.batches.recv().await.expect("a batch").expect("ok");
         assert_eq!(batch.rows.len(), 1);
-        assert_eq!(batch.rows[0].values, vec![Some("1".into()), Some("Ann".into()), Some("12.5".into()), None]);
+        assert_eq!(
+            batch.rows[0].values,
+            vec![
+                Some("1".into()),
+                Some("Ann".into()),
+                Some("12.5".into()),
+                None
+            ]
+        );
         assert_eq!(batch.bad.len(), 1, "the undecodable blob is a bad row");
         assert!(batch.bad[0].reason.contains("photo"));
         assert_eq!(batch.bad[0].location, "table customers, row 2");
@@ -291,6 +368,9 @@ mod tests {
         let c = parse_connector(Path::new("c.toml"), text, dir.path(), &|_| None).expect("valid");
         let err = crate::connectors::open(&c).await.err().expect("fails");
         assert!(err.to_string().contains("no such database file"), "{err}");
-        assert!(!dir.path().join("nope.db").exists(), "must not create the file");
+        assert!(
+            !dir.path().join("nope.db").exists(),
+            "must not create the file"
+        );
     }
 }

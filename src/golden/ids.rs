@@ -35,7 +35,12 @@ pub fn format_id(seq: i64) -> String {
 
 /// `previous[c]` lists the previous golden ID of each record of cluster `c` (None for new
 /// records); `age` orders previous IDs oldest first (their creation sequence).
-pub fn assign(previous: &[Vec<Option<&str>>], age: &dyn Fn(&str) -> i64, all_previous: &[&str], mut next_seq: i64) -> Assignment {
+pub fn assign(
+    previous: &[Vec<Option<&str>>],
+    age: &dyn Fn(&str) -> i64,
+    all_previous: &[&str],
+    mut next_seq: i64,
+) -> Assignment {
     let clusters = previous.len();
     // prev id -> (cluster -> records of that cluster that had the id)
     let mut holders: BTreeMap<&str, BTreeMap<usize, usize>> = BTreeMap::new();
@@ -92,7 +97,10 @@ pub fn assign(previous: &[Vec<Option<&str>>], age: &dyn Fn(&str) -> i64, all_pre
                 merged.push((id.to_string(), ids[c].clone()));
             }
             Some(_) => {
-                let minted: Vec<String> = parts.keys().filter_map(|c| minted_for.get(c).cloned()).collect();
+                let minted: Vec<String> = parts
+                    .keys()
+                    .filter_map(|c| minted_for.get(c).cloned())
+                    .collect();
                 if !minted.is_empty() {
                     split.push((id.to_string(), minted));
                 }
@@ -142,23 +150,41 @@ mod tests {
     #[test]
     fn on_merge_the_older_id_survives() {
         // G5 has more records, but G2 is older.
-        let prev = vec![vec![Some("G00000005"), Some("G00000005"), Some("G00000002")]];
+        let prev = vec![vec![
+            Some("G00000005"),
+            Some("G00000005"),
+            Some("G00000002"),
+        ]];
         let a = assign(&prev, &age, &["G00000002", "G00000005"], 10);
         assert_eq!(a.ids, vec!["G00000002"]);
-        assert_eq!(a.merged, vec![("G00000005".to_string(), "G00000002".to_string())]);
+        assert_eq!(
+            a.merged,
+            vec![("G00000005".to_string(), "G00000002".to_string())]
+        );
     }
 
     #[test]
     fn on_split_the_larger_part_keeps_the_id() {
-        let prev = vec![vec![Some("G00000004")], vec![Some("G00000004"), Some("G00000004")]];
+        let prev = vec![
+            vec![Some("G00000004")],
+            vec![Some("G00000004"), Some("G00000004")],
+        ];
         let a = assign(&prev, &age, &["G00000004"], 10);
         assert_eq!(a.ids, vec!["G00000010", "G00000004"]);
-        assert_eq!(a.split, vec![("G00000004".to_string(), vec!["G00000010".to_string()])]);
+        assert_eq!(
+            a.split,
+            vec![("G00000004".to_string(), vec!["G00000010".to_string()])]
+        );
     }
 
     #[test]
     fn ids_with_no_records_left_are_deleted() {
-        let a = assign(&[vec![Some("G00000001")]], &age, &["G00000001", "G00000009"], 10);
+        let a = assign(
+            &[vec![Some("G00000001")]],
+            &age,
+            &["G00000001", "G00000009"],
+            10,
+        );
         assert_eq!(a.deleted, vec!["G00000009"]);
     }
 }

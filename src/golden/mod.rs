@@ -5,7 +5,9 @@ mod ids;
 mod survivorship;
 
 pub use ids::{assign, format_id, Assignment, Origin};
-pub use survivorship::{choose, Candidate, GoldenField, Rule, Survivorship, SurvivorshipConfig, GOLDEN_FIELDS};
+pub use survivorship::{
+    choose, Candidate, GoldenField, Rule, Survivorship, SurvivorshipConfig, GOLDEN_FIELDS,
+};
 
 use crate::record::{Record, RecordKind, SourceKey};
 use crate::store::{GoldenRow, PreviousGolden, Redirect, StagedChange};
@@ -63,26 +65,43 @@ fn survive(s: &Survivorship, members: &[&Record]) -> Built {
     let single = |f: GoldenField, get: &dyn Fn(&Record) -> Option<String>| {
         let cands: Vec<Candidate<'_, String>> = members
             .iter()
-            .filter_map(|r| get(r).map(|value| Candidate { value, record: *r }))
+            .filter_map(|r| get(r).map(|value| Candidate { value, record: r }))
             .collect();
         let rule = s.rule(f);
-        choose(s, rule, &cands, |v| crate::standardize::fold::fold(v), |v| v.chars().count()).map(|c| (c, rule))
+        choose(
+            s,
+            rule,
+            &cands,
+            |v| crate::standardize::fold::fold(v),
+            |v| v.chars().count(),
+        )
+        .map(|c| (c, rule))
     };
     let given = single(GoldenField::GivenName, &|r| text(&r.given_name));
     let middle = single(GoldenField::MiddleName, &|r| text(&r.middle_name));
     let family = single(GoldenField::FamilyName, &|r| text(&r.family_name));
-    let dob = single(GoldenField::DateOfBirth, &|r| r.date_of_birth.map(|d| d.to_string()));
+    let dob = single(GoldenField::DateOfBirth, &|r| {
+        r.date_of_birth.map(|d| d.to_string())
+    });
     let national = single(GoldenField::NationalId, &|r| text(&r.national_id));
     let multi = |f: GoldenField, get: &dyn Fn(&Record) -> Vec<String>| {
         let cands: Vec<Candidate<'_, String>> = members
             .iter()
-            .flat_map(|r| get(r).into_iter().map(move |value| Candidate { value, record: *r }))
+            .flat_map(|r| {
+                get(r)
+                    .into_iter()
+                    .map(move |value| Candidate { value, record: r })
+            })
             .collect();
         let rule = s.rule(f);
         choose(s, rule, &cands, |v| v.to_lowercase(), |v| v.len()).map(|c| (c, rule))
     };
-    let email = multi(GoldenField::Email, &|r| r.emails.iter().map(|e| e.to_string()).collect());
-    let phone = multi(GoldenField::Phone, &|r| r.phones.iter().map(|p| p.to_string()).collect());
+    let email = multi(GoldenField::Email, &|r| {
+        r.emails.iter().map(|e| e.to_string()).collect()
+    });
+    let phone = multi(GoldenField::Phone, &|r| {
+        r.phones.iter().map(|p| p.to_string()).collect()
+    });
     // The address survives as a whole: a street from one record and a city from another would
     // describe a place where nobody lives.
     let address = {
@@ -95,11 +114,18 @@ fn survive(s: &Survivorship, members: &[&Record]) -> Built {
                     .filter_map(|v| v.as_deref())
                     .collect::<Vec<_>>()
                     .join(" "),
-                record: *r,
+                record: r,
             })
             .collect();
         let rule = s.rule(GoldenField::Address);
-        choose(s, rule, &cands, |v| crate::standardize::fold::fold(v), |v| v.len()).map(|c| (c.record, rule))
+        choose(
+            s,
+            rule,
+            &cands,
+            |v| crate::standardize::fold::fold(v),
+            |v| v.len(),
+        )
+        .map(|c| (c.record, rule))
     };
 
     for (name, chosen) in [
@@ -129,11 +155,19 @@ fn survive(s: &Survivorship, members: &[&Record]) -> Built {
                     note(name, v, r, rule);
                 }
             }
-            (text(&r.street), text(&r.unit), text(&r.city), text(&r.region), text(&r.postcode), text(&r.country))
+            (
+                text(&r.street),
+                text(&r.unit),
+                text(&r.city),
+                text(&r.region),
+                text(&r.postcode),
+                text(&r.country),
+            )
         }
         None => (None, None, None, None, None, None),
     };
-    let value = |c: &Option<(Candidate<'_, String>, Rule)>| c.as_ref().map(|(c, _)| c.value.clone());
+    let value =
+        |c: &Option<(Candidate<'_, String>, Rule)>| c.as_ref().map(|(c, _)| c.value.clone());
     let (g, m, f) = (value(&given), value(&middle), value(&family));
     let full_name = {
         let parts: Vec<&str> = [&g, &m, &f].iter().filter_map(|p| p.as_deref()).collect();
@@ -182,9 +216,21 @@ fn golden_hash(g: &GoldenRow) -> i64 {
         &g.date_of_birth,
         &g.email,
         &g.phone,
-        (&g.street, &g.unit, &g.city, &g.region, &g.postcode, &g.country),
+        (
+            &g.street,
+            &g.unit,
+            &g.city,
+            &g.region,
+            &g.postcode,
+            &g.country,
+        ),
         &g.national_id,
-        (g.record_count, g.customer_records, g.billing_accounts, g.orders),
+        (
+            g.record_count,
+            g.customer_records,
+            g.billing_accounts,
+            g.orders,
+        ),
         &g.lineage,
     );
     let bytes = serde_json::to_vec(&view).unwrap_or_default();
@@ -220,7 +266,13 @@ pub fn build<'a>(
                 .collect()
         })
         .collect();
-    let age = |id: &str| previous.golden.get(id).map(|g| g.created_seq).unwrap_or(i64::MAX);
+    let age = |id: &str| {
+        previous
+            .golden
+            .get(id)
+            .map(|g| g.created_seq)
+            .unwrap_or(i64::MAX)
+    };
     let mut all_previous: Vec<&str> = previous.golden.keys().map(String::as_str).collect();
     all_previous.sort_unstable();
     let assignment = assign(&prev_ids, &age, &all_previous, previous.next_seq);
@@ -306,7 +358,10 @@ pub fn build<'a>(
         .filter(|k| pulled.contains(k.source.as_str()) && !present.contains(k))
         .collect();
     gone.sort();
-    staged.extend(gone.into_iter().map(|k| StagedChange::Delete { key: k.clone() }));
+    staged.extend(
+        gone.into_iter()
+            .map(|k| StagedChange::Delete { key: k.clone() }),
+    );
 
     GoldenBuild {
         ids: assignment.ids.clone(),

@@ -91,7 +91,11 @@ pub struct Survivorship {
 impl Survivorship {
     pub fn from_config(c: &SurvivorshipConfig) -> Survivorship {
         Survivorship {
-            source_priority: c.source_priority.iter().map(|s| s.get_ref().clone()).collect(),
+            source_priority: c
+                .source_priority
+                .iter()
+                .map(|s| s.get_ref().clone())
+                .collect(),
             default: c.default,
             fields: c.fields.clone(),
         }
@@ -181,16 +185,36 @@ mod tests {
 
     #[test]
     fn each_rule_picks_as_documented() {
-        let (a, b, c) = (rec("billing", "1", 5), rec("crm", "2", 1), rec("web", "3", 9));
+        let (a, b, c) = (
+            rec("billing", "1", 5),
+            rec("crm", "2", 1),
+            rec("web", "3", 9),
+        );
         let cands = vec![
-            Candidate { value: "Bob".to_string(), record: &a },
-            Candidate { value: "Robert".to_string(), record: &b },
-            Candidate { value: "Bob".to_string(), record: &c },
+            Candidate {
+                value: "Bob".to_string(),
+                record: &a,
+            },
+            Candidate {
+                value: "Robert".to_string(),
+                record: &b,
+            },
+            Candidate {
+                value: "Bob".to_string(),
+                record: &c,
+            },
         ];
-        let pick = |rule| choose(&surv(), rule, &cands, |v| v.clone(), |v| v.len()).map(|c| c.record.key.to_string());
+        let pick = |rule| {
+            choose(&surv(), rule, &cands, |v| v.clone(), |v| v.len())
+                .map(|c| c.record.key.to_string())
+        };
         assert_eq!(pick(Rule::SourcePriority).as_deref(), Some("2"));
         assert_eq!(pick(Rule::MostRecent).as_deref(), Some("3"));
-        assert_eq!(pick(Rule::MostFrequent).as_deref(), Some("1"), "Bob twice; billing outranks web");
+        assert_eq!(
+            pick(Rule::MostFrequent).as_deref(),
+            Some("1"),
+            "Bob twice; billing outranks web"
+        );
         assert_eq!(pick(Rule::Longest).as_deref(), Some("2"));
         let none: Vec<Candidate<'_, String>> = Vec::new();
         assert!(choose(&surv(), Rule::Longest, &none, |v| v.clone(), |v| v.len()).is_none());

@@ -1,1 +1,171 @@
-// tests to come
+use super::*;
+use chrono::{NaiveDate, TimeZone};
+
+fn rec(source: &str, key: &str, given: &str, email: &str, street: &str, day: u32) -> Record {
+    Record {
+        source: source.into(),
+        key: key.into(),
+        given_name: Some(given.into()),
+        family_name: Some("Smith".into()),
+        emails: vec![email.into()],
+        street: Some(street.into()),
+        city: Some("BOSTON".into()),
+        updated_at: NaiveDate::from_ymd_opt(2024, 1, day).and_then(|d| d.and_hms_opt(0, 0, 0)),
+        ..Default::default()
+    }
+}
+
+fn survivorship() -> Survivorship {
+    let mut fields = HashMap::new();
+    fields.insert(GoldenField::GivenName, Rule::Longest);
+    fields.insert(GoldenField::Address, Rule::MostRecent);
+    Survivorship {
+        source_priority: vec!["crm".into(), "billing".into()],
+        default: Rule::SourcePriority,
+        fields,
+    }
+}
+
+fn at() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 2, 0, 0)
+        .single()
+        .expect("time")
+}
+
+#[test]
+fn survivorship_picks_per_field_and_keeps_lineage() {
+    let records = vec![
+        rec("billing", "B1", "Robert", "rob@new.com", "9 NEW RD", 20),
+        rec("crm", "C1", "Bob", "bob@old.com", "1 OLD ST", 1),
+    ];
+    let hashes: Vec<i64> = records.iter().map(Record::content_hash).collect();
+    let xref = HashMap::new();
+    let golden = HashMap::new();
+    let previous = Previous {
+        xref: &xref,
+        golden: &golden,
+        next_seq: 1,
+    };
+    let b = build(
+        &records,
+        &hashes,
+        &[vec![0, 1]],
+        &previous,
+        &survivorship(),
+        &HashSet::new(),
+        "run1",
+        at(),
+    );
+    assert_eq!(b.upserts.len(), 1);
+    let g = &b.upserts[0];
+    assert_eq!(g.golden_id, "G00000001");
+    assert_eq!(g.given_name.as_deref(), Some("Robert"), "longest");
+    assert_eq!(
+        g.email.as_deref(),
+        Some("bob@old.com"),
+        "source priority: crm first"
+    );
+    assert_eq!(g.street.as_deref(), Some("9 NEW RD"), "most recent address");
+    assert_eq!(g.full_name.as_deref(), Some("Robert Smith"));
+    assert_eq!(g.lineage["given_name"]["source"], "billing");
+    assert_eq!(g.lineage["given_name"]["rule"], "longest");
+    assert_eq!(g.lineage["email"]["key"], "C1");
+    assert_eq!(
+        g.lineage["city"]["key"], "B1",
+        "the address moves as a whole"
+    );
+    assert_eq!(b.counts.created, 1);
+    assert_eq!(b.staged.len(), 2);
+}
+
+#[test]
+fn a_rerun_with_the_same_input_changes_nothing_and_a_changed_record_updates() {
+    let records = vec![
+        rec("crm", "C1", "Ann", "ann@x.com", "1 A ST", 1),
+        rec("billing", "B1", "Ann", "ann@x.com", "1 A ST", 2),
+    ];
+    let hashes: Vec<i64> = records.iter().map(Record::content_hash).collect();
+    let empty_x = HashMap::new();
+    let empty_g = HashMap::new();
+    let first = build(
+        &records,
+        &hashes,
+        &[vec![0, 1]],
+        &Previous {
+            xref: &empty_x,
+            golden: &empty_g,
+            next_seq: 1,
+        },
+        &survivorship(),
+        &HashSet::new(),
+        "run1",
+        at(),
+    );
+    let g = &first.upserts[0];
+    let xref: HashMap<SourceKey, (String, i64)> = records
+        .iter()
+        .zip(&hashes)
+        .map(|(r, h)| (r.source_key(), (g.golden_id.clone(), *h)))
+        .collect();
+    let golden: HashMap<String, PreviousGolden> = [(
+        g.golden_id.clone(),
+        PreviousGolden {
+            golden_id: g.golden_id.clone(),
+            content_hash: g.content_hash,
+            created_seq: g.created_seq,
+            created_run: g.created_run.clone(),
+            created_at: g.created_at,
+        },
+    )]
+    .into();
+    let previous = Previous {
+        xref: &xref,
+        golden: &golden,
+        next_seq: first.next_seq,
+    };
+    let pulled: HashSet<String> = ["crm".to_string(), "billing".to_string()].into();
+    let second = build(
+        &records,
+        &hashes,
+        &[vec![0, 1]],
+        &previous,
+        &survivorship(),
+        &pulled,
+        "run2",
+        at(),
+    );
+    assert!(second.upserts.is_empty() && second.staged.is_empty() && second.deletes.is_empty());
+    assert_eq!(second.counts.unchanged, 1);
+
+    let mut changed = records.clone();
+    changed[0].emails = vec!["ann@new.com".into()];
+    let hashes2: Vec<i64> = changed.iter().map(Record::content_hash).collect();
+    let third = build(
+        &changed,
+        &hashes2,
+        &[vec![0, 1]],
+        &previous,
+        &survivorship(),
+        &pulled,
+        "run3",
+        at(),
+    );
+    assert_eq!(third.counts.updated, 1);
+    assert_eq!(third.upserts[0].golden_id, g.golden_id);
+    assert_eq!(third.upserts[0].created_run, "run1", "creation is kept");
+    assert_eq!(third.staged.len(), 1);
+
+    // The billing record is gone from a source that was pulled: deleted from the store.
+    let only_crm = vec![records[0].clone()];
+    let fourth = build(
+        &only_crm,
+        &hashes[..1],
+        &[vec![0]],
+        &previous,
+        &survivorship(),
+        &pulled,
+        "run4",
+        at(),
+    );
+    assert!(matches!(&fourth.staged[..], [StagedChange::Delete { key }] if key.key == "B1"));
+}

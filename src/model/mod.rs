@@ -65,7 +65,10 @@ impl Model {
                     && p.field == c.field
                     && p.term_frequency == c.term_frequency
                     && p.levels.len() == c.levels.len() + 1
-                    && p.levels.iter().zip(&c.levels).all(|(l, k)| l.label == k.label())
+                    && p.levels
+                        .iter()
+                        .zip(&c.levels)
+                        .all(|(l, k)| l.label == k.label())
             })
     }
 
@@ -122,7 +125,11 @@ impl<'a> Scorer<'a> {
         let weights: Vec<Vec<f64>> = model
             .comparisons
             .iter()
-            .map(|c| std::iter::once(0.0).chain(c.levels.iter().map(LevelParams::weight)).collect())
+            .map(|c| {
+                std::iter::once(0.0)
+                    .chain(c.levels.iter().map(LevelParams::weight))
+                    .collect()
+            })
             .collect();
         let tf_floor = weights
             .iter()

@@ -1,1 +1,170 @@
-// tests to come
+use super::*;
+use crate::blocking::{BlockKey, BlockLimits, BlockingRule, LinkType};
+use crate::compare::{Comparison, ComparisonConfig, Prepared};
+use crate::record::Record;
+use chrono::NaiveDate;
+
+fn comparison(field: &str, levels: &[&str]) -> Comparison {
+    let text = format!(
+        "field = {field:?}\nlevels = [{}]\n",
+        levels
+            .iter()
+            .map(|l| format!("{l:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let cfg: ComparisonConfig = toml::from_str(&text).expect("config");
+    Comparison::from_config(&cfg).expect("valid")
+}
+
+/// People with exact duplicates and a few typos, so that training has something to learn.
+fn population() -> Vec<Record> {
+    let given = [
+        "Ann", "Bob", "Cara", "Dan", "Eve", "Finn", "Gail", "Hugo", "Iris", "Jack", "Kim", "Liam",
+    ];
+    let family = [
+        "Lee", "Chan", "Diaz", "Fox", "Gray", "Hu", "Ito", "Jones", "Khan", "Lund", "Moss", "Nash",
+        "Owen", "Park",
+    ];
+    let mut out = Vec::new();
+    for i in 0..400usize {
+        let g = given[i % given.len()];
+        let f = family[(i / 12 + i * 5) % family.len()];
+        let dob = NaiveDate::from_ymd_opt(
+            1940 + (i % 60) as i32,
+            1 + (i % 12) as u32,
+            1 + (i % 28) as u32,
+        );
+        let base = Record {
+            source: "s".into(),
+            key: format!("{i}").into(),
+            given_name: Some(g.into()),
+            family_name: Some(f.into()),
+            date_of_birth: dob,
+            emails: vec![format!("{}.{}{}@x.com", g, f, i).to_lowercase().into()],
+            city: Some(format!("CITY{}", i % 30).into()),
+            ..Default::default()
+        };
+        if i % 3 == 0 {
+            let mut dup = base.clone();
+            dup.key = format!("{i}d").into();
+            if i % 2 == 0 {
+                dup.given_name = Some(format!("{g}e").into());
+            }
+            out.push(dup);
+        }
+        out.push(base);
+    }
+    out
+}
+
+fn training() -> Training {
+    let rule = |k: &str| BlockingRule {
+        name: k.into(),
+        keys: vec![BlockKey::parse(k).expect("key")],
+    };
+    Training {
+        u_sample_pairs: 50_000,
+        em_rules: vec![rule("date_of_birth"), rule("email")],
+        em_max_pairs: 100_000,
+        em_max_iterations: 50,
+        prior_rules: vec![rule("email")],
+        prior_recall: 0.9,
+        seed: 7,
+    }
+}
+
+const LIMITS: BlockLimits = BlockLimits {
+    max_block_records: 1000,
+    warn_block_pairs: 1_000_000,
+};
+
+#[test]
+fn training_learns_that_agreement_is_evidence_and_disagreement_is_not() {
+    let records = population();
+    let p = Prepared::build(&records);
+    let comps = vec![
+        comparison("given_name", &["exact", "jaro_winkler >= 0.9"]),
+        comparison("family_name", &["exact"]),
+        comparison("date_of_birth", &["exact"]),
+        comparison("city", &["exact"]),
+    ];
+    let c = Comparator::new(&p, &comps);
+    let model = train(&c, &training(), LinkType::LinkAndDedupe, LIMITS, &[]);
+    assert!(model.fits(&comps));
+    for cp in &model.comparisons {
+        let exact = &cp.levels[0];
+        let other = cp.levels.last().expect("else level");
+        assert!(
+            exact.weight() > 2.0,
+            "{}: exact weight {}",
+            cp.name,
+            exact.weight()
+        );
+        assert!(
+            other.weight() < 0.0,
+            "{}: else weight {}",
+            cp.name,
+            other.weight()
+        );
+        let m: f64 = cp.levels.iter().map(|l| l.m).sum();
+        let u: f64 = cp.levels.iter().map(|l| l.u).sum();
+        assert!(
+            (m - 1.0).abs() < 1e-6 && (u - 1.0).abs() < 1e-6,
+            "probabilities sum to one"
+        );
+    }
+    assert!(
+        model.prior > 0.0 && model.prior < 0.01,
+        "prior {}",
+        model.prior
+    );
+    assert_eq!(model.training.em_sessions.len(), 2);
+    // Training is repeatable.
+    let again = train(&c, &training(), LinkType::LinkAndDedupe, LIMITS, &[]);
+    assert_eq!(model.comparisons, again.comparisons);
+}
+
+#[test]
+fn scores_and_explanations_agree() {
+    let records = population();
+    let p = Prepared::build(&records);
+    let comps = vec![
+        comparison("given_name", &["exact"]),
+        comparison("date_of_birth", &["exact"]),
+    ];
+    let c = Comparator::new(&p, &comps);
+    let model = train(&c, &training(), LinkType::LinkAndDedupe, LIMITS, &[]);
+    let scorer = Scorer::new(&model, &c);
+    // records 0 and 1 are "0d" and "0": a duplicate pair whose given name differs.
+    let (w, contradicted) = scorer.score(0, 1);
+    let e = scorer.explain(0, 1);
+    assert!((e.match_weight - w).abs() < 1e-9);
+    assert!(!contradicted);
+    let sum: f64 = e.prior_weight + e.contributions.iter().map(|c| c.weight).sum::<f64>();
+    assert!((sum - w).abs() < 1e-9);
+    assert_eq!(e.contributions[1].level, "exact");
+    assert!((e.match_probability - probability(w)).abs() < 1e-12);
+}
+
+#[test]
+fn a_stored_model_only_fits_the_comparisons_it_was_trained_for() {
+    let records = population();
+    let p = Prepared::build(&records);
+    let comps = vec![comparison("given_name", &["exact"])];
+    let c = Comparator::new(&p, &comps);
+    let model = train(&c, &training(), LinkType::LinkAndDedupe, LIMITS, &[]);
+    assert!(model.fits(&comps));
+    assert!(!model.fits(&[comparison("given_name", &["exact", "nickname"])]));
+    assert!(!model.fits(&[comparison("family_name", &["exact"])]));
+    let json = serde_json::to_string(&model).expect("serialises");
+    let back: Model = serde_json::from_str(&json).expect("reads back");
+    assert_eq!(back, model);
+}
+
+#[test]
+fn weights_and_probabilities() {
+    assert!((probability(0.0) - 0.5).abs() < 1e-12);
+    assert!((logit2(0.5)).abs() < 1e-12);
+    assert!((probability(logit2(0.95)) - 0.95).abs() < 1e-9);
+}

@@ -125,7 +125,8 @@ fn count_levels(comparator: &Comparator<'_>, pairs: &[(u32, u32)]) -> Vec<Vec<u6
     pairs
         .par_chunks(8192)
         .map(|chunk| {
-            let mut counts: Vec<Vec<u64>> = comps.iter().map(|c| vec![0; c.level_count()]).collect();
+            let mut counts: Vec<Vec<u64>> =
+                comps.iter().map(|c| vec![0; c.level_count()]).collect();
             let mut levels = vec![0u8; comps.len()];
             for &(i, j) in chunk {
                 comparator.levels_into(i as usize, j as usize, &mut levels);
@@ -148,7 +149,12 @@ fn count_levels(comparator: &Comparator<'_>, pairs: &[(u32, u32)]) -> Vec<Vec<u6
         )
 }
 
-fn random_pairs(prepared: &Prepared, link_type: LinkType, want: usize, seed: u64) -> Vec<(u32, u32)> {
+fn random_pairs(
+    prepared: &Prepared,
+    link_type: LinkType,
+    want: usize,
+    seed: u64,
+) -> Vec<(u32, u32)> {
     let n = prepared.n as u64;
     if n < 2 {
         return Vec::new();
@@ -224,7 +230,10 @@ fn rule_fields(rule: &BlockingRule) -> Vec<Field> {
     rule.keys
         .iter()
         .map(|k| match k {
-            BlockKey::Value(f) | BlockKey::Soundex(f) | BlockKey::Metaphone(f) | BlockKey::Initial(f) => *f,
+            BlockKey::Value(f)
+            | BlockKey::Soundex(f)
+            | BlockKey::Metaphone(f)
+            | BlockKey::Initial(f) => *f,
             BlockKey::BirthYear => Field::DateOfBirth,
         })
         .collect()
@@ -237,7 +246,8 @@ fn held_out(c: &Comparison, fields: &[Field]) -> bool {
 /// Whether blocking on one field also fixes the other (a whole and its parts).
 fn overlaps(a: Field, b: Field) -> bool {
     use Field::*;
-    let whole_and_part = |whole: Field, part: Field| (a == whole && b == part) || (a == part && b == whole);
+    let whole_and_part =
+        |whole: Field, part: Field| (a == whole && b == part) || (a == part && b == whole);
     a == b
         || whole_and_part(FullName, GivenName)
         || whole_and_part(FullName, FamilyName)
@@ -290,7 +300,10 @@ fn em_session(
             }
             a
         });
-    let patterns: Vec<(Vec<u8>, f64)> = patterns.into_iter().map(|(k, v)| (k, v as f64)).collect();
+    // Sorted, so that sums run in the same order every time: training is repeatable to the bit.
+    let mut patterns: Vec<(Vec<u8>, f64)> =
+        patterns.into_iter().map(|(k, v)| (k, v as f64)).collect();
+    patterns.sort_by(|a, b| a.0.cmp(&b.0));
     let mut m: Vec<Vec<f64>> = m_start.to_vec();
     let mut lambda = 0.3f64;
     let mut converged = false;
@@ -300,7 +313,8 @@ fn em_session(
         let prior = super::logit2(lambda);
         let mut match_mass = 0.0;
         let mut total = 0.0;
-        let mut level_mass: Vec<Vec<f64>> = comps.iter().map(|c| vec![0.0; c.level_count()]).collect();
+        let mut level_mass: Vec<Vec<f64>> =
+            comps.iter().map(|c| vec![0.0; c.level_count()]).collect();
         for (levels, count) in &patterns {
             let mut w = prior;
             for (c, &l) in levels.iter().enumerate() {
@@ -381,7 +395,12 @@ pub fn train(
     let u_floor = 0.5 / (random.len().max(1) as f64);
     let u: Vec<Vec<f64>> = counts
         .iter()
-        .map(|c| normalise(&c[1..].iter().map(|&x| x as f64).collect::<Vec<_>>(), u_floor))
+        .map(|c| {
+            normalise(
+                &c[1..].iter().map(|&x| x as f64).collect::<Vec<_>>(),
+                u_floor,
+            )
+        })
         .collect();
 
     // m: EM per training rule, the rule's own fields held out; estimates averaged over sessions.
@@ -390,7 +409,11 @@ pub fn train(
     for (s, rule) in training.em_rules.iter().enumerate() {
         let cands = blocking::candidates(prepared, std::slice::from_ref(rule), link_type, limits);
         let pairs: Vec<(u32, u32)> = cands.iter().map(|(i, j, _)| (i, j)).collect();
-        let pairs = sample(pairs, training.em_max_pairs, training.seed.wrapping_add(s as u64 + 1));
+        let pairs = sample(
+            pairs,
+            training.em_max_pairs,
+            training.seed.wrapping_add(s as u64 + 1),
+        );
         let fields = rule_fields(rule);
         let held: Vec<bool> = comps.iter().map(|c| held_out(c, &fields)).collect();
         if pairs.is_empty() {
@@ -404,7 +427,14 @@ pub fn train(
             });
             continue;
         }
-        let (m, iterations, converged, share) = em_session(comparator, &pairs, &held, &u, &m_start, training.em_max_iterations);
+        let (m, iterations, converged, share) = em_session(
+            comparator,
+            &pairs,
+            &held,
+            &u,
+            &m_start,
+            training.em_max_iterations,
+        );
         for (c, est) in m.into_iter().enumerate() {
             if let Some(est) = est {
                 // Later sessions start from what earlier ones learnt.
@@ -420,7 +450,12 @@ pub fn train(
             pairs: pairs.len() as u64,
             iterations,
             converged,
-            held_out: comps.iter().zip(&held).filter(|(_, h)| **h).map(|(c, _)| c.name.clone()).collect(),
+            held_out: comps
+                .iter()
+                .zip(&held)
+                .filter(|(_, h)| **h)
+                .map(|(c, _)| c.name.clone())
+                .collect(),
             match_share: share,
         });
     }
@@ -448,8 +483,15 @@ pub fn train(
             }
             // Each label counts as much as 20 EM pairs' worth of evidence, capped at half the weight.
             let share = (labelled * 20.0 / (labelled * 20.0 + 1000.0)).min(0.5);
-            let lab = normalise(&counts[c][1..].iter().map(|&x| x as f64).collect::<Vec<_>>(), 1e-6);
-            *mc = mc.iter().zip(&lab).map(|(a, b)| a * (1.0 - share) + b * share).collect();
+            let lab = normalise(
+                &counts[c][1..].iter().map(|&x| x as f64).collect::<Vec<_>>(),
+                1e-6,
+            );
+            *mc = mc
+                .iter()
+                .zip(&lab)
+                .map(|(a, b)| a * (1.0 - share) + b * share)
+                .collect();
         }
     }
 
@@ -495,7 +537,11 @@ impl Training {
         c: &TrainingConfig,
         fallback_em: &[BlockingRule],
     ) -> Result<Training, (std::ops::Range<usize>, String)> {
-        let rules = |v: &[BlockingRuleConfig]| v.iter().map(BlockingRule::from_config).collect::<Result<Vec<_>, _>>();
+        let rules = |v: &[BlockingRuleConfig]| {
+            v.iter()
+                .map(BlockingRule::from_config)
+                .collect::<Result<Vec<_>, _>>()
+        };
         let mut em_rules = rules(&c.em_rules)?;
         if em_rules.is_empty() {
             em_rules = fallback_em.to_vec();

@@ -46,10 +46,21 @@ async fn check_one(connector: &Connector, config: &Config, sample_size: usize) -
         }
     };
     out.columns = reader.columns.clone();
-    let compiled = match mapping.compile(&reader.columns, connector.record_kind, &connector.primary_key, &reader.place) {
+    let compiled = match mapping.compile(
+        &reader.columns,
+        connector.record_kind,
+        &connector.primary_key,
+        &reader.place,
+    ) {
         Ok(c) => c,
         Err(problems) => {
-            out.error = Some(problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "));
+            out.error = Some(
+                problems
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            );
             return out;
         }
     };
@@ -66,7 +77,8 @@ async fn check_one(connector: &Connector, config: &Config, sample_size: usize) -
         out.rejected += batch.bad.len() as u64;
         for bad in batch.bad {
             if out.sample_rejections.len() < sample_size {
-                out.sample_rejections.push(format!("{}: {}", bad.location, bad.reason));
+                out.sample_rejections
+                    .push(format!("{}: {}", bad.location, bad.reason));
             }
         }
         for row in &batch.rows {
@@ -76,7 +88,8 @@ async fn check_one(connector: &Connector, config: &Config, sample_size: usize) -
                 Err(e) => {
                     out.rejected += 1;
                     if out.sample_rejections.len() < sample_size {
-                        out.sample_rejections.push(format!("{}: {}", row.location(), e.reason));
+                        out.sample_rejections
+                            .push(format!("{}: {}", row.location(), e.reason));
                     }
                 }
             }
@@ -89,5 +102,10 @@ async fn check_one(connector: &Connector, config: &Config, sample_size: usize) -
 /// Checks every enabled source, concurrently.
 pub async fn check_sources(config: &Config, sample_size: usize) -> Vec<SourceCheck> {
     let enabled: Vec<&Connector> = config.connectors.iter().filter(|c| c.enabled).collect();
-    futures::future::join_all(enabled.into_iter().map(|c| check_one(c, config, sample_size))).await
+    futures::future::join_all(
+        enabled
+            .into_iter()
+            .map(|c| check_one(c, config, sample_size)),
+    )
+    .await
 }

@@ -22,7 +22,12 @@ pub struct MatchOutcome {
 }
 
 /// Times a stage, reporting to `progress` and `stages`.
-pub fn stage<T>(name: &str, progress: &dyn Progress, stages: &mut Vec<StageTime>, f: impl FnOnce() -> T) -> T {
+pub fn stage<T>(
+    name: &str,
+    progress: &dyn Progress,
+    stages: &mut Vec<StageTime>,
+    f: impl FnOnce() -> T,
+) -> T {
     progress.stage_started(name);
     let span = tracing::info_span!("stage", stage = name);
     let _enter = span.enter();
@@ -54,13 +59,24 @@ pub fn run(
         Some(m) => (m, false),
         None => (
             stage("train", progress, stages, || {
-                model::train(&comparator, &matching.training, matching.link_type, matching.limits, labels)
+                model::train(
+                    &comparator,
+                    &matching.training,
+                    matching.link_type,
+                    matching.limits,
+                    labels,
+                )
             }),
             true,
         ),
     };
     let candidates = stage("block", progress, stages, || {
-        blocking::candidates(&prepared, &matching.blocking, matching.link_type, matching.limits)
+        blocking::candidates(
+            &prepared,
+            &matching.blocking,
+            matching.link_type,
+            matching.limits,
+        )
     });
     let scorer = Scorer::new(&model, &comparator);
     let started = Instant::now();
@@ -70,9 +86,19 @@ pub fn run(
     let score_seconds = started.elapsed().as_secs_f64();
     let merge_weight = logit2(matching.merge_threshold);
     let clusters = stage("cluster", progress, stages, || {
-        let edges: Vec<ScoredPair> = scored.iter().filter(|p| f64::from(p.weight) >= merge_weight).copied().collect();
+        let edges: Vec<ScoredPair> = scored
+            .iter()
+            .filter(|p| f64::from(p.weight) >= merge_weight)
+            .copied()
+            .collect();
         let score = |i: usize, j: usize| scorer.score(i, j);
-        cluster::cluster(prepared.n, &edges, &score, constraints, &matching.clustering)
+        cluster::cluster(
+            prepared.n,
+            &edges,
+            &score,
+            constraints,
+            &matching.clustering,
+        )
     });
     drop(scorer);
     drop(comparator);

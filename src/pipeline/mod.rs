@@ -16,6 +16,7 @@ use crate::golden::{self, Previous};
 use crate::model::probability;
 use crate::record::{Record, SourceKey};
 use crate::store::{PairRow, Publication, RunFinish, SourceOutcome, Store, StoreError};
+use rayon::prelude::*;
 use report::{MatchSummary, ModelSummary, SourceReport, StageTime};
 use std::collections::HashSet;
 use std::time::Instant;
@@ -24,7 +25,9 @@ use tracing::Instrument;
 /// Runs CPU-heavy work from async code without stalling the runtime's other tasks.
 pub fn cpu<T>(f: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current() {
-        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
         _ => f(),
     }
 }
@@ -77,11 +80,19 @@ pub enum SyncError {
 
 /// Who is running: host and process, for run records and the lock.
 pub fn runner_id() -> String {
-    format!("{}:{}", gethostname::gethostname().to_string_lossy(), std::process::id())
+    format!(
+        "{}:{}",
+        gethostname::gethostname().to_string_lossy(),
+        std::process::id()
+    )
 }
 
 /// Runs one full sync into the configured store.
-pub async fn sync(config: &Config, options: &SyncOptions, progress: &dyn Progress) -> Result<SyncReport, SyncError> {
+pub async fn sync(
+    config: &Config,
+    options: &SyncOptions,
+    progress: &dyn Progress,
+) -> Result<SyncReport, SyncError> {
     let store = Store::connect(&config.store_url).await?;
     let result = sync_into(&store, config, options, progress).await;
     store.close().await;
@@ -89,16 +100,34 @@ pub async fn sync(config: &Config, options: &SyncOptions, progress: &dyn Progres
 }
 
 /// Runs one full sync into an open store.
-pub async fn sync_into(store: &Store, config: &Config, options: &SyncOptions, progress: &dyn Progress) -> Result<SyncReport, SyncError> {
+pub async fn sync_into(
+    store: &Store,
+    config: &Config,
+    options: &SyncOptions,
+    progress: &dyn Progress,
+) -> Result<SyncReport, SyncError> {
     let run_id = uuid::Uuid::now_v7().to_string();
     let span = tracing::info_span!("sync", run = %run_id, trigger = options.trigger.as_str());
     async {
         let host = runner_id();
-        let lock = store.acquire_lock(crate::store::SYNC_LOCK, &run_id, config.jobs.lock_ttl).await?;
+        let lock = store
+            .acquire_lock(crate::store::SYNC_LOCK, &run_id, config.jobs.lock_ttl)
+            .await?;
         let started_at = crate::store::now();
-        store.begin_run(&run_id, options.trigger.as_str(), &host, started_at).await?;
+        store
+            .begin_run(&run_id, options.trigger.as_str(), &host, started_at)
+            .await?;
         let mut outcomes: Vec<SourceOutcome> = Vec::new();
-        let result = run(store, config, options, progress, &run_id, started_at, &mut outcomes).await;
+        let result = run(
+            store,
+            config,
+            options,
+            progress,
+            &run_id,
+            started_at,
+            &mut outcomes,
+        )
+        .await;
         if let Err(e) = &result {
             tracing::error!(error = %e, "sync failed");
             let finish = RunFinish {
@@ -144,7 +173,11 @@ async fn run(
     let pulls = futures::future::join_all(enabled.iter().map(|c| async move {
         match config.mapping_for(c) {
             Some(m) => pull::pull(c, m, today, progress).await,
-            None => pull::Pulled::failed(c, 0.0, format!("source {}: mapping {:?} is not loaded", c.name, c.mapping)),
+            None => pull::Pulled::failed(
+                c,
+                0.0,
+                format!("source {}: mapping {:?} is not loaded", c.name, c.mapping),
+            ),
         }
     }))
     .await;
@@ -173,7 +206,10 @@ async fn run(
             pulled.insert(p.outcome.source.clone());
             records.extend(p.records);
             rejects.extend(p.rejects);
-            watermarks.extend(p.watermark.map(|(col, v)| (p.outcome.source.clone(), col, v)));
+            watermarks.extend(
+                p.watermark
+                    .map(|(col, v)| (p.outcome.source.clone(), col, v)),
+            );
         }
         outcomes.push(p.outcome.clone());
         sources.push(SourceReport {
@@ -187,13 +223,24 @@ async fn run(
     if records.len() >= crate::blocking::MAX_RECORDS {
         return Err(SyncError::TooManyRecords(records.len()));
     }
+    // Databases return rows in no promised order; matching samples pairs by position, so a
+    // canonical order makes the result depend only on the data (numeric keys sort as numbers).
+    cpu(|| {
+        records.par_sort_unstable_by(|a, b| {
+            (&a.source, a.key.len(), &a.key).cmp(&(&b.source, b.key.len(), &b.key))
+        })
+    });
 
     let load_started = Instant::now();
     progress.stage_started("load");
     let previous_xref = store.previous_xref().await?;
     let previous_golden = store.previous_golden().await?;
     let next_seq = store.next_golden_seq().await?;
-    let stored_model = if options.retrain { None } else { store.latest_model().await? };
+    let stored_model = if options.retrain {
+        None
+    } else {
+        store.latest_model().await?
+    };
     let seconds = load_started.elapsed().as_secs_f64();
     progress.stage_finished("load", seconds);
     stages.push(StageTime {
@@ -202,11 +249,18 @@ async fn run(
     });
 
     let hashes: Vec<i64> = matching::stage("hash", progress, &mut stages, || {
-        use rayon::prelude::*;
         records.par_iter().map(Record::content_hash).collect()
     });
     let constraints = Constraints::default();
-    let outcome = matching::run(&records, &config.matching, stored_model, &constraints, &[], progress, &mut stages);
+    let outcome = matching::run(
+        &records,
+        &config.matching,
+        stored_model,
+        &constraints,
+        &[],
+        progress,
+        &mut stages,
+    );
 
     let members = outcome.clusters.members();
     let golden = matching::stage("golden", progress, &mut stages, || {
@@ -228,7 +282,12 @@ async fn run(
 
     let merge_weight = crate::model::logit2(config.matching.merge_threshold);
     let of = &outcome.clusters.of;
-    let refused: HashSet<(u32, u32)> = outcome.clusters.refusals.iter().map(|r| (r.i, r.j)).collect();
+    let refused: HashSet<(u32, u32)> = outcome
+        .clusters
+        .refusals
+        .iter()
+        .map(|r| (r.i, r.j))
+        .collect();
     let key = |i: u32| -> SourceKey { records[i as usize].source_key() };
     let pairs: Vec<PairRow> = outcome
         .scored
@@ -257,13 +316,23 @@ async fn run(
         })
         .collect();
     let pairs_for_review = pairs.iter().filter(|p| p.decision != "merge").count() as u64;
-    let pairs_above_merge = outcome.scored.iter().filter(|p| f64::from(p.weight) >= merge_weight).count() as u64;
+    let pairs_above_merge = outcome
+        .scored
+        .iter()
+        .filter(|p| f64::from(p.weight) >= merge_weight)
+        .count() as u64;
 
     let rows_read: u64 = sources.iter().map(|s| s.outcome.rows_read).sum();
     let rows_rejected: u64 = sources.iter().map(|s| s.outcome.rows_rejected).sum();
     let any_failed = sources.iter().any(|s| s.outcome.status == "failed");
-    let status = if rows_rejected > 0 || any_failed { "partial" } else { "succeeded" };
-    let golden_total = previous_golden.len() as u64 + golden.counts.created - golden.counts.deleted - golden.counts.merged;
+    let status = if rows_rejected > 0 || any_failed {
+        "partial"
+    } else {
+        "succeeded"
+    };
+    let golden_total = previous_golden.len() as u64 + golden.counts.created
+        - golden.counts.deleted
+        - golden.counts.merged;
     let mut report = SyncReport {
         run_id: run_id.to_string(),
         trigger: options.trigger.as_str().to_string(),

@@ -60,12 +60,24 @@ fn raw_text(columns: &[String], row: &connectors::RawRow, csv_delimiter: Option<
     }
 }
 
-pub async fn pull(connector: &Connector, mapping: &Mapping, today: NaiveDate, progress: &dyn Progress) -> Pulled {
+pub async fn pull(
+    connector: &Connector,
+    mapping: &Mapping,
+    today: NaiveDate,
+    progress: &dyn Progress,
+) -> Pulled {
     let span = tracing::info_span!("pull", source = %connector.name, kind = connector.kind_name());
-    pull_in_span(connector, mapping, today, progress).instrument(span).await
+    pull_in_span(connector, mapping, today, progress)
+        .instrument(span)
+        .await
 }
 
-async fn pull_in_span(connector: &Connector, mapping: &Mapping, today: NaiveDate, progress: &dyn Progress) -> Pulled {
+async fn pull_in_span(
+    connector: &Connector,
+    mapping: &Mapping,
+    today: NaiveDate,
+    progress: &dyn Progress,
+) -> Pulled {
     let started = Instant::now();
     progress.source_started(&connector.name);
     let mut reader = match connectors::open(connector).await {
@@ -76,13 +88,22 @@ async fn pull_in_span(connector: &Connector, mapping: &Mapping, today: NaiveDate
             return Pulled::failed(connector, started.elapsed().as_secs_f64(), e.to_string());
         }
     };
-    let compiled = match mapping.compile(&reader.columns, connector.record_kind, &connector.primary_key, &reader.place) {
+    let compiled = match mapping.compile(
+        &reader.columns,
+        connector.record_kind,
+        &connector.primary_key,
+        &reader.place,
+    ) {
         Ok(c) => c,
         Err(problems) => {
             let msg = format!(
                 "source {}: its mapping does not fit its columns: {}",
                 connector.name,
-                problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; ")
+                problems
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ")
             );
             tracing::warn!(problems = problems.len(), "mapping does not fit the source");
             progress.source_finished(&connector.name, false);
@@ -134,7 +155,10 @@ async fn pull_in_span(connector: &Connector, mapping: &Mapping, today: NaiveDate
                             source: source.to_string(),
                             location: row.location(),
                             record_key: Some(m.record.key.to_string()),
-                            reason: format!("duplicate key {:?}: already used at {first}", m.record.key.as_str()),
+                            reason: format!(
+                                "duplicate key {:?}: already used at {first}",
+                                m.record.key.as_str()
+                            ),
                             raw: raw_text(&columns, row, delimiter),
                         });
                         continue;
@@ -162,13 +186,22 @@ async fn pull_in_span(connector: &Connector, mapping: &Mapping, today: NaiveDate
             .map(|v| (col.clone(), v.format("%Y-%m-%d %H:%M:%S").to_string()))
     });
     let rows_rejected = rejects.len() as u64;
-    tracing::info!(rows_read, rows_rejected, kept = records.len(), "source pulled");
+    tracing::info!(
+        rows_read,
+        rows_rejected,
+        kept = records.len(),
+        "source pulled"
+    );
     progress.source_finished(source, true);
     Pulled {
         outcome: SourceOutcome {
             source: source.to_string(),
             record_kind: connector.record_kind.as_str().to_string(),
-            status: if rows_rejected > 0 { "rejects".into() } else { "ok".into() },
+            status: if rows_rejected > 0 {
+                "rejects".into()
+            } else {
+                "ok".into()
+            },
             rows_read,
             rows_rejected,
             rows_kept: records.len() as u64,

@@ -728,22 +728,21 @@ static AU_REGIONS: &[(&str, &str)] = &[
     ("WESTERN AUSTRALIA", "WA"),
 ];
 static ALPHA2: &[&str] = &[
-    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX",
-    "AZ", "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ",
-    "BR", "BS", "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK",
-    "CL", "CM", "CN", "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM",
-    "DO", "DZ", "EC", "EE", "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR",
-    "GA", "GB", "GD", "GE", "GF", "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS",
-    "GT", "GU", "GW", "GY", "HK", "HM", "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN",
-    "IO", "IQ", "IR", "IS", "IT", "JE", "JM", "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN",
-    "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC", "LI", "LK", "LR", "LS", "LT", "LU", "LV",
-    "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK", "ML", "MM", "MN", "MO", "MP", "MQ",
-    "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA", "NC", "NE", "NF", "NG", "NI",
-    "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG", "PH", "PK", "PL", "PM",
-    "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW", "SA", "SB", "SC",
-    "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS", "ST", "SV",
-    "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO", "TR",
-    "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI",
+    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ",
+    "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS",
+    "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN",
+    "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE",
+    "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF",
+    "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM",
+    "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM",
+    "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC",
+    "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK",
+    "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA",
+    "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG",
+    "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW",
+    "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS",
+    "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO",
+    "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI",
     "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
 ];
 static COUNTRY_NAMES: &[(&str, &str)] = &[
@@ -1034,7 +1033,12 @@ fn tokens(raw: &str) -> Vec<String> {
                 out.push(t.to_string());
             }
         } else {
-            out.extend(fold(word).split(' ').filter(|w| !w.is_empty()).map(str::to_string));
+            out.extend(
+                fold(word)
+                    .split(' ')
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_string),
+            );
         }
     }
     join_po_box(&mut out);
@@ -1049,13 +1053,12 @@ fn join_po_box(toks: &mut Vec<String>) {
         if w == "POBOX" {
             toks[i] = "PO".to_string();
             toks.insert(i + 1, "BOX".to_string());
-        } else if (w == "P" && toks.get(i + 1).is_some_and(|n| n == "O"))
-            || (w == "POST" && toks.get(i + 1).is_some_and(|n| n == "OFFICE"))
+        } else if ((w == "P" && toks.get(i + 1).is_some_and(|n| n == "O"))
+            || (w == "POST" && toks.get(i + 1).is_some_and(|n| n == "OFFICE")))
+            && toks.get(i + 2).is_some_and(|n| n == "BOX")
         {
-            if toks.get(i + 2).is_some_and(|n| n == "BOX") {
-                toks[i] = "PO".to_string();
-                toks.remove(i + 1);
-            }
+            toks[i] = "PO".to_string();
+            toks.remove(i + 1);
         }
         i += 1;
     }
@@ -1132,7 +1135,10 @@ fn extract_unit(toks: Vec<String>) -> (Vec<String>, Option<String>) {
         let w = toks[i].as_str();
         // "3RD FLOOR", "2ND FL" after the street.
         if i >= 2 && (w == "FLOOR" || w == "FL" || w == "FLR") && is_ordinal(&toks[i - 1]) {
-            let digits: String = toks[i - 1].chars().take_while(char::is_ascii_digit).collect();
+            let digits: String = toks[i - 1]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
             let mut line = toks;
             let rest = line.split_off(i - 1);
             let mut unit = format!("FL {digits}");
@@ -1164,7 +1170,8 @@ fn extract_unit(toks: Vec<String>) -> (Vec<String>, Option<String>) {
             UnitKind::NoValue => {
                 i >= 2
                     && i == n - 1
-                    && (street_suffix(&toks[i - 1]).is_some() || directional(&toks[i - 1]).is_some())
+                    && (street_suffix(&toks[i - 1]).is_some()
+                        || directional(&toks[i - 1]).is_some())
             }
         };
         if !recognised {
@@ -1269,7 +1276,11 @@ pub fn standardize_street(line1: &str, line2: Option<&str>) -> StreetAddress {
     let primary_is_2 = !line1_has_number && line2_has_number;
 
     let (number, street) = {
-        let primary = if primary_is_2 { &mut words2 } else { &mut words1 };
+        let primary = if primary_is_2 {
+            &mut words2
+        } else {
+            &mut words1
+        };
         let skip = match split_number(primary) {
             (Some(num), rest) => (Some(num), primary.len() - rest.len()),
             (None, _) => (None, 0),
@@ -1326,7 +1337,11 @@ pub fn standardize_unit(raw: &str) -> Option<String> {
             None
         };
     }
-    if is_ordinal(first) && words.get(1).is_some_and(|w| w == "FLOOR" || w == "FL" || w == "FLR") {
+    if is_ordinal(first)
+        && words
+            .get(1)
+            .is_some_and(|w| w == "FLOOR" || w == "FL" || w == "FLR")
+    {
         let digits: String = first.chars().take_while(char::is_ascii_digit).collect();
         let mut unit = format!("FL {digits}");
         if words.len() > 2 {
@@ -1343,10 +1358,7 @@ pub fn standardize_unit(raw: &str) -> Option<String> {
 /// WORTH", "Zürich" → "ZURICH".
 pub fn standardize_city(raw: &str) -> String {
     let folded = fold(raw);
-    if !folded
-        .split(' ')
-        .any(|w| lookup(CITY_WORDS, w).is_some())
-    {
+    if !folded.split(' ').any(|w| lookup(CITY_WORDS, w).is_some()) {
         return folded;
     }
     folded
@@ -1363,6 +1375,8 @@ pub fn standardize_city(raw: &str) -> String {
 /// comes back folded upper-case.
 pub fn standardize_region(raw: &str, country: Option<&str>) -> String {
     let folded = fold(raw);
+    // A blank country is no country.
+    let country = country.filter(|c| !c.trim().is_empty());
     let tables: &[&[(&str, &str)]] = match country.map(standardize_country) {
         Some(Some(c)) => match c.as_str() {
             "US" => &[US_REGIONS],
@@ -1429,7 +1443,12 @@ mod tests {
         standardize_street(line1, line2)
     }
 
-    fn addr(line: &str, number: Option<&str>, street: Option<&str>, unit: Option<&str>) -> StreetAddress {
+    fn addr(
+        line: &str,
+        number: Option<&str>,
+        street: Option<&str>,
+        unit: Option<&str>,
+    ) -> StreetAddress {
         StreetAddress {
             line: line.to_string(),
             number: number.map(str::to_string),
@@ -1584,12 +1603,23 @@ mod tests {
             st("123 Main St", Some("Apt 4B")),
             addr("123 MAIN ST", Some("123"), Some("MAIN ST"), Some("APT 4B"))
         );
-        assert_eq!(st("123 Main St", Some("#12")).unit.as_deref(), Some("APT 12"));
-        assert_eq!(st("123 Main St", Some("Suite 200")).unit.as_deref(), Some("STE 200"));
+        assert_eq!(
+            st("123 Main St", Some("#12")).unit.as_deref(),
+            Some("APT 12")
+        );
+        assert_eq!(
+            st("123 Main St", Some("Suite 200")).unit.as_deref(),
+            Some("STE 200")
+        );
         assert_eq!(st("123 Main St", Some("")).unit, None);
         assert_eq!(
             st("123 Main St", Some("Kingsford Court")),
-            addr("123 MAIN ST KINGSFORD COURT", Some("123"), Some("MAIN ST"), None)
+            addr(
+                "123 MAIN ST KINGSFORD COURT",
+                Some("123"),
+                Some("MAIN ST"),
+                None
+            )
         );
         // Two units: from line 1 and line 2.
         assert_eq!(
@@ -1599,7 +1629,12 @@ mod tests {
         // The house number is on line 2; line 1 is a building name.
         assert_eq!(
             st("Kingsford Court", Some("12 Smith Street")),
-            addr("KINGSFORD COURT 12 SMITH ST", Some("12"), Some("SMITH ST"), None)
+            addr(
+                "KINGSFORD COURT 12 SMITH ST",
+                Some("12"),
+                Some("SMITH ST"),
+                None
+            )
         );
     }
 
@@ -1633,7 +1668,13 @@ mod tests {
 
     #[test]
     fn po_boxes() {
-        for raw in ["P.O. Box 123", "PO Box 123", "P O Box 123", "Post Office Box 123", "POBox 123"] {
+        for raw in [
+            "P.O. Box 123",
+            "PO Box 123",
+            "P O Box 123",
+            "Post Office Box 123",
+            "POBox 123",
+        ] {
             assert_eq!(
                 st(raw, None),
                 addr("PO BOX 123", None, Some("PO BOX 123"), None),
@@ -1647,7 +1688,10 @@ mod tests {
         assert_eq!(st("12 Königstraße", None).line, "12 KONIGSTRASSE");
         assert_eq!(st("7 Rue de l'Église", None).line, "7 RUE DE LEGLISE");
         assert_eq!(st("12 St.Mary's Rd.", None).line, "12 ST MARYS RD");
-        assert_eq!(st("12 Wilkes-Barre Blvd", None).line, "12 WILKES BARRE BLVD");
+        assert_eq!(
+            st("12 Wilkes-Barre Blvd", None).line,
+            "12 WILKES BARRE BLVD"
+        );
         assert_eq!(st("１２ Main St", None).number.as_deref(), Some("12"));
     }
 
@@ -1774,12 +1818,22 @@ mod tests {
     #[test]
     fn unknown_regions_are_folded() {
         assert_eq!(standardize_region("Bavaria", Some("DE")), "BAVARIA");
-        assert_eq!(standardize_region("Île-de-France", Some("FR")), "ILE DE FRANCE");
+        assert_eq!(
+            standardize_region("Île-de-France", Some("FR")),
+            "ILE DE FRANCE"
+        );
         // A US name under another country is not translated.
-        assert_eq!(standardize_region("Massachusetts", Some("GB")), "MASSACHUSETTS");
+        assert_eq!(
+            standardize_region("Massachusetts", Some("GB")),
+            "MASSACHUSETTS"
+        );
         assert_eq!(standardize_region("Ontario", Some("US")), "ONTARIO");
-        assert_eq!(standardize_region("Somewhere", Some("Atlantis")), "SOMEWHERE");
+        assert_eq!(
+            standardize_region("Somewhere", Some("Atlantis")),
+            "SOMEWHERE"
+        );
         assert_eq!(standardize_region("", None), "");
+        assert_eq!(standardize_region("Mass.", Some("  ")), "MA");
     }
 
     #[test]

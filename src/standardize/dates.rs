@@ -38,8 +38,8 @@ pub fn parse_date_at(
     if !is_placeholder(s) {
         let date_part = strip_midnight(s);
         for fmt in formats {
-            if let Some(d) = try_date(s, fmt, today)
-                .or_else(|| date_part.and_then(|p| try_date(p, fmt, today)))
+            if let Some(d) =
+                try_date(s, fmt, today).or_else(|| date_part.and_then(|p| try_date(p, fmt, today)))
             {
                 return Ok(d);
             }
@@ -275,10 +275,7 @@ mod tests {
             pd("03/07/1985 00:00:00", &["%m/%d/%Y"]),
             Ok(ymd(1985, 3, 7))
         );
-        assert_eq!(
-            pd("07 Mar 1985 00:00", &["%d %b %Y"]),
-            Ok(ymd(1985, 3, 7))
-        );
+        assert_eq!(pd("07 Mar 1985 00:00", &["%d %b %Y"]), Ok(ymd(1985, 3, 7)));
     }
 
     #[test]
@@ -429,7 +426,12 @@ mod tests {
 
     #[test]
     fn datetime_errors() {
-        for raw in ["", "yesterday", "2024-13-01 00:00:00", "0000-00-00 00:00:00"] {
+        for raw in [
+            "",
+            "yesterday",
+            "2024-13-01 00:00:00",
+            "0000-00-00 00:00:00",
+        ] {
             assert!(pdt(raw, &["%m/%d/%Y %H:%M"]).is_err(), "{raw:?}");
         }
         let msg = pdt("nope", &["%m/%d/%Y %H:%M"]).map_err(|e| e.to_string());

@@ -75,7 +75,9 @@ fn unwrap_address(raw: &str) -> &str {
             s = s[open + 1..s.len() - 1].trim();
         }
     }
-    if s.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("mailto:")) {
+    if s.get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("mailto:"))
+    {
         s = s[7..].trim();
     }
     // "mailto:" inside the brackets, or brackets inside "mailto:".
@@ -87,10 +89,7 @@ fn unwrap_address(raw: &str) -> &str {
 
 fn check_local(raw: &str, local: &str) -> Result<(), TransformError> {
     if local.is_empty() {
-        return Err(TransformError::email(
-            raw,
-            "the part before the @ is empty",
-        ));
+        return Err(TransformError::email(raw, "the part before the @ is empty"));
     }
     if local.len() > 64 {
         return Err(TransformError::email(
@@ -107,10 +106,9 @@ fn check_local(raw: &str, local: &str) -> Result<(), TransformError> {
             "the part before the @ starts or ends with a dot or has two dots in a row",
         ));
     }
-    if let Some(bad) = local
-        .chars()
-        .find(|&c| !(c.is_alphanumeric() || c == '.' || (c.is_ascii() && LOCAL_SPECIALS.contains(&(c as u8)))))
-    {
+    if let Some(bad) = local.chars().find(|&c| {
+        !(c.is_alphanumeric() || c == '.' || (c.is_ascii() && LOCAL_SPECIALS.contains(&(c as u8))))
+    }) {
         return Err(TransformError::email(
             raw,
             format!("the part before the @ contains {bad:?}, which is not allowed unquoted"),
@@ -121,7 +119,10 @@ fn check_local(raw: &str, local: &str) -> Result<(), TransformError> {
 
 fn check_domain(raw: &str, domain: &str) -> Result<(), TransformError> {
     if domain.is_empty() {
-        return Err(TransformError::email(raw, "the domain after the @ is empty"));
+        return Err(TransformError::email(
+            raw,
+            "the domain after the @ is empty",
+        ));
     }
     if domain.len() > 253 {
         return Err(TransformError::email(
@@ -250,7 +251,10 @@ mod tests {
     fn accepts_internationalised_addresses() {
         assert_eq!(ok("José@Bücher.DE"), "josé@bücher.de");
         assert_eq!(ok("иван@пример.рф"), "иван@пример.рф");
-        assert_eq!(ok("user@xn--e1afmkfd.xn--p1ai"), "user@xn--e1afmkfd.xn--p1ai");
+        assert_eq!(
+            ok("user@xn--e1afmkfd.xn--p1ai"),
+            "user@xn--e1afmkfd.xn--p1ai"
+        );
     }
 
     #[test]
@@ -264,7 +268,10 @@ mod tests {
 
     #[test]
     fn at_sign_count() {
-        assert_eq!(reason("john.example.com"), "it has no @, expected name@example.com");
+        assert_eq!(
+            reason("john.example.com"),
+            "it has no @, expected name@example.com"
+        );
         assert_eq!(reason("john@@example.com"), "it has more than one @");
         assert_eq!(reason("a@b@example.com"), "it has more than one @");
     }
@@ -278,7 +285,11 @@ mod tests {
             "the part before the @ is 65 bytes long, at most 64 are allowed"
         );
         assert!(normalize_email(&format!("{}@example.com", "a".repeat(64)), false).is_ok());
-        for raw in [".john@example.com", "john.@example.com", "jo..hn@example.com"] {
+        for raw in [
+            ".john@example.com",
+            "john.@example.com",
+            "jo..hn@example.com",
+        ] {
             assert_eq!(
                 reason(raw),
                 "the part before the @ starts or ends with a dot or has two dots in a row",
@@ -349,10 +360,16 @@ mod tests {
         assert_eq!(gmail("john+a+b@gmail.com"), "john@gmail.com");
         assert_eq!(gmail("johnsmith@gmail.com"), "johnsmith@gmail.com");
         // Other domains keep dots and tags.
-        assert_eq!(gmail("John.Smith+news@example.com"), "john.smith+news@example.com");
+        assert_eq!(
+            gmail("John.Smith+news@example.com"),
+            "john.smith+news@example.com"
+        );
         assert_eq!(gmail("john.smith@gmail.co.uk"), "john.smith@gmail.co.uk");
         // Without the rule Gmail is like any domain.
-        assert_eq!(ok("John.Smith+news@googlemail.com"), "john.smith+news@googlemail.com");
+        assert_eq!(
+            ok("John.Smith+news@googlemail.com"),
+            "john.smith+news@googlemail.com"
+        );
         assert!(normalize_email("+tag@gmail.com", true).is_err());
         assert!(normalize_email("+tag@gmail.com", false).is_ok());
     }

@@ -92,6 +92,9 @@ mod tests {
         let e = TransformError::email("x", "it has no @");
         assert_eq!(e.to_string(), "not an e-mail address \"x\": it has no @");
         let e = TransformError::name("!!", "it contains no letters");
-        assert_eq!(e.to_string(), "not a person name \"!!\": it contains no letters");
+        assert_eq!(
+            e.to_string(),
+            "not a person name \"!!\": it contains no letters"
+        );
     }
 }

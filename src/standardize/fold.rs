@@ -219,4 +219,19 @@ mod tests {
         assert_eq!(collapse_whitespace("   "), "");
         assert_eq!(collapse_whitespace("x\u{00A0}\u{00A0}y"), "x y");
     }
+
+    #[test]
+    fn ascii_fast_path_agrees_with_the_unicode_path() {
+        // A trailing non-ASCII space forces the Unicode path on the same text.
+        for s in [
+            "O'Brien-Smith",
+            "123 Main St., #4",
+            "  a--b  ",
+            "x`y",
+            "MiXeD 42",
+        ] {
+            let slow = format!("{s}\u{00A0}");
+            assert_eq!(fold(s), fold(&slow), "{s}");
+        }
+    }
 }

@@ -4,11 +4,13 @@
 //! columns a source actually has, which turns every column name into an index; applying the
 //! compiled mapping to a row is then allocation-light and cannot meet an unknown name.
 
-use super::addresses::{standardize_city, standardize_country, standardize_region, standardize_street, standardize_unit};
+use super::addresses::{
+    standardize_city, standardize_country, standardize_region, standardize_street, standardize_unit,
+};
 use super::dates::{parse_date, parse_datetime, plausible_birth_date};
 use super::emails::normalize_email;
 use super::fold::collapse_whitespace;
-use super::names::{name_case, parse_full_name, NameOrder};
+use super::names::{given_name_case, name_case, parse_full_name, NameOrder};
 use super::phones::to_e164;
 use super::postcodes::standardize_postcode;
 use super::transform::Transform;
@@ -200,7 +202,9 @@ pub fn parse_mapping(name: &str, file: &Path, text: &str) -> Result<Mapping, Vec
     let mut problems = Vec::new();
     for (target, spec) in mapping.all_fields() {
         let s = spec.get_ref();
-        let sources = usize::from(s.column.is_some()) + usize::from(s.columns.is_some()) + usize::from(s.value.is_some());
+        let sources = usize::from(s.column.is_some())
+            + usize::from(s.columns.is_some())
+            + usize::from(s.value.is_some());
         if sources != 1 {
             problems.push(mapping.problem(
                 spec.span(),
@@ -208,10 +212,16 @@ pub fn parse_mapping(name: &str, file: &Path, text: &str) -> Result<Mapping, Vec
             ));
         }
         if s.order.is_some() && target != "full_name" {
-            problems.push(mapping.problem(spec.span(), format!("`order` only applies to full_name, not `{target}`")));
+            problems.push(mapping.problem(
+                spec.span(),
+                format!("`order` only applies to full_name, not `{target}`"),
+            ));
         }
         if s.formats.is_some() && !is_date_target(target) {
-            problems.push(mapping.problem(spec.span(), format!("`formats` only applies to date fields, not `{target}`")));
+            problems.push(mapping.problem(
+                spec.span(),
+                format!("`formats` only applies to date fields, not `{target}`"),
+            ));
         }
     }
     if problems.is_empty() {
@@ -222,7 +232,10 @@ pub fn parse_mapping(name: &str, file: &Path, text: &str) -> Result<Mapping, Vec
 }
 
 fn is_date_target(target: &str) -> bool {
-    matches!(target, "date_of_birth" | "updated_at" | "last_invoice_date" | "order_date")
+    matches!(
+        target,
+        "date_of_birth" | "updated_at" | "last_invoice_date" | "order_date"
+    )
 }
 
 impl Mapping {
@@ -276,10 +289,20 @@ impl Mapping {
     pub fn check_kind(&self, kind: RecordKind) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
         let x = &self.facts;
-        let billing = [&x.account_number, &x.balance, &x.currency, &x.invoices, &x.last_invoice_date];
+        let billing = [
+            &x.account_number,
+            &x.balance,
+            &x.currency,
+            &x.invoices,
+            &x.last_invoice_date,
+        ];
         let orders = [&x.order_id, &x.order_date, &x.amount, &x.items];
         let wrong: Vec<&Spanned<FieldSpec>> = match kind {
-            RecordKind::Customer => billing.iter().chain(orders.iter()).filter_map(|s| s.as_ref()).collect(),
+            RecordKind::Customer => billing
+                .iter()
+                .chain(orders.iter())
+                .filter_map(|s| s.as_ref())
+                .collect(),
             RecordKind::Billing => orders.iter().filter_map(|s| s.as_ref()).collect(),
             RecordKind::Fulfilment => billing
                 .iter()
@@ -288,13 +311,22 @@ impl Mapping {
                 .collect(),
         };
         for s in wrong {
-            problems.push(self.problem(s.span(), format!("this fact does not belong to {kind} records")));
+            problems.push(self.problem(
+                s.span(),
+                format!("this fact does not belong to {kind} records"),
+            ));
         }
         problems
     }
 
     /// Resolves every column name against the columns the source really has.
-    pub fn compile(&self, columns: &[String], kind: RecordKind, primary_key: &[String], source_place: &str) -> Result<CompiledMapping, Vec<ConfigProblem>> {
+    pub fn compile(
+        &self,
+        columns: &[String],
+        kind: RecordKind,
+        primary_key: &[String],
+        source_place: &str,
+    ) -> Result<CompiledMapping, Vec<ConfigProblem>> {
         let mut problems = Vec::new();
         let lookup = |name: &Spanned<String>, problems: &mut Vec<ConfigProblem>| -> Option<usize> {
             let wanted = name.get_ref();
@@ -320,27 +352,28 @@ impl Mapping {
             ));
             None
         };
-        let compile_field = |spec: &Spanned<FieldSpec>, problems: &mut Vec<ConfigProblem>| -> Option<FieldOp> {
-            let s = spec.get_ref();
-            let input = if let Some(c) = &s.column {
-                Input::Column(lookup(c, problems)?)
-            } else if let Some(cs) = &s.columns {
-                let idx: Vec<usize> = cs.iter().filter_map(|c| lookup(c, problems)).collect();
-                if idx.len() != cs.len() {
-                    return None;
-                }
-                Input::Columns(idx, s.join.clone().unwrap_or_else(|| " ".into()))
-            } else {
-                Input::Constant(s.value.clone().unwrap_or_default())
+        let compile_field =
+            |spec: &Spanned<FieldSpec>, problems: &mut Vec<ConfigProblem>| -> Option<FieldOp> {
+                let s = spec.get_ref();
+                let input = if let Some(c) = &s.column {
+                    Input::Column(lookup(c, problems)?)
+                } else if let Some(cs) = &s.columns {
+                    let idx: Vec<usize> = cs.iter().filter_map(|c| lookup(c, problems)).collect();
+                    if idx.len() != cs.len() {
+                        return None;
+                    }
+                    Input::Columns(idx, s.join.clone().unwrap_or_else(|| " ".into()))
+                } else {
+                    Input::Constant(s.value.clone().unwrap_or_default())
+                };
+                Some(FieldOp {
+                    input,
+                    transforms: s.transforms.iter().map(|t| *t.get_ref()).collect(),
+                    formats: s.formats.clone(),
+                    order: s.order.unwrap_or_default(),
+                    on_error: s.on_error.unwrap_or_default(),
+                })
             };
-            Some(FieldOp {
-                input,
-                transforms: s.transforms.iter().map(|t| *t.get_ref()).collect(),
-                formats: s.formats.clone(),
-                order: s.order.unwrap_or_default(),
-                on_error: s.on_error.unwrap_or_default(),
-            })
-        };
         let key_columns: Vec<usize> = primary_key
             .iter()
             .filter_map(|k| {
@@ -359,7 +392,9 @@ impl Mapping {
                     problems.push(ConfigProblem::new(
                         &self.file,
                         None,
-                        format!("primary key column {k:?} is not among the columns of {source_place}"),
+                        format!(
+                            "primary key column {k:?} is not among the columns of {source_place}"
+                        ),
                     ));
                 }
                 found
@@ -368,7 +403,9 @@ impl Mapping {
 
         let f = &self.fields;
         let x = &self.facts;
-        let one = |s: &Option<Spanned<FieldSpec>>, problems: &mut Vec<ConfigProblem>| s.as_ref().and_then(|s| compile_field(s, problems));
+        let one = |s: &Option<Spanned<FieldSpec>>, problems: &mut Vec<ConfigProblem>| {
+            s.as_ref().and_then(|s| compile_field(s, problems))
+        };
         let compiled = CompiledMapping {
             source_place: source_place.to_string(),
             kind,
@@ -517,9 +554,16 @@ impl Ctx<'_> {
     }
 
     /// Applies `convert` to the field's text; errors either reject the row or empty the field.
-    fn convert<T>(&mut self, op: &Option<FieldOp>, target: &str, convert: impl FnOnce(&str, &FieldOp) -> Result<T, String>) -> Result<Option<T>, RowError> {
+    fn convert<T>(
+        &mut self,
+        op: &Option<FieldOp>,
+        target: &str,
+        convert: impl FnOnce(&str, &FieldOp) -> Result<T, String>,
+    ) -> Result<Option<T>, RowError> {
         let Some(op) = op else { return Ok(None) };
-        let Some(text) = self.text(op) else { return Ok(None) };
+        let Some(text) = self.text(op) else {
+            return Ok(None);
+        };
         match convert(&text, op) {
             Ok(v) => Ok(Some(v)),
             Err(reason) => match op.on_error {
@@ -537,7 +581,10 @@ impl Ctx<'_> {
 }
 
 fn parse_decimal(text: &str, decimal_comma: bool) -> Result<Decimal, String> {
-    let mut s: String = text.chars().filter(|c| !c.is_whitespace() && !matches!(c, '$' | '€' | '£')).collect();
+    let mut s: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '$' | '€' | '£'))
+        .collect();
     let negative = s.starts_with('(') && s.ends_with(')');
     if negative {
         s = s[1..s.len() - 1].to_string();
@@ -552,7 +599,10 @@ fn parse_decimal(text: &str, decimal_comma: bool) -> Result<Decimal, String> {
 }
 
 fn parse_integer(text: &str) -> Result<i64, String> {
-    let cleaned: String = text.chars().filter(|c| *c != ',' && !c.is_whitespace()).collect();
+    let cleaned: String = text
+        .chars()
+        .filter(|c| *c != ',' && !c.is_whitespace())
+        .collect();
     cleaned
         .parse::<i64>()
         .or_else(|_| match cleaned.strip_suffix(".0") {
@@ -581,7 +631,9 @@ impl CompiledMapping {
 
     /// Maps one row; `today` bounds plausible birth dates.
     pub fn apply(&self, source: &str, row: &RawRow, today: NaiveDate) -> Result<Mapped, RowError> {
-        let key = self.key_of(row).map_err(|reason| RowError { key: None, reason })?;
+        let key = self
+            .key_of(row)
+            .map_err(|reason| RowError { key: None, reason })?;
         let mut ctx = Ctx {
             row,
             nulls: &self.defaults.null_values,
@@ -590,9 +642,15 @@ impl CompiledMapping {
         };
         let d = &self.defaults;
 
-        let mut given = ctx.convert(&self.given_name, "given_name", |t, _| Ok(name_case(&collapse_whitespace(t))))?;
-        let mut middle = ctx.convert(&self.middle_name, "middle_name", |t, _| Ok(name_case(&collapse_whitespace(t))))?;
-        let mut family = ctx.convert(&self.family_name, "family_name", |t, _| Ok(name_case(&collapse_whitespace(t))))?;
+        let mut given = ctx.convert(&self.given_name, "given_name", |t, _| {
+            Ok(given_name_case(&collapse_whitespace(t)))
+        })?;
+        let mut middle = ctx.convert(&self.middle_name, "middle_name", |t, _| {
+            Ok(given_name_case(&collapse_whitespace(t)))
+        })?;
+        let mut family = ctx.convert(&self.family_name, "family_name", |t, _| {
+            Ok(name_case(&collapse_whitespace(t)))
+        })?;
         if let Some(parsed) = ctx.convert(&self.full_name, "full_name", |t, op| {
             let order = match op.order {
                 NameOrderSpec::Auto => NameOrder::Auto,
@@ -607,7 +665,8 @@ impl CompiledMapping {
             family = family.or(parsed.family);
         }
 
-        let date_formats = |op: &FieldOp| op.formats.clone().unwrap_or_else(|| d.date_formats.clone());
+        let date_formats =
+            |op: &FieldOp| op.formats.clone().unwrap_or_else(|| d.date_formats.clone());
         let date_of_birth = ctx.convert(&self.date_of_birth, "date_of_birth", |t, op| {
             let date = parse_date(t, &date_formats(op)).map_err(|e| e.to_string())?;
             if plausible_birth_date(date, today) {
@@ -620,8 +679,10 @@ impl CompiledMapping {
         let mut emails: Vec<Text> = Vec::new();
         for op in &self.emails {
             let one = Some(op.clone());
-            if let Some(e) = ctx.convert(&one, "email", |t, _| normalize_email(t, d.gmail_rule).map_err(|e| e.to_string()))? {
-                if !emails.iter().any(|x| x == &e) {
+            if let Some(e) = ctx.convert(&one, "email", |t, _| {
+                normalize_email(t, d.gmail_rule).map_err(|e| e.to_string())
+            })? {
+                if !emails.iter().any(|x| x == e) {
                     emails.push(e.into());
                 }
             }
@@ -629,15 +690,19 @@ impl CompiledMapping {
         let mut phones: Vec<Text> = Vec::new();
         for op in &self.phones {
             let one = Some(op.clone());
-            if let Some(p) = ctx.convert(&one, "phone", |t, _| to_e164(t, &d.phone_region).map_err(|e| e.to_string()))? {
-                if !phones.iter().any(|x| x == &p) {
+            if let Some(p) = ctx.convert(&one, "phone", |t, _| {
+                to_e164(t, &d.phone_region).map_err(|e| e.to_string())
+            })? {
+                if !phones.iter().any(|x| x == p) {
                     phones.push(p.into());
                 }
             }
         }
 
         let country = ctx
-            .convert(&self.country, "country", |t, _| standardize_country(t).ok_or_else(|| format!("unknown country {t:?}")))?
+            .convert(&self.country, "country", |t, _| {
+                standardize_country(t).ok_or_else(|| format!("unknown country {t:?}"))
+            })?
             .or_else(|| d.country.as_deref().and_then(standardize_country));
         let (street, mut unit) = match &self.street {
             Some(op) => {
@@ -672,22 +737,32 @@ impl CompiledMapping {
         if let Some(u) = ctx.convert(&self.unit, "unit", |t, _| Ok(standardize_unit(t)))? {
             unit = u.or(unit);
         }
-        let city = ctx.convert(&self.city, "city", |t, _| Ok(standardize_city(t)))?.filter(|s| !s.is_empty());
+        let city = ctx
+            .convert(&self.city, "city", |t, _| Ok(standardize_city(t)))?
+            .filter(|s| !s.is_empty());
         let region = ctx
-            .convert(&self.region, "region", |t, _| Ok(standardize_region(t, country.as_deref())))?
+            .convert(&self.region, "region", |t, _| {
+                Ok(standardize_region(t, country.as_deref()))
+            })?
             .filter(|s| !s.is_empty());
         let postcode = ctx.convert(&self.postcode, "postcode", |t, _| {
             standardize_postcode(t, country.as_deref()).map_err(|e| e.to_string())
         })?;
         let national_id = ctx
-            .convert(&self.national_id, "national_id", |t, _| Ok(Transform::Alnum.apply(t).unwrap_or_default()))?
+            .convert(&self.national_id, "national_id", |t, _| {
+                Ok(Transform::Alnum.apply(t).unwrap_or_default())
+            })?
             .filter(|s| !s.is_empty());
         let updated_at = ctx.convert(&self.updated_at, "updated_at", |t, op| {
-            let formats = op.formats.clone().unwrap_or_else(|| d.datetime_formats.clone());
+            let formats = op
+                .formats
+                .clone()
+                .unwrap_or_else(|| d.datetime_formats.clone());
             parse_datetime(t, &formats).map_err(|e| e.to_string())
         })?;
 
-        let plain_date = |t: &str, op: &FieldOp| parse_date(t, &date_formats(op)).map_err(|e| e.to_string());
+        let plain_date =
+            |t: &str, op: &FieldOp| parse_date(t, &date_formats(op)).map_err(|e| e.to_string());
         let currency = ctx.convert(&self.currency, "currency", |t, _| {
             let c = t.trim().to_ascii_uppercase();
             if c.len() == 3 && c.chars().all(|ch| ch.is_ascii_alphabetic()) {
@@ -700,19 +775,29 @@ impl CompiledMapping {
             RecordKind::Customer => Facts::Customer,
             RecordKind::Billing => Facts::Billing(BillingFacts {
                 account_number: ctx
-                    .convert(&self.account_number, "account_number", |t, _| Ok(Text::from(t.trim())))?
+                    .convert(&self.account_number, "account_number", |t, _| {
+                        Ok(Text::from(t.trim()))
+                    })?
                     .unwrap_or_else(|| Text::from(key.as_str())),
-                balance: ctx.convert(&self.balance, "balance", |t, _| parse_decimal(t, d.decimal_comma))?,
+                balance: ctx.convert(&self.balance, "balance", |t, _| {
+                    parse_decimal(t, d.decimal_comma)
+                })?,
                 currency,
                 invoices: ctx.convert(&self.invoices, "invoices", |t, _| parse_integer(t))?,
-                last_invoice_date: ctx.convert(&self.last_invoice_date, "last_invoice_date", plain_date)?,
+                last_invoice_date: ctx.convert(
+                    &self.last_invoice_date,
+                    "last_invoice_date",
+                    plain_date,
+                )?,
             }),
             RecordKind::Fulfilment => Facts::Fulfilment(FulfilmentFacts {
                 order_id: ctx
                     .convert(&self.order_id, "order_id", |t, _| Ok(Text::from(t.trim())))?
                     .unwrap_or_else(|| Text::from(key.as_str())),
                 order_date: ctx.convert(&self.order_date, "order_date", plain_date)?,
-                amount: ctx.convert(&self.amount, "amount", |t, _| parse_decimal(t, d.decimal_comma))?,
+                amount: ctx.convert(&self.amount, "amount", |t, _| {
+                    parse_decimal(t, d.decimal_comma)
+                })?,
                 currency,
                 items: ctx.convert(&self.items, "items", |t, _| parse_integer(t))?,
             }),

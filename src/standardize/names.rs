@@ -132,40 +132,74 @@ fn is_particle(lower: &str) -> bool {
 }
 
 fn is_apostrophe(c: char) -> bool {
-    matches!(c, '\'' | '\u{2019}' | '\u{2018}' | '`' | '\u{02BC}' | '\u{00B4}')
+    matches!(
+        c,
+        '\'' | '\u{2019}' | '\u{2018}' | '`' | '\u{02BC}' | '\u{00B4}'
+    )
+}
+
+/// Lower-case ASCII copy of a short word, kept on the stack: the key for the
+/// title, suffix and particle tables, whose entries are all short ASCII.
+/// Longer or non-ASCII words get an empty key, which matches nothing.
+#[derive(Debug, Clone, Copy)]
+struct Key {
+    buf: [u8; 10],
+    len: u8,
+}
+
+impl Key {
+    /// Dots are skipped, so "Ph.D" gives "phd".
+    fn new(word: &str) -> Key {
+        let mut key = Key {
+            buf: [0; 10],
+            len: 0,
+        };
+        let mut n = 0;
+        for b in word.bytes().filter(|&b| b != b'.') {
+            if !b.is_ascii() || n == key.buf.len() {
+                return Key {
+                    buf: [0; 10],
+                    len: 0,
+                };
+            }
+            key.buf[n] = b.to_ascii_lowercase();
+            n += 1;
+        }
+        key.len = n as u8;
+        key
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..usize::from(self.len)]).unwrap_or_default()
+    }
 }
 
 /// One word of a name after cleaning.
 #[derive(Debug, Clone)]
-struct Tok {
+struct Tok<'a> {
     /// Letters, apostrophes and hyphens as written.
-    text: String,
-    /// Lower-case, no dots: the key for the title, suffix and particle tables.
-    key: String,
+    text: Cow<'a, str>,
+    key: Key,
     /// Written with a following dot ("M." rather than "M").
     dotted: bool,
 }
 
-impl Tok {
-    fn new(text: &str, dotted: bool) -> Tok {
-        let key: String = text
-            .chars()
-            .filter(|&c| c != '.')
-            .flat_map(char::to_lowercase)
-            .collect();
-        Tok {
-            text: text.to_string(),
-            key,
-            dotted,
-        }
+impl<'a> Tok<'a> {
+    fn new(text: Cow<'a, str>, dotted: bool) -> Tok<'a> {
+        let key = Key::new(&text);
+        Tok { text, key, dotted }
+    }
+
+    fn key(&self) -> &str {
+        self.key.as_str()
     }
 
     fn suffix(&self) -> Option<&'static str> {
-        lookup(SUFFIXES, &self.key)
+        lookup(SUFFIXES, self.key())
     }
 
     fn is_particle(&self) -> bool {
-        is_particle(&self.key)
+        is_particle(self.key())
     }
 
     fn is_initial(&self) -> bool {
@@ -176,10 +210,10 @@ impl Tok {
 /// Whether `toks[i]` is a title. "M." (Monsieur) only counts with its dot and
 /// when the next word is not another initial, so "M. J. Smith" keeps its
 /// initials.
-fn title_at(toks: &[Tok], i: usize) -> Option<&'static str> {
+fn title_at(toks: &[Tok<'_>], i: usize) -> Option<&'static str> {
     let t = toks.get(i)?;
-    let title = lookup(TITLES, &t.key)?;
-    if t.key == "m" && (!t.dotted || toks.get(i + 1).is_none_or(Tok::is_initial)) {
+    let title = lookup(TITLES, t.key())?;
+    if t.key() == "m" && (!t.dotted || toks.get(i + 1).is_none_or(Tok::is_initial)) {
         return None;
     }
     Some(title)
@@ -189,7 +223,7 @@ fn title_at(toks: &[Tok], i: usize) -> Option<&'static str> {
 /// "Robert (Bob) Smith"). An opening mark without its closing one is just
 /// dropped.
 fn drop_quoted(s: &str) -> Cow<'_, str> {
-    if !s.contains(['"', '(', '“', '„', '«']) {
+    if !s.contains(['"', '(', ')', '“', '”', '„', '«', '»']) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
@@ -220,32 +254,37 @@ fn drop_quoted(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Writes every apostrophe-like character as '\''.
+fn normalize_apostrophes(s: Cow<'_, str>) -> Cow<'_, str> {
+    if s.contains(|c: char| is_apostrophe(c) && c != '\'') {
+        Cow::Owned(
+            s.chars()
+                .map(|c| if is_apostrophe(c) { '\'' } else { c })
+                .collect(),
+        )
+    } else {
+        s
+    }
+}
+
 /// Splits one comma-separated part of a name into words.
-fn tokenize(part: &str) -> Vec<Tok> {
+fn tokenize(part: &str) -> Vec<Tok<'_>> {
     let mut toks = Vec::new();
     for word in part.split_whitespace() {
-        let mut chars = word.chars();
-        let first = chars.next();
-        let last = chars.next_back();
         // 'Bob' between single quotes is a nickname, unlike O'Neil.
-        if let (Some(f), Some(l)) = (first, last) {
-            if is_apostrophe(f) && is_apostrophe(l) && word.chars().count() > 2 {
-                continue;
-            }
+        if word.len() > 2 && word.starts_with('\'') && word.ends_with('\'') {
+            continue;
         }
-        let word: Cow<'_, str> = if word.contains(|c: char| is_apostrophe(c) && c != '\'') {
-            Cow::Owned(
-                word.chars()
-                    .map(|c| if is_apostrophe(c) { '\'' } else { c })
-                    .collect(),
-            )
-        } else {
-            Cow::Borrowed(word)
-        };
         // Titles and suffixes may carry inner dots ("Ph.D.").
-        let whole = Tok::new(word.trim_end_matches('.'), word.ends_with('.'));
-        if lookup(TITLES, &whole.key).is_some() || whole.suffix().is_some() {
-            toks.push(Tok::new(&whole.text.replace('.', ""), whole.dotted));
+        let bare = word.trim_end_matches('.');
+        let key = Key::new(bare);
+        if lookup(TITLES, key.as_str()).is_some() || lookup(SUFFIXES, key.as_str()).is_some() {
+            let text = if bare.contains('.') {
+                Cow::Owned(bare.replace('.', ""))
+            } else {
+                Cow::Borrowed(bare)
+            };
+            toks.push(Tok::new(text, word.ends_with('.')));
             continue;
         }
         // Dots separate initials ("J.R.R."); any other non-letter except
@@ -262,7 +301,7 @@ fn tokenize(part: &str) -> Vec<Tok> {
             }
             let piece = word[piece_start..i].trim_matches(['\'', '-']);
             if piece.chars().any(char::is_alphabetic) {
-                toks.push(Tok::new(piece, c == '.'));
+                toks.push(Tok::new(Cow::Borrowed(piece), c == '.'));
             }
             piece_start = (i + c.len_utf8()).min(bytes_len);
         }
@@ -273,7 +312,7 @@ fn tokenize(part: &str) -> Vec<Tok> {
 /// Strips titles off the front and suffixes off the back of `toks`, leaving at
 /// least `keep` words.
 fn strip_affixes(
-    toks: &mut Vec<Tok>,
+    toks: &mut Vec<Tok<'_>>,
     keep: usize,
     titles: &mut Vec<&'static str>,
     suffixes: &mut Vec<&'static str>,
@@ -302,16 +341,13 @@ fn strip_affixes(
     suffixes.extend(found.into_iter().rev());
 }
 
-fn join_cased(toks: &[Tok], particles: bool) -> Option<String> {
+fn join_cased(toks: &[Tok<'_>], particles: bool) -> Option<String> {
     if toks.is_empty() {
         return None;
     }
-    let joined = toks
-        .iter()
-        .map(|t| t.text.as_str())
-        .collect::<Vec<_>>()
-        .join(" ");
-    Some(case_words(&joined, particles))
+    let mut out = String::with_capacity(toks.iter().map(|t| t.text.len() + 1).sum());
+    case_words_into(toks.iter().map(|t| t.text.as_ref()), particles, &mut out);
+    Some(out)
 }
 
 fn join_affixes(parts: &[&str]) -> Option<String> {
@@ -342,14 +378,15 @@ pub fn parse_full_name(raw: &str, order: NameOrder) -> Result<ParsedName, Transf
     } else {
         Cow::Owned(raw.nfc().collect())
     };
-    let cleaned = drop_quoted(&composed);
-    let mut parts: Vec<Vec<Tok>> = cleaned.split([',', ';']).map(tokenize).collect();
+    let cleaned = normalize_apostrophes(drop_quoted(&composed));
+    let mut parts: Vec<Vec<Tok<'_>>> = cleaned.split([',', ';']).map(tokenize).collect();
     if parts.iter().all(Vec::is_empty) {
         return Err(TransformError::name(raw, "it contains no letters"));
     }
-    let all_affixes = parts.iter().flatten().all(|t| {
-        lookup(TITLES, &t.key).is_some_and(|_| t.key != "m") || t.suffix().is_some()
-    });
+    let all_affixes = parts
+        .iter()
+        .flatten()
+        .all(|t| lookup(TITLES, t.key()).is_some_and(|_| t.key() != "m") || t.suffix().is_some());
     if all_affixes {
         return Err(TransformError::name(
             raw,
@@ -358,7 +395,7 @@ pub fn parse_full_name(raw: &str, order: NameOrder) -> Result<ParsedName, Transf
     }
     let had_comma = parts.len() > 1;
     let mut first = parts.remove(0);
-    let mut rest: Vec<Vec<Tok>> = parts.into_iter().filter(|p| !p.is_empty()).collect();
+    let mut rest: Vec<Vec<Tok<'_>>> = parts.into_iter().filter(|p| !p.is_empty()).collect();
 
     let mut titles = Vec::new();
     let mut suffixes = Vec::new();
@@ -396,7 +433,12 @@ pub fn parse_full_name(raw: &str, order: NameOrder) -> Result<ParsedName, Transf
 }
 
 /// Given/middle/family of a name written without a comma.
-fn split_uncommaed(toks: &[Tok], order: NameOrder, single_is_family: bool, name: &mut ParsedName) {
+fn split_uncommaed(
+    toks: &[Tok<'_>],
+    order: NameOrder,
+    single_is_family: bool,
+    name: &mut ParsedName,
+) {
     let n = toks.len();
     if n == 0 {
         return;
@@ -445,35 +487,44 @@ fn split_uncommaed(toks: &[Tok], order: NameOrder, single_is_family: bool, name:
 /// stays capitalised. Mac is split only for a short list of names
 /// (MacDonald, MacLeod …); Mc always ("McKay").
 pub fn name_case(s: &str) -> String {
-    case_words(s, true)
+    let mut out = String::with_capacity(s.len());
+    case_words_into(s.split_whitespace(), true, &mut out);
+    out
 }
 
-fn case_words(s: &str, particles: bool) -> String {
+/// [`name_case`] for given and middle names: particles are ordinary words
+/// there ("LA TOYA" → "La Toya", "DEL" → "Del").
+pub fn given_name_case(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    let mut words = s.split_whitespace().peekable();
+    case_words_into(s.split_whitespace(), false, &mut out);
+    out
+}
+
+fn case_words_into<'w>(words: impl Iterator<Item = &'w str>, particles: bool, out: &mut String) {
+    let mut words = words.peekable();
     let mut first = true;
     while let Some(word) = words.next() {
-        if !out.is_empty() {
+        if !first {
             out.push(' ');
         }
-        let lower = word.to_lowercase();
-        let key = lower.trim_end_matches('.');
+        let key = Key::new(word.trim_end_matches('.'));
+        let key = key.as_str();
         let is_last = words.peek().is_none();
         if particles && !is_last && is_particle(key) && key != "st" && key != "ste" {
-            out.push_str(&lower);
+            // Particles are ASCII.
+            out.extend(word.chars().map(|c| c.to_ascii_lowercase()));
         } else if matches!(key, "ii" | "iii" | "iv") {
-            out.push_str(&word.to_uppercase());
+            out.extend(word.chars().map(|c| c.to_ascii_uppercase()));
         } else if let (false, Some(suffix)) = (first, lookup(SUFFIXES, key)) {
             out.push_str(suffix);
-            if word.ends_with('.') && !suffix.ends_with('.') {
+            if word.ends_with('.') {
                 out.push('.');
             }
         } else {
-            case_word(word, &mut out);
+            case_word(word, out);
         }
         first = false;
     }
-    out
 }
 
 /// Capitalises each hyphen- or apostrophe-separated segment of one word.
@@ -481,17 +532,23 @@ fn case_word(word: &str, out: &mut String) {
     let mut prev_segment_len = usize::MAX;
     let mut after_apostrophe = false;
     for segment in word.split_inclusive(|c: char| c == '-' || is_apostrophe(c)) {
-        let (body, sep) = match segment.chars().last() {
-            Some(c) if c == '-' || is_apostrophe(c) => (&segment[..segment.len() - c.len_utf8()], Some(c)),
+        let (body, sep) = match segment.chars().next_back() {
+            Some(c) if c == '-' || is_apostrophe(c) => {
+                (&segment[..segment.len() - c.len_utf8()], Some(c))
+            }
             _ => (segment, None),
         };
-        let letters = body.chars().count();
+        let letters = if body.is_ascii() {
+            body.len()
+        } else {
+            body.chars().count()
+        };
         // "O'Brien", "D'Angelo", "De'Andre" but not "Jones's".
-        let capitalise = !after_apostrophe || (prev_segment_len <= 2 && letters >= 2);
-        if capitalise {
+        let capitalise_it = !after_apostrophe || (prev_segment_len <= 2 && letters >= 2);
+        if capitalise_it {
             case_segment(body, out);
         } else {
-            out.extend(body.chars().flat_map(char::to_lowercase));
+            push_lower(body, out);
         }
         if let Some(c) = sep {
             out.push(if is_apostrophe(c) { '\'' } else { c });
@@ -501,31 +558,57 @@ fn case_word(word: &str, out: &mut String) {
     }
 }
 
+/// Whether an upper- or lower-case word is one of the listed Mac names.
+fn is_mac_name(body: &str) -> bool {
+    let mut buf = [0u8; 16];
+    if body.len() > buf.len() || !body.is_ascii() {
+        return false;
+    }
+    for (slot, b) in buf.iter_mut().zip(body.bytes()) {
+        *slot = b.to_ascii_uppercase();
+    }
+    std::str::from_utf8(&buf[..body.len()])
+        .is_ok_and(|upper| MAC_NAMES.binary_search(&upper).is_ok())
+}
+
 /// "smith" → "Smith", with the Mc and listed Mac prefixes.
 fn case_segment(body: &str, out: &mut String) {
-    let upper = body.to_uppercase();
-    let prefix_len = if upper.len() > 2 && upper.starts_with("MC") {
+    let b = body.as_bytes();
+    let prefix_len = if b.len() > 2 && b[..2].eq_ignore_ascii_case(b"MC") {
         2
-    } else if MAC_NAMES.binary_search(&upper.as_str()).is_ok() {
+    } else if b.len() > 3 && b[..3].eq_ignore_ascii_case(b"MAC") && is_mac_name(body) {
         3
     } else {
         0
     };
+    // The prefix bytes are ASCII, so these slices fall on char boundaries.
     match (body.get(1..prefix_len), body.get(prefix_len..)) {
         (Some(mid), Some(tail)) if prefix_len > 0 => {
             out.push('M');
-            out.push_str(&mid.to_lowercase());
+            push_lower(mid, out);
             capitalise(tail, out);
         }
         _ => capitalise(body, out),
     }
 }
 
+fn push_lower(s: &str, out: &mut String) {
+    if s.is_ascii() {
+        out.extend(s.chars().map(|c| c.to_ascii_lowercase()));
+    } else {
+        out.extend(s.chars().flat_map(char::to_lowercase));
+    }
+}
+
 fn capitalise(s: &str, out: &mut String) {
     let mut chars = s.chars();
     if let Some(c) = chars.next() {
-        out.extend(c.to_uppercase());
-        out.extend(chars.flat_map(char::to_lowercase));
+        if c.is_ascii() {
+            out.push(c.to_ascii_uppercase());
+        } else {
+            out.extend(c.to_uppercase());
+        }
+        push_lower(chars.as_str(), out);
     }
 }
 
@@ -609,7 +692,13 @@ mod tests {
         );
         assert_eq!(
             po("VAN DER BERG ANNA MARIA", NameOrder::FamilyFirst),
-            name(None, Some("Anna"), Some("Maria"), Some("van der Berg"), None)
+            name(
+                None,
+                Some("Anna"),
+                Some("Maria"),
+                Some("van der Berg"),
+                None
+            )
         );
     }
 
@@ -645,7 +734,13 @@ mod tests {
     fn several_titles_and_title_after_comma() {
         assert_eq!(
             p("Prof. Dr. Hans-Peter Müller"),
-            name(Some("Prof Dr"), Some("Hans-Peter"), None, Some("Müller"), None)
+            name(
+                Some("Prof Dr"),
+                Some("Hans-Peter"),
+                None,
+                Some("Müller"),
+                None
+            )
         );
         assert_eq!(
             p("SMITH, DR JOHN"),
@@ -675,7 +770,10 @@ mod tests {
 
     #[test]
     fn title_with_one_word_is_a_family_name() {
-        assert_eq!(p("Mr Smith"), name(Some("Mr"), None, None, Some("Smith"), None));
+        assert_eq!(
+            p("Mr Smith"),
+            name(Some("Mr"), None, None, Some("Smith"), None)
+        );
         assert_eq!(
             po("Dr. Who", NameOrder::GivenFirst),
             name(Some("Dr"), None, None, Some("Who"), None)
@@ -706,7 +804,13 @@ mod tests {
         );
         assert_eq!(
             p("Dr. Martin Luther King Jr."),
-            name(Some("Dr"), Some("Martin"), Some("Luther"), Some("King"), Some("Jr"))
+            name(
+                Some("Dr"),
+                Some("Martin"),
+                Some("Luther"),
+                Some("King"),
+                Some("Jr")
+            )
         );
         assert_eq!(
             p("Jane Doe, Ph.D., M.D."),
@@ -747,7 +851,13 @@ mod tests {
         );
         assert_eq!(
             p("Johann Wolfgang von Goethe"),
-            name(None, Some("Johann"), Some("Wolfgang"), Some("von Goethe"), None)
+            name(
+                None,
+                Some("Johann"),
+                Some("Wolfgang"),
+                Some("von Goethe"),
+                None
+            )
         );
         assert_eq!(
             p("Leonardo DA VINCI"),
@@ -792,6 +902,14 @@ mod tests {
             name(None, None, None, Some("Madonna"), None)
         );
         assert_eq!(p("Smith,"), name(None, None, None, Some("Smith"), None));
+        assert_eq!(
+            p("Smith, Jr"),
+            name(None, None, None, Some("Smith"), Some("Jr"))
+        );
+        assert_eq!(
+            p("John Smith,"),
+            name(None, Some("John"), None, Some("Smith"), None)
+        );
         assert_eq!(p(", John"), name(None, Some("John"), None, None, None));
     }
 
@@ -831,7 +949,10 @@ mod tests {
             name(None, Some("José"), None, Some("Müller"), None)
         );
         // Decomposed accents come out composed.
-        assert_eq!(p("Jose\u{0301} Mu\u{0308}ller").given.as_deref(), Some("José"));
+        assert_eq!(
+            p("Jose\u{0301} Mu\u{0308}ller").given.as_deref(),
+            Some("José")
+        );
     }
 
     #[test]
@@ -882,6 +1003,18 @@ mod tests {
         assert_eq!(name_case("MACHADO"), "Machado");
         assert_eq!(name_case("MACON"), "Macon");
         assert_eq!(name_case("MC"), "Mc");
+    }
+
+    #[test]
+    fn given_name_case_keeps_particle_words_capitalised() {
+        assert_eq!(given_name_case("LA TOYA"), "La Toya");
+        assert_eq!(name_case("LA TOYA"), "la Toya");
+        assert_eq!(given_name_case("mary-jane"), "Mary-Jane");
+        assert_eq!(given_name_case("  DEL  "), "Del");
+        assert_eq!(
+            p("La Toya Jackson"),
+            name(None, Some("La"), Some("Toya"), Some("Jackson"), None)
+        );
     }
 
     #[test]

@@ -19,13 +19,20 @@ static GROUPS: &[(&str, &[&str])] = &[
     ("ALBERT", &["AL", "ALBIE", "BERT", "BERTIE"]),
     (
         "ALEXANDER",
-        &["AL", "ALEX", "ALEC", "ALECK", "ALEKS", "LEX", "SANDY", "XANDER", "SASHA"],
+        &[
+            "AL", "ALEX", "ALEC", "ALECK", "ALEKS", "LEX", "SANDY", "XANDER", "SASHA",
+        ],
     ),
     (
         "ALEXANDRA",
-        &["ALEX", "ALEXA", "ALLIE", "LEXI", "LEXIE", "SANDRA", "SANDY", "SASHA"],
+        &[
+            "ALEX", "ALEXA", "ALLIE", "LEXI", "LEXIE", "SANDRA", "SANDY", "SASHA",
+        ],
     ),
-    ("ALFRED", &["AL", "ALF", "ALFIE", "FRED", "FREDDIE", "FREDDY"]),
+    (
+        "ALFRED",
+        &["AL", "ALF", "ALFIE", "FRED", "FREDDIE", "FREDDY"],
+    ),
     ("ALICE", &["ALLIE", "ALLY", "ALI"]),
     ("ALISON", &["ALLISON", "ALLIE", "ALLY", "ALI"]),
     ("ALPHONSE", &["AL", "ALFONSO", "ALPHONSO"]),
@@ -57,18 +64,37 @@ static GROUPS: &[(&str, &[&str])] = &[
     ("CAMERON", &["CAM", "CAMMIE"]),
     (
         "CAROLINE",
-        &["CAROLYN", "CAROL", "CAROLE", "CARRIE", "CARRI", "CARO", "CARLY", "LINA"],
+        &[
+            "CAROLYN", "CAROL", "CAROLE", "CARRIE", "CARRI", "CARO", "CARLY", "LINA",
+        ],
     ),
     ("CASSANDRA", &["CASS", "CASSIE", "SANDY"]),
     (
         "CATHERINE",
         &[
-            "CATHARINE", "CATHRYN", "KATHERINE", "KATHARINE", "KATHRYN", "CATHY", "CATHIE",
-            "CAT", "KATE", "KATIE", "KATY", "KATHY", "KAT", "KIT", "KITTY", "KAY",
+            "CATHARINE",
+            "CATHRYN",
+            "KATHERINE",
+            "KATHARINE",
+            "KATHRYN",
+            "CATHY",
+            "CATHIE",
+            "CAT",
+            "KATE",
+            "KATIE",
+            "KATY",
+            "KATHY",
+            "KAT",
+            "KIT",
+            "KITTY",
+            "KAY",
         ],
     ),
     ("CECILIA", &["CECILY", "CECE", "CISSY", "CELIA", "SISSY"]),
-    ("CHARLES", &["CHUCK", "CHARLIE", "CHARLEY", "CHAS", "CHAZ", "CHIP"]),
+    (
+        "CHARLES",
+        &["CHUCK", "CHARLIE", "CHARLEY", "CHAS", "CHAZ", "CHIP"],
+    ),
     (
         "CHARLOTTE",
         &["CHARLIE", "CHARLEY", "CHAR", "LOTTIE", "LOTTY", "LOTTE"],
@@ -78,13 +104,32 @@ static GROUPS: &[(&str, &[&str])] = &[
     (
         "CHRISTINE",
         &[
-            "CHRISTINA", "KRISTINE", "KRISTINA", "CHRIS", "CHRISSY", "CHRISSIE", "KRIS",
-            "KRISSY", "TINA", "CHRISTY", "CHRISTIE", "KRISTY", "KRISTIE",
+            "CHRISTINA",
+            "KRISTINE",
+            "KRISTINA",
+            "CHRIS",
+            "CHRISSY",
+            "CHRISSIE",
+            "KRIS",
+            "KRISSY",
+            "TINA",
+            "CHRISTY",
+            "CHRISTIE",
+            "KRISTY",
+            "KRISTIE",
         ],
     ),
     (
         "CHRISTOPHER",
-        &["CHRIS", "KRIS", "KRISTOPHER", "CHRISTOPH", "KIT", "TOPHER", "KRISTOFER"],
+        &[
+            "CHRIS",
+            "KRIS",
+            "KRISTOPHER",
+            "CHRISTOPH",
+            "KIT",
+            "TOPHER",
+            "KRISTOFER",
+        ],
     ),
     ("CLEMENT", &["CLEM"]),
     ("CLIFFORD", &["CLIFF"]),
@@ -104,7 +149,9 @@ static GROUPS: &[(&str, &[&str])] = &[
     ("DONALD", &["DON", "DONNIE", "DONNY"]),
     (
         "DOROTHY",
-        &["DOROTHEA", "DOT", "DOTTIE", "DOTTY", "DOLLY", "DORA", "DOTTI"],
+        &[
+            "DOROTHEA", "DOT", "DOTTIE", "DOTTY", "DOLLY", "DORA", "DOTTI",
+        ],
     ),
     ("DOUGLAS", &["DOUG", "DOUGIE"]),
     ("DUSTIN", &["DUSTY"]),
@@ -118,15 +165,33 @@ static GROUPS: &[(&str, &[&str])] = &[
     ("EDWIN", &["ED", "EDDIE", "EDDY", "NED"]),
     (
         "ELEANOR",
-        &["ELEANORE", "ELINOR", "ELLIE", "ELLA", "NELL", "NELLIE", "NELLY", "NORA"],
+        &[
+            "ELEANORE", "ELINOR", "ELLIE", "ELLA", "NELL", "NELLIE", "NELLY", "NORA",
+        ],
     ),
     ("ELIJAH", &["ELI", "LIJAH"]),
     ("ELIAS", &["ELI"]),
     (
         "ELIZABETH",
         &[
-            "ELISABETH", "LIZ", "LIZZIE", "LIZZY", "LIZA", "ELIZA", "BETH", "BETSY", "BETSEY",
-            "BETTY", "BETTIE", "BETTE", "BESS", "BESSIE", "LIBBY", "LISA", "LISBETH", "ELSIE",
+            "ELISABETH",
+            "LIZ",
+            "LIZZIE",
+            "LIZZY",
+            "LIZA",
+            "ELIZA",
+            "BETH",
+            "BETSY",
+            "BETSEY",
+            "BETTY",
+            "BETTIE",
+            "BETTE",
+            "BESS",
+            "BESSIE",
+            "LIBBY",
+            "LISA",
+            "LISBETH",
+            "ELSIE",
             "ELISE",
         ],
     ),
@@ -150,10 +215,15 @@ static GROUPS: &[(&str, &[&str])] = &[
     ("FRANKLIN", &["FRANK", "FRANKIE"]),
     (
         "FREDERICK",
-        &["FREDERIC", "FREDRICK", "FRED", "FREDDIE", "FREDDY", "FRITZ", "RICK"],
+        &[
+            "FREDERIC", "FREDRICK", "FRED", "FREDDIE", "FREDDY", "FRITZ", "RICK",
+        ],
     ),
     ("GABRIEL", &["GABE", "GABBY"]),
-    ("GABRIELLE", &["GABRIELA", "GABRIELLA", "GABBY", "GABBIE", "GABI"]),
+    (
+        "GABRIELLE",
+        &["GABRIELA", "GABRIELLA", "GABBY", "GABBIE", "GABI"],
+    ),
     ("GERALD", &["GERRY", "JERRY", "JERALD"]),
     ("GERALDINE", &["GERRY", "GERRI", "GERI", "JERRI"]),
     ("GERTRUDE", &["GERTIE", "TRUDY", "TRUDIE", "TRUDI"]),
@@ -172,7 +242,9 @@ static GROUPS: &[(&str, &[&str])] = &[
     ("ISAAC", &["IKE", "IZZY"]),
     (
         "ISABEL",
-        &["ISABELLA", "ISABELLE", "ISOBEL", "IZZY", "IZZIE", "ISSY", "BELLA", "BELLE"],
+        &[
+            "ISABELLA", "ISABELLE", "ISOBEL", "IZZY", "IZZIE", "ISSY", "BELLA", "BELLE",
+        ],
     ),
     ("JACOB", &["JAKE", "JAKEY", "COBY", "JAKOB"]),
     (
@@ -185,19 +257,21 @@ static GROUPS: &[(&str, &[&str])] = &[
     ),
     ("JANE", &["JANIE", "JANEY", "JAN", "JENNY"]),
     ("JANET", &["JAN", "JANNIE", "JANETTE", "NETTIE"]),
-    ("JEFFREY", &["JEFF", "JEFFERY", "GEOFFREY", "GEOFF", "JEFFRY"]),
+    (
+        "JEFFREY",
+        &["JEFF", "JEFFERY", "GEOFFREY", "GEOFF", "JEFFRY"],
+    ),
     ("JENNIFER", &["JEN", "JENN", "JENNY", "JENNIE", "JENNA"]),
     ("JEREMIAH", &["JERRY", "JEREMY"]),
     ("JEREMY", &["JERRY", "JEM", "JEREMIAH"]),
     ("JEROME", &["JERRY"]),
     ("JESSICA", &["JESS", "JESSIE", "JESSY"]),
-    (
-        "JOANNA",
-        &["JOANNE", "JOANN", "JOHANNA", "JOANIE", "JO"],
-    ),
+    ("JOANNA", &["JOANNE", "JOANN", "JOHANNA", "JOANIE", "JO"]),
     (
         "JOHN",
-        &["JACK", "JACKIE", "JOHNNY", "JOHNNIE", "JON", "JONNY", "JOCK"],
+        &[
+            "JACK", "JACKIE", "JOHNNY", "JOHNNIE", "JON", "JONNY", "JOCK",
+        ],
     ),
     ("JONATHAN", &["JON", "JONNY", "JOHNNY", "JONATHON", "NATE"]),
     ("JOSEPH", &["JOE", "JOEY", "JOS", "JODY"]),
@@ -208,14 +282,36 @@ static GROUPS: &[(&str, &[&str])] = &[
     (
         "KATHERINE",
         &[
-            "KATHARINE", "KATHRYN", "CATHERINE", "CATHARINE", "CATHRYN", "KATE", "KATIE", "KATY",
-            "KATHY", "KATHIE", "KATHI", "CATHY", "KAT", "KIT", "KITTY", "KAY", "KAYE",
+            "KATHARINE",
+            "KATHRYN",
+            "CATHERINE",
+            "CATHARINE",
+            "CATHRYN",
+            "KATE",
+            "KATIE",
+            "KATY",
+            "KATHY",
+            "KATHIE",
+            "KATHI",
+            "CATHY",
+            "KAT",
+            "KIT",
+            "KITTY",
+            "KAY",
+            "KAYE",
         ],
     ),
     (
         "KATHLEEN",
         &[
-            "CATHLEEN", "KATHERINE", "CATHERINE", "KATE", "KATIE", "KATHY", "CATHY", "KAY",
+            "CATHLEEN",
+            "KATHERINE",
+            "CATHERINE",
+            "KATE",
+            "KATIE",
+            "KATHY",
+            "CATHY",
+            "KAY",
         ],
     ),
     ("KENNETH", &["KEN", "KENNY", "KENNIE"]),
@@ -231,12 +327,38 @@ static GROUPS: &[(&str, &[&str])] = &[
     ("LOUISE", &["LOUISA", "LOU", "LULU", "LOUIE"]),
     ("LUCAS", &["LUKE", "LUKAS"]),
     ("LUCINDA", &["CINDY", "LUCY"]),
-    ("MADELINE", &["MADELEINE", "MADELYN", "MADALYN", "MADDY", "MADDIE", "MADGE"]),
+    (
+        "MADELINE",
+        &[
+            "MADELEINE",
+            "MADELYN",
+            "MADALYN",
+            "MADDY",
+            "MADDIE",
+            "MADGE",
+        ],
+    ),
     (
         "MARGARET",
         &[
-            "MARGARETTA", "MAGGIE", "MAGGY", "MAGS", "MEG", "MEGGIE", "PEGGY", "PEG", "MARGE",
-            "MARGIE", "MARGO", "MARGOT", "MADGE", "GRETA", "GRETCHEN", "DAISY", "RITA", "MAISIE",
+            "MARGARETTA",
+            "MAGGIE",
+            "MAGGY",
+            "MAGS",
+            "MEG",
+            "MEGGIE",
+            "PEGGY",
+            "PEG",
+            "MARGE",
+            "MARGIE",
+            "MARGO",
+            "MARGOT",
+            "MADGE",
+            "GRETA",
+            "GRETCHEN",
+            "DAISY",
+            "RITA",
+            "MAISIE",
         ],
     ),
     (
@@ -247,7 +369,10 @@ static GROUPS: &[(&str, &[&str])] = &[
     ("MARTIN", &["MARTY", "MARTI"]),
     ("MARVIN", &["MARV"]),
     ("MARY", &["MOLLY", "POLLY", "MAE", "MAY", "MAMIE", "MOLLIE"]),
-    ("MATILDA", &["MATHILDA", "TILLY", "TILLIE", "TILDA", "MATTIE", "MAUD"]),
+    (
+        "MATILDA",
+        &["MATHILDA", "TILLY", "TILLIE", "TILDA", "MATTIE", "MAUD"],
+    ),
     ("MATTHEW", &["MATT", "MATTY", "MATHEW", "MATTHIAS"]),
     ("MAURICE", &["MO", "MAURY", "MOE"]),
     ("MAXIMILIAN", &["MAX", "MAXIE", "MAXI"]),
@@ -256,9 +381,14 @@ static GROUPS: &[(&str, &[&str])] = &[
     ("MELVIN", &["MEL"]),
     (
         "MICHAEL",
-        &["MIKE", "MIKEY", "MICK", "MICKY", "MICKEY", "MICKIE", "MICHEAL"],
+        &[
+            "MIKE", "MIKEY", "MICK", "MICKY", "MICKEY", "MICKIE", "MICHEAL",
+        ],
     ),
-    ("MICHELLE", &["MICHELE", "SHELLY", "SHELLEY", "SHELL", "CHELLE"]),
+    (
+        "MICHELLE",
+        &["MICHELE", "SHELLY", "SHELLEY", "SHELL", "CHELLE"],
+    ),
     ("MILDRED", &["MILLIE", "MILLY"]),
     ("MITCHELL", &["MITCH"]),
     ("MONTGOMERY", &["MONTY", "MONTE"]),
@@ -266,12 +396,20 @@ static GROUPS: &[(&str, &[&str])] = &[
     ("MORTON", &["MORT", "MORTY"]),
     ("MOSES", &["MOE", "MOSE"]),
     ("NATHAN", &["NATE", "NAT"]),
-    ("NATHANIEL", &["NATHANAEL", "NATE", "NAT", "NATHAN", "NATTY"]),
+    (
+        "NATHANIEL",
+        &["NATHANAEL", "NATE", "NAT", "NATHAN", "NATTY"],
+    ),
     (
         "NICHOLAS",
-        &["NICOLAS", "NIKOLAS", "NICKOLAS", "NICK", "NICKY", "NICKIE", "NIC", "NIK"],
+        &[
+            "NICOLAS", "NIKOLAS", "NICKOLAS", "NICK", "NICKY", "NICKIE", "NIC", "NIK",
+        ],
     ),
-    ("NICOLE", &["NICOLA", "NIKKI", "NICKI", "NIKI", "NICKY", "NICKIE"]),
+    (
+        "NICOLE",
+        &["NICOLA", "NIKKI", "NICKI", "NIKI", "NICKY", "NICKIE"],
+    ),
     ("NORMAN", &["NORM"]),
     ("OLIVER", &["OLLIE", "OLLY", "NOLL"]),
     ("OLIVIA", &["LIV", "LIVVY", "OLLIE", "LIVIA"]),
@@ -279,7 +417,9 @@ static GROUPS: &[(&str, &[&str])] = &[
     ("PAMELA", &["PAM", "PAMMY"]),
     (
         "PATRICIA",
-        &["PAT", "PATTY", "PATTI", "PATSY", "TRICIA", "TRISH", "TRISHA"],
+        &[
+            "PAT", "PATTY", "PATTI", "PATSY", "TRICIA", "TRISH", "TRISHA",
+        ],
     ),
     ("PATRICK", &["PAT", "PADDY", "PATSY"]),
     ("PENELOPE", &["PENNY", "PENNIE"]),
@@ -296,13 +436,14 @@ static GROUPS: &[(&str, &[&str])] = &[
     (
         "RICHARD",
         &[
-            "RICK", "RICKY", "RICKIE", "RICH", "RICHIE", "RICHY", "DICK", "DICKY", "DICKIE",
-            "RICO",
+            "RICK", "RICKY", "RICKIE", "RICH", "RICHIE", "RICHY", "DICK", "DICKY", "DICKIE", "RICO",
         ],
     ),
     (
         "ROBERT",
-        &["ROB", "ROBBIE", "ROBBY", "BOB", "BOBBY", "BOBBIE", "BERT", "ROBIN", "RUPERT"],
+        &[
+            "ROB", "ROBBIE", "ROBBY", "BOB", "BOBBY", "BOBBIE", "BERT", "ROBIN", "RUPERT",
+        ],
     ),
     ("RODNEY", &["ROD", "RODDY"]),
     ("RONALD", &["RON", "RONNIE", "RONNY"]),
@@ -325,7 +466,10 @@ static GROUPS: &[(&str, &[&str])] = &[
         "STEPHANIE",
         &["STEFANIE", "STEPH", "STEFFI", "STEFFIE", "STEVIE"],
     ),
-    ("STEPHEN", &["STEVEN", "STEFAN", "STEPHAN", "STEVE", "STEVIE"]),
+    (
+        "STEPHEN",
+        &["STEVEN", "STEFAN", "STEPHAN", "STEVE", "STEVIE"],
+    ),
     (
         "SUSAN",
         &[
@@ -338,7 +482,9 @@ static GROUPS: &[(&str, &[&str])] = &[
     ("TERENCE", &["TERRENCE", "TERRY"]),
     (
         "THERESA",
-        &["TERESA", "TERRI", "TERRIE", "TERRY", "TESS", "TESSA", "TESSIE", "TRACY"],
+        &[
+            "TERESA", "TERRI", "TERRIE", "TERRY", "TESS", "TESSA", "TESSIE", "TRACY",
+        ],
     ),
     ("THADDEUS", &["THAD", "TAD"]),
     ("THEODORE", &["TED", "TEDDY", "TEDDIE", "THEO"]),
@@ -360,7 +506,9 @@ static GROUPS: &[(&str, &[&str])] = &[
     ("WILHELMINA", &["WILMA", "MINNIE", "MINA", "BILLIE"]),
     (
         "WILLIAM",
-        &["BILL", "BILLY", "BILLIE", "WILL", "WILLY", "WILLIE", "WILLS", "LIAM"],
+        &[
+            "BILL", "BILLY", "BILLIE", "WILL", "WILLY", "WILLIE", "WILLS", "LIAM",
+        ],
     ),
     ("WINIFRED", &["WINNIE", "WINNY", "FREDA", "FREDDIE"]),
     ("ZACHARY", &["ZACH", "ZACK", "ZAK", "ZACHARIAH", "ZACHERY"]),
@@ -490,7 +638,10 @@ mod tests {
         let al = nickname_groups("AL");
         let formals: Vec<&str> = al.iter().filter_map(|&id| group_formal_name(id)).collect();
         for f in ["ALBERT", "ALFRED", "ALAN", "ALEXANDER"] {
-            assert!(formals.contains(&f), "AL should be short for {f}: {formals:?}");
+            assert!(
+                formals.contains(&f),
+                "AL should be short for {f}: {formals:?}"
+            );
         }
         assert!(are_nickname_equivalent("AL", "ALFRED"));
         assert!(are_nickname_equivalent("AL", "ALAN"));

@@ -33,15 +33,15 @@ pub fn to_e164(raw: &str, default_region: &str) -> Result<String, TransformError
     let (plus, digits) = digits_of(raw, main)?;
 
     let nanp_region = is_nanp_region(&region);
-    // International numbers: "+…", "00…", and "011…" dialled from NANP.
+    // International numbers: "+…", "00…" (no national number starts with
+    // two zeros, so this is safe in any region) and "011…" dialled from NANP
+    // ("011" starts ordinary numbers elsewhere, e.g. Leeds 0113).
     let international: Option<&str> = if plus {
         Some(&digits)
     } else if let Some(rest) = digits.strip_prefix("011").filter(|_| nanp_region) {
         Some(rest)
-    } else if let Some(rest) = digits.strip_prefix("00").filter(|_| !nanp_region) {
-        Some(rest)
     } else {
-        None
+        digits.strip_prefix("00")
     };
 
     match international {
@@ -366,6 +366,9 @@ mod tests {
         assert_eq!(ok("0049 30 123456", "DE"), "+4930123456");
         assert_eq!(ok("0049 30 123456", "GB"), "+4930123456");
         assert_eq!(ok("011 44 20 7946 0958", "US"), "+442079460958");
+        assert_eq!(ok("0044 20 7946 0958", "US"), "+442079460958");
+        // 011 is a Sheffield area code in the UK, not an exit code.
+        assert_eq!(ok("0114 496 0000", "GB"), "+441144960000");
         assert_eq!(ok("+33 1 42 68 53 00", "US"), "+33142685300");
         assert_eq!(ok("+39 06 6982 0000", ""), "+390669820000");
     }
@@ -396,7 +399,17 @@ mod tests {
 
     #[test]
     fn junk_is_an_error() {
-        for raw in ["", "   ", "N/A", "n/a", "none", "---", "call me", "617-CALL-NOW", "+"] {
+        for raw in [
+            "",
+            "   ",
+            "N/A",
+            "n/a",
+            "none",
+            "---",
+            "call me",
+            "617-CALL-NOW",
+            "+",
+        ] {
             assert!(
                 matches!(to_e164(raw, "US"), Err(TransformError::Phone { .. })),
                 "{raw:?}"

@@ -38,7 +38,13 @@ impl Transform {
             Transform::StripPunctuation => collapse_whitespace(
                 &value
                     .chars()
-                    .map(|c| if c.is_alphanumeric() || c.is_whitespace() { c } else { ' ' })
+                    .map(|c| {
+                        if c.is_alphanumeric() || c.is_whitespace() {
+                            c
+                        } else {
+                            ' '
+                        }
+                    })
                     .collect::<String>(),
             ),
             Transform::DigitsOnly => value.chars().filter(char::is_ascii_digit).collect(),
@@ -83,17 +89,29 @@ mod tests {
         assert_eq!(Upper.apply("straße"), Some("STRASSE".into()));
         assert_eq!(Lower.apply("ABC"), Some("abc".into()));
         assert_eq!(CollapseSpaces.apply(" a \t  b "), Some("a b".into()));
-        assert_eq!(StripPunctuation.apply("12 Main St., #4"), Some("12 Main St 4".into()));
-        assert_eq!(DigitsOnly.apply("(617) 555-0134"), Some("6175550134".into()));
+        assert_eq!(
+            StripPunctuation.apply("12 Main St., #4"),
+            Some("12 Main St 4".into())
+        );
+        assert_eq!(
+            DigitsOnly.apply("(617) 555-0134"),
+            Some("6175550134".into())
+        );
         assert_eq!(Alnum.apply("123-45-678 9"), Some("123456789".into()));
-        assert_eq!(NameCase.apply("MARY-JANE  O'NEIL"), Some("Mary-Jane O'Neil".into()));
+        assert_eq!(
+            NameCase.apply("MARY-JANE  O'NEIL"),
+            Some("Mary-Jane O'Neil".into())
+        );
         assert_eq!(Fold.apply("José Müller"), Some("JOSE MULLER".into()));
         assert_eq!(Zip5.apply("2134"), Some("02134".into()));
         assert_eq!(Zip5.apply("02134-1234"), Some("02134".into()));
         assert_eq!(Zip5.apply("21341234"), Some("02134".into()));
         assert_eq!(StripLeadingZeros.apply("000123"), Some("123".into()));
         assert_eq!(StripLeadingZeros.apply("000"), Some("0".into()));
-        assert_eq!(Gmail.apply("J.Smith+news@GoogleMail.com"), Some("jsmith@gmail.com".into()));
+        assert_eq!(
+            Gmail.apply("J.Smith+news@GoogleMail.com"),
+            Some("jsmith@gmail.com".into())
+        );
         assert_eq!(Trim.apply("   "), None, "blank becomes null");
     }
 }

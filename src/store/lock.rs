@@ -1,7 +1,7 @@
 //! A lease in the store that keeps two runs from publishing at once, across processes and hosts.
 //! A holder that dies stops renewing, and its lease expires.
 
-use super::{on_pool, now, Doing, Store, StoreError};
+use super::{now, on_pool, Doing, Store, StoreError};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -18,7 +18,12 @@ pub struct LockGuard {
 
 impl Store {
     /// Takes the named lease for `ttl`, or says who holds it.
-    pub async fn acquire_lock(&self, name: &str, holder: &str, ttl: Duration) -> Result<LockGuard, StoreError> {
+    pub async fn acquire_lock(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<LockGuard, StoreError> {
         if !self.try_lease(name, holder, ttl).await? {
             let current: Option<(String, DateTime<Utc>)> = on_pool!(self, pool => {
                 sqlx::query_as("SELECT holder, expires_at FROM run_locks WHERE name = $1")

@@ -11,11 +11,17 @@ mod publish;
 mod read;
 
 pub use lock::{LockGuard, SYNC_LOCK};
-pub use publish::{GoldenRow, PairRow, Publication, Redirect, RejectRow, RunFinish, SourceOutcome, StagedChange};
-pub use read::{GoldenSummary, GoldenView, LinkedRecord, PreviousGolden, RejectView, RunSourceView, RunView};
+pub use publish::{
+    GoldenRow, PairRow, Publication, Redirect, RejectRow, RunFinish, SourceOutcome, StagedChange,
+};
+pub use read::{
+    GoldenSummary, GoldenView, LinkedRecord, PreviousGolden, RejectView, RunSourceView, RunView,
+};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -33,7 +39,9 @@ pub(crate) use on_pool;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("the store url {0:?} is not supported: use sqlite://path/to/file.db or postgres://host/db")]
+    #[error(
+        "the store url {0:?} is not supported: use sqlite://path/to/file.db or postgres://host/db"
+    )]
     BadUrl(String),
     #[error("cannot open the store at {url}: {reason}")]
     Open { url: String, reason: String },
@@ -47,7 +55,9 @@ pub enum StoreError {
     },
     #[error("another run ({holder}) is syncing into this store until {until}; wait for it, or for its lease to expire")]
     Locked { holder: String, until: String },
-    #[error("the store holds data this version cannot read ({0}); was it written by a newer gild?")]
+    #[error(
+        "the store holds data this version cannot read ({0}); was it written by a newer gild?"
+    )]
     Corrupt(String),
 }
 
@@ -58,7 +68,10 @@ pub(crate) trait Doing<T> {
 
 impl<T> Doing<T> for Result<T, sqlx::Error> {
     fn doing(self, what: &'static str) -> Result<T, StoreError> {
-        self.map_err(|source| StoreError::Query { doing: what, source })
+        self.map_err(|source| StoreError::Query {
+            doing: what,
+            source,
+        })
     }
 }
 
@@ -74,7 +87,10 @@ impl Store {
         let redacted = crate::connectors::redact_url(url);
         let store = if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
-                .map_err(|e| StoreError::Open { url: redacted.clone(), reason: e.to_string() })?
+                .map_err(|e| StoreError::Open {
+                    url: redacted.clone(),
+                    reason: e.to_string(),
+                })?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
@@ -93,7 +109,10 @@ impl Store {
                 .max_connections(4)
                 .connect_with(options)
                 .await
-                .map_err(|e| StoreError::Open { url: redacted.clone(), reason: e.to_string() })?;
+                .map_err(|e| StoreError::Open {
+                    url: redacted.clone(),
+                    reason: e.to_string(),
+                })?;
             Store::Sqlite(pool)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = PgPoolOptions::new()
@@ -101,7 +120,10 @@ impl Store {
                 .acquire_timeout(Duration::from_secs(15))
                 .connect(url)
                 .await
-                .map_err(|e| StoreError::Open { url: redacted.clone(), reason: e.to_string() })?;
+                .map_err(|e| StoreError::Open {
+                    url: redacted.clone(),
+                    reason: e.to_string(),
+                })?;
             Store::Postgres(pool)
         } else {
             return Err(StoreError::BadUrl(redacted));

@@ -19,7 +19,11 @@ impl Store {
         }
     }
 
-    pub async fn save_model(&self, model: &Model, run_id: Option<&str>) -> Result<String, StoreError> {
+    pub async fn save_model(
+        &self,
+        model: &Model,
+        run_id: Option<&str>,
+    ) -> Result<String, StoreError> {
         let id = uuid::Uuid::now_v7().to_string();
         on_pool!(self, pool => {
             sqlx::query("INSERT INTO models (model_id, trained_at, run_id, params) VALUES ($1, $2, $3, $4)")

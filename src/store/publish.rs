@@ -36,7 +36,11 @@ pub struct RejectRow {
 #[derive(Debug, Clone)]
 pub enum StagedChange<'a> {
     /// Insert or replace the whole row.
-    Upsert { record: &'a Record, golden_id: String, content_hash: i64 },
+    Upsert {
+        record: &'a Record,
+        golden_id: String,
+        content_hash: i64,
+    },
     /// Same content, new golden customer.
     Regolden { key: SourceKey, golden_id: String },
     /// Gone from its source.
@@ -127,7 +131,13 @@ pub struct Publication<'a> {
 impl Store {
     /// Records the start of a run (outside the publishing transaction, so that a failed run is
     /// still on record).
-    pub async fn begin_run(&self, run_id: &str, trigger: &str, host: &str, started_at: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn begin_run(
+        &self,
+        run_id: &str,
+        trigger: &str,
+        host: &str,
+        started_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         on_pool!(self, pool => {
             sqlx::query("INSERT INTO sync_runs (run_id, trigger, host, started_at, status) VALUES ($1, $2, $3, $4, 'running')")
                 .bind(run_id)
@@ -142,7 +152,12 @@ impl Store {
     }
 
     /// Marks a run that did not publish as failed, with what is known of it.
-    pub async fn fail_run(&self, run_id: &str, outcomes: &[SourceOutcome], finish: &RunFinish) -> Result<(), StoreError> {
+    pub async fn fail_run(
+        &self,
+        run_id: &str,
+        outcomes: &[SourceOutcome],
+        finish: &RunFinish,
+    ) -> Result<(), StoreError> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.doing("starting to record a failed run")?;
             for o in outcomes {
@@ -397,7 +412,10 @@ impl Store {
     }
 }
 
-fn finish_run_query<'q, DB>(run_id: &'q str, f: &'q RunFinish) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
+fn finish_run_query<'q, DB>(
+    run_id: &'q str,
+    f: &'q RunFinish,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
 where
     DB: sqlx::Database,
     &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,

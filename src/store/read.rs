@@ -158,7 +158,9 @@ impl Store {
         });
         match v {
             None => Ok(1),
-            Some((s,)) => s.parse().map_err(|_| StoreError::Corrupt(format!("next_golden_seq = {s:?}"))),
+            Some((s,)) => s
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("next_golden_seq = {s:?}"))),
         }
     }
 
@@ -185,7 +187,12 @@ impl Store {
     }
 
     /// Golden customers ordered by name; `search` matches name, e-mail, phone or postcode.
-    pub async fn golden_list(&self, search: Option<&str>, limit: i64, offset: i64) -> Result<Vec<GoldenSummary>, StoreError> {
+    pub async fn golden_list(
+        &self,
+        search: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<GoldenSummary>, StoreError> {
         let pattern = search.map(|s| format!("%{}%", s.to_lowercase()));
         let rows: Vec<GoldenSummary> = on_pool!(self, pool => {
             sqlx::query_as(
@@ -245,7 +252,9 @@ impl Store {
                 .await
                 .doing("reading a golden customer")?
         });
-        let Some(golden) = golden else { return Ok(None) };
+        let Some(golden) = golden else {
+            return Ok(None);
+        };
         let records = self.linked_records(&current).await?;
         let lineage = golden.lineage.0.clone();
         Ok(Some(GoldenView {
@@ -307,7 +316,11 @@ impl Store {
     }
 
     /// Rejected rows of one run (the latest when `run_id` is None).
-    pub async fn rejects(&self, run_id: Option<&str>, limit: i64) -> Result<Vec<RejectView>, StoreError> {
+    pub async fn rejects(
+        &self,
+        run_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<RejectView>, StoreError> {
         let rows: Vec<RejectView> = on_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT run_id, source, location, record_key, reason, raw FROM rejects \

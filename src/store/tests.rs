@@ -1,1 +1,340 @@
-// tests to come
+//! One contract suite for every store engine: SQLite always, PostgreSQL when GILD_TEST_POSTGRES_URL is set.
+
+use super::*;
+use crate::record::{BillingFacts, Facts, Record, SourceKey};
+
+fn record(key: &str, kind_billing: bool) -> Record {
+    Record {
+        source: if kind_billing {
+            "billing".into()
+        } else {
+            "crm".into()
+        },
+        key: key.into(),
+        given_name: Some("Ann".into()),
+        family_name: Some("Lee".into()),
+        facts: if kind_billing {
+            Facts::Billing(BillingFacts {
+                account_number: key.into(),
+                balance: Some(rust_decimal::Decimal::new(1250, 2)),
+                ..Default::default()
+            })
+        } else {
+            Facts::Customer
+        },
+        ..Default::default()
+    }
+}
+
+fn golden(id: &str, seq: i64) -> GoldenRow {
+    GoldenRow {
+        golden_id: id.into(),
+        given_name: Some("Ann".into()),
+        middle_name: None,
+        family_name: Some("Lee".into()),
+        full_name: Some("Ann Lee".into()),
+        date_of_birth: chrono::NaiveDate::from_ymd_opt(1980, 2, 3),
+        email: Some("ann@x.com".into()),
+        phone: None,
+        street: None,
+        unit: None,
+        city: Some("BOSTON".into()),
+        region: None,
+        postcode: None,
+        country: None,
+        national_id: None,
+        record_count: 2,
+        customer_records: 1,
+        billing_accounts: 1,
+        orders: 0,
+        lineage: serde_json::json!({"family_name": {"value": "Lee", "source": "crm", "key": "1", "rule": "source_priority"}}),
+        content_hash: 99,
+        created_seq: seq,
+        created_run: "r1".into(),
+        updated_run: "r1".into(),
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+fn finish() -> RunFinish {
+    RunFinish {
+        status: "succeeded".into(),
+        rows_read: 2,
+        rows_rejected: 1,
+        golden_created: 1,
+        golden_updated: 0,
+        golden_deleted: 0,
+        pairs_for_review: 0,
+        summary: serde_json::json!({"ok": true}),
+        error: None,
+    }
+}
+
+async fn contract(store: Store) {
+    let (a, b) = (record("1", false), record("AC-1", true));
+    store
+        .begin_run("r1", "manual", "host:1", now())
+        .await
+        .expect("begin");
+    let p = Publication {
+        run_id: "r1".into(),
+        outcomes: vec![SourceOutcome {
+            source: "crm".into(),
+            record_kind: "customer".into(),
+            status: "rejects".into(),
+            rows_read: 2,
+            rows_rejected: 1,
+            rows_kept: 1,
+            fields_nulled: 0,
+            seconds: 0.1,
+            error: None,
+        }],
+        rejects: vec![RejectRow {
+            source: "crm".into(),
+            location: "t.csv:3".into(),
+            record_key: None,
+            reason: "missing key".into(),
+            raw: ",Bo".into(),
+        }],
+        staged: vec![
+            StagedChange::Upsert {
+                record: &a,
+                golden_id: "G00000001".into(),
+                content_hash: 1,
+            },
+            StagedChange::Upsert {
+                record: &b,
+                golden_id: "G00000001".into(),
+                content_hash: 2,
+            },
+        ],
+        golden_upserts: vec![golden("G00000001", 1)],
+        golden_deletes: vec![],
+        redirects: vec![],
+        pairs: vec![PairRow {
+            a: SourceKey::new("crm", "1"),
+            b: SourceKey::new("billing", "AC-1"),
+            probability: 0.99,
+            weight: 6.6,
+            decision: "merge",
+            rule: "email".into(),
+        }],
+        watermarks: vec![(
+            "crm".into(),
+            "updated_at".into(),
+            "2024-01-01 00:00:00".into(),
+        )],
+        next_golden_seq: 2,
+        model: None,
+        finish: finish(),
+    };
+    store.publish(&p).await.expect("publish");
+
+    assert_eq!(store.next_golden_seq().await.expect("seq"), 2);
+    let xref = store.previous_xref().await.expect("xref");
+    assert_eq!(
+        xref.get(&SourceKey::new("billing", "AC-1")),
+        Some(&("G00000001".to_string(), 2))
+    );
+    let view = store
+        .golden_view("G00000001")
+        .await
+        .expect("view")
+        .expect("exists");
+    assert_eq!(view.records.len(), 2);
+    assert_eq!(view.records[0].record, b, "records round-trip through JSON");
+    assert_eq!(view.lineage["family_name"]["source"], "crm");
+    assert_eq!(
+        store
+            .golden_id_of(&SourceKey::new("crm", "1"))
+            .await
+            .expect("lookup")
+            .as_deref(),
+        Some("G00000001")
+    );
+    assert_eq!(store.rejects(None, 10).await.expect("rejects").len(), 1);
+    let runs = store.runs(5).await.expect("runs");
+    assert_eq!(runs[0].status, "succeeded");
+    assert_eq!(
+        store.run_sources("r1").await.expect("sources")[0].rows_rejected,
+        1
+    );
+    assert_eq!(store.match_pairs().await.expect("pairs").len(), 1);
+    assert_eq!(
+        store
+            .golden_list(Some("lee"), 10, 0)
+            .await
+            .expect("list")
+            .len(),
+        1
+    );
+    assert!(store
+        .golden_list(Some("zzz"), 10, 0)
+        .await
+        .expect("list")
+        .is_empty());
+
+    // A merge: G2 redirects to G1, and old IDs resolve.
+    store
+        .begin_run("r2", "manual", "host:1", now())
+        .await
+        .expect("begin");
+    let mut p2 = Publication {
+        run_id: "r2".into(),
+        outcomes: vec![],
+        rejects: vec![],
+        staged: vec![StagedChange::Regolden {
+            key: SourceKey::new("billing", "AC-1"),
+            golden_id: "G00000003".into(),
+        }],
+        golden_upserts: vec![golden("G00000003", 3)],
+        golden_deletes: vec![],
+        redirects: vec![Redirect {
+            old_id: "G00000002".into(),
+            new_id: "G00000001".into(),
+            reason: "merged".into(),
+        }],
+        pairs: vec![],
+        watermarks: vec![],
+        next_golden_seq: 4,
+        model: None,
+        finish: finish(),
+    };
+    store.publish(&p2).await.expect("publish 2");
+    assert_eq!(
+        store
+            .resolve_golden_id("G00000002")
+            .await
+            .expect("resolve")
+            .as_deref(),
+        Some("G00000001")
+    );
+    assert_eq!(
+        store
+            .golden_id_of(&SourceKey::new("billing", "AC-1"))
+            .await
+            .expect("lookup")
+            .as_deref(),
+        Some("G00000003")
+    );
+    assert!(
+        store.match_pairs().await.expect("pairs").is_empty(),
+        "pairs are replaced each run"
+    );
+
+    // A failing publish changes nothing: a reject row that breaks a constraint (unknown run).
+    p2.run_id = "no-such-run".into();
+    p2.golden_upserts = vec![golden("G00000009", 9)];
+    p2.rejects = vec![RejectRow {
+        source: "x".into(),
+        location: "l".into(),
+        record_key: None,
+        reason: "r".into(),
+        raw: "".into(),
+    }];
+    assert!(store.publish(&p2).await.is_err());
+    assert!(
+        store
+            .resolve_golden_id("G00000009")
+            .await
+            .expect("resolve")
+            .is_none(),
+        "rolled back"
+    );
+
+    // Only one holder of the sync lease at a time.
+    let held = store
+        .acquire_lock(SYNC_LOCK, "run-a", std::time::Duration::from_secs(60))
+        .await
+        .expect("lock");
+    let other = store
+        .acquire_lock(SYNC_LOCK, "run-b", std::time::Duration::from_secs(60))
+        .await;
+    assert!(matches!(other, Err(StoreError::Locked { ref holder, .. }) if holder == "run-a"));
+    held.release().await.expect("release");
+    let again = store
+        .acquire_lock(SYNC_LOCK, "run-b", std::time::Duration::from_secs(60))
+        .await
+        .expect("free again");
+    again.release().await.expect("release");
+
+    // An expired lease (a dead worker) can be taken over.
+    let dead = store
+        .acquire_lock(SYNC_LOCK, "dead", std::time::Duration::from_millis(1))
+        .await
+        .expect("lock");
+    drop(dead);
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let takeover = store
+        .acquire_lock(SYNC_LOCK, "alive", std::time::Duration::from_secs(60))
+        .await
+        .expect("take over");
+    takeover.release().await.expect("release");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_store_contract() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("nested/store.db").display());
+    let store = Store::connect(&url)
+        .await
+        .expect("creates the file and its folder");
+    contract(store.clone()).await;
+    store.close().await;
+    // Reopening runs no migration twice.
+    let again = Store::connect(&url).await.expect("reopens");
+    assert_eq!(again.golden_count().await.expect("count"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_store_contract() {
+    use sqlx::Connection;
+    let Some(base) = std::env::var("GILD_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+    else {
+        assert!(
+            std::env::var("CI").map(|v| v != "true").unwrap_or(true),
+            "GILD_TEST_POSTGRES_URL must be set in CI"
+        );
+        eprintln!(
+            "SKIPPED: GILD_TEST_POSTGRES_URL is not set; the PostgreSQL store contract was not run"
+        );
+        return;
+    };
+    let name = format!(
+        "gild_unit_{}_{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_subsec_nanos()
+    );
+    let authority = base
+        .split_once("://")
+        .map(|(_, r)| r.split('/').next().unwrap_or(r))
+        .unwrap_or("");
+    let admin = format!("postgres://{authority}/postgres");
+    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create");
+    let store = Store::connect(&format!("postgres://{authority}/{name}"))
+        .await
+        .expect("connect store");
+    contract(store.clone()).await;
+    store.close().await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {name} WITH (FORCE)"
+    )))
+    .execute(&mut conn)
+    .await
+    .expect("drop");
+}
+
+#[tokio::test]
+async fn unsupported_urls_are_refused() {
+    let err = Store::connect("mysql://root@localhost/x")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not supported"));
+}
