@@ -33,12 +33,17 @@ pub enum BlockKey {
     Metaphone(Field),
     Initial(Field),
     BirthYear,
+    /// Given and family name as an unordered pair, so that swapped names share a block.
+    NamesUnordered,
 }
 
 impl BlockKey {
     pub fn parse(s: &str) -> Option<BlockKey> {
         if s == "birth_year" {
             return Some(BlockKey::BirthYear);
+        }
+        if s == "names_unordered" {
+            return Some(BlockKey::NamesUnordered);
         }
         if let Some(f) = Field::parse(s) {
             return Some(BlockKey::Value(f));
@@ -63,6 +68,7 @@ impl BlockKey {
             BlockKey::Metaphone(f) => format!("{}_metaphone", f.name()),
             BlockKey::Initial(f) => format!("{}_initial", f.name()),
             BlockKey::BirthYear => "birth_year".into(),
+            BlockKey::NamesUnordered => "names_unordered".into(),
         }
     }
 }
@@ -84,7 +90,8 @@ impl BlockingRule {
                     k.span(),
                     format!(
                         "unknown blocking key {:?}; use a field (given_name, family_name, date_of_birth, email, phone, postcode, \
-                         street_number, street_name, city, …), birth_year, or a text field with _soundex, _metaphone or _initial",
+                         street_number, street_name, city, …), birth_year, names_unordered, or a text field with _soundex, \
+                         _metaphone or _initial",
                         k.get_ref()
                     ),
                 )
@@ -140,17 +147,24 @@ pub struct BlockWarning {
 #[derive(Debug, Default)]
 pub struct Candidates {
     packed: Vec<u64>,
+    /// How many pairs there were, still known after `release_pairs`.
+    total: usize,
     pub rules: Vec<RuleStats>,
     pub warnings: Vec<BlockWarning>,
 }
 
 impl Candidates {
     pub fn len(&self) -> usize {
-        self.packed.len()
+        self.total
     }
 
     pub fn is_empty(&self) -> bool {
-        self.packed.is_empty()
+        self.total == 0
+    }
+
+    /// Frees the pairs once they are scored; the counts stay.
+    pub fn release_pairs(&mut self) {
+        self.packed = Vec::new();
     }
 
     /// (i, j, rule index) with i < j.
@@ -202,7 +216,10 @@ impl<'a> KeyColumns<'a> {
             .filter(|k| {
                 matches!(
                     k,
-                    BlockKey::Soundex(_) | BlockKey::Metaphone(_) | BlockKey::Initial(_)
+                    BlockKey::Soundex(_)
+                        | BlockKey::Metaphone(_)
+                        | BlockKey::Initial(_)
+                        | BlockKey::NamesUnordered
                 )
             })
             .collect();
@@ -213,6 +230,7 @@ impl<'a> KeyColumns<'a> {
             .filter_map(|&key| {
                 let field = match key {
                     BlockKey::Soundex(f) | BlockKey::Metaphone(f) | BlockKey::Initial(f) => f,
+                    BlockKey::NamesUnordered => return Some((key, names_unordered(prepared))),
                     _ => return None,
                 };
                 let (interner, syms) = prepared.column(field)?;
@@ -287,6 +305,22 @@ impl<'a> KeyColumns<'a> {
         };
         format!("{}={v}", key.name())
     }
+}
+
+/// One code per record for its {given, family} name pair in either order; none unless both are present.
+fn names_unordered(p: &Prepared) -> (Interner, Vec<Sym>) {
+    let mut codes = Interner::new();
+    let column = (0..p.n)
+        .map(|i| {
+            let (g, f) = (p.text(Field::GivenName, i), p.text(Field::FamilyName, i));
+            if g.is_empty() || f.is_empty() {
+                return NONE;
+            }
+            let (a, b) = if g <= f { (g, f) } else { (f, g) };
+            codes.add(&format!("{a}|{b}"))
+        })
+        .collect();
+    (codes, column)
 }
 
 fn hash_key(parts: &[u32]) -> u64 {
@@ -444,6 +478,7 @@ pub fn candidates(
         }
     }
     Candidates {
+        total: kept.len(),
         packed: kept,
         rules: stats,
         warnings,
@@ -520,6 +555,23 @@ mod tests {
             .iter()
             .all(|(i, j, _)| p.source[i as usize] != p.source[j as usize]));
         assert_eq!(link.len(), 2);
+    }
+
+    #[test]
+    fn swapped_names_share_an_unordered_names_block() {
+        let records = vec![
+            rec("a", "1", "Nathan", "Morrison", None, ""),
+            rec("a", "2", "Morrison", "Nathan", None, ""),
+            rec("a", "3", "Nathan", "Morris", None, ""),
+        ];
+        let p = Prepared::build(&records);
+        let c = candidates(
+            &p,
+            &[rule(&["names_unordered"])],
+            LinkType::LinkAndDedupe,
+            LIMITS,
+        );
+        assert_eq!(c.iter().collect::<Vec<_>>(), vec![(0, 1, 0)]);
     }
 
     #[test]

@@ -112,8 +112,8 @@ pub struct FulfilmentFacts {
 pub enum Facts {
     #[default]
     Customer,
-    Billing(BillingFacts),
-    Fulfilment(FulfilmentFacts),
+    Billing(Box<BillingFacts>),
+    Fulfilment(Box<FulfilmentFacts>),
 }
 
 impl Facts {

@@ -25,7 +25,8 @@ fn start_worker(env: &[(&str, &str)]) -> Worker {
     Worker(c.spawn().expect("start gild worker"))
 }
 
-/// Waits until the store shows a scheduled run that finished, returning it.
+/// Waits until the store shows a scheduled run that finished, returning the first one (the
+/// list is newest first, and later ticks find nothing new to create).
 fn wait_for_scheduled_run(env: &[(&str, &str)], limit: Duration) -> Option<serde_json::Value> {
     let start = Instant::now();
     while start.elapsed() < limit {
@@ -33,6 +34,7 @@ fn wait_for_scheduled_run(env: &[(&str, &str)], limit: Duration) -> Option<serde
         if out.status.success() {
             if let Some(done) = json(&out).as_array().and_then(|runs| {
                 runs.iter()
+                    .rev()
                     .find(|r| r["trigger"] == "schedule" && r["status"] != "running")
                     .cloned()
             }) {

@@ -36,6 +36,11 @@ pub struct ComparisonConfig {
     /// put them together (for dates of birth, tax identifiers).
     #[serde(default)]
     pub cannot_link_when_different: bool,
+    /// Other comparisons (by name) whose agreement on their first level outweighs this one's
+    /// disagreement: a given name written as an unknown nickname is no contradiction when the
+    /// date of birth or the e-mail agrees exactly.
+    #[serde(default)]
+    pub unless_agreeing: Vec<Spanned<String>>,
 }
 
 /// A validated comparison.
@@ -46,6 +51,9 @@ pub struct Comparison {
     pub levels: Vec<LevelKind>,
     pub term_frequency: bool,
     pub cannot_link_when_different: bool,
+    /// Indexes of the comparisons whose first-level agreement lifts this one's cannot-link.
+    #[serde(default)]
+    pub unless_agreeing: Vec<usize>,
 }
 
 impl Comparison {
@@ -116,8 +124,44 @@ impl Comparison {
             levels,
             term_frequency: c.term_frequency,
             cannot_link_when_different: c.cannot_link_when_different,
+            // Resolved by `resolve_unless` once every comparison is known.
+            unless_agreeing: Vec::new(),
         })
     }
+}
+
+/// Resolves every comparison's `unless_agreeing` names to indexes; errors name the bad entry.
+pub fn resolve_unless(
+    configs: &[ComparisonConfig],
+    comparisons: &mut [Comparison],
+) -> Vec<(std::ops::Range<usize>, String)> {
+    let mut problems = Vec::new();
+    if configs.len() != comparisons.len() {
+        return problems; // an earlier problem already stopped the load
+    }
+    let names: Vec<String> = comparisons.iter().map(|c| c.name.clone()).collect();
+    for (c, cfg) in comparisons.iter_mut().zip(configs) {
+        for u in &cfg.unless_agreeing {
+            match names.iter().position(|n| n == u.get_ref()) {
+                Some(i) if names[i] != c.name => c.unless_agreeing.push(i),
+                _ => problems.push((
+                    u.span(),
+                    format!(
+                        "unless_agreeing names {:?}, which is not another comparison ({})",
+                        u.get_ref(),
+                        names.join(", ")
+                    ),
+                )),
+            }
+        }
+        if !cfg.unless_agreeing.is_empty() && !cfg.cannot_link_when_different {
+            problems.push((
+                cfg.field.span(),
+                "unless_agreeing only applies with cannot_link_when_different = true".into(),
+            ));
+        }
+    }
+    problems
 }
 
 /// Similarities of one pair of values, computed at most once across a comparison's levels.

@@ -445,6 +445,9 @@ impl Config {
                 Err((span, msg)) => problems.push(at(span, msg)),
             }
         }
+        for (span, msg) in crate::compare::resolve_unless(&comparison_cfg, &mut comparisons) {
+            problems.push(at(span, msg));
+        }
         let training = match Training::from_config(&training_cfg, &blocking) {
             Ok(t) => Some(t),
             Err((span, msg)) => {

@@ -36,7 +36,8 @@ pub struct GoldenCounts {
 pub struct GoldenBuild<'a> {
     /// Golden ID of each cluster.
     pub ids: Vec<String>,
-    pub upserts: Vec<GoldenRow>,
+    /// The golden records to write: new or changed.
+    pub upserts: Upserts<'a>,
     pub deletes: Vec<String>,
     pub redirects: Vec<Redirect>,
     pub staged: Vec<StagedChange<'a>>,
@@ -48,6 +49,72 @@ pub struct GoldenBuild<'a> {
 /// Field values of one golden record, before IDs and timestamps.
 struct Built {
     row: GoldenRow,
+}
+
+/// A golden record to write: which cluster, and what it keeps from its earlier self.
+struct Upsert {
+    cluster: u32,
+    created_seq: i64,
+    /// None: created by this run.
+    created: Option<(String, DateTime<Utc>)>,
+}
+
+/// The new and changed golden records, rebuilt from their clusters a slice at a time when they
+/// are written (survivorship is deterministic), so that they never all sit in memory.
+pub struct Upserts<'a> {
+    records: &'a [Record],
+    clusters: &'a [Vec<u32>],
+    survivorship: &'a Survivorship,
+    ids: Vec<String>,
+    items: Vec<Upsert>,
+    run_id: String,
+    now: DateTime<Utc>,
+}
+
+impl Upserts<'_> {
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// All rows (for tests and small estates).
+    pub fn all(&self) -> Vec<GoldenRow> {
+        self.rows(0..self.items.len())
+    }
+
+    pub fn rows(&self, range: std::ops::Range<usize>) -> Vec<GoldenRow> {
+        self.items[range]
+            .par_iter()
+            .map(|u| {
+                let rs: Vec<&Record> = self.clusters[u.cluster as usize]
+                    .iter()
+                    .map(|&r| &self.records[r as usize])
+                    .collect();
+                let mut row = survive(self.survivorship, &rs).row;
+                row.golden_id = self.ids[u.cluster as usize].clone();
+                row.created_seq = u.created_seq;
+                (row.created_run, row.created_at) = match &u.created {
+                    Some((run, at)) => (run.clone(), *at),
+                    None => (self.run_id.clone(), self.now),
+                };
+                row.updated_run = self.run_id.clone();
+                row.updated_at = self.now;
+                row
+            })
+            .collect()
+    }
+}
+
+impl crate::store::GoldenRows for Upserts<'_> {
+    fn len(&self) -> usize {
+        Upserts::len(self)
+    }
+    fn rows(&self, range: std::ops::Range<usize>) -> Vec<GoldenRow> {
+        Upserts::rows(self, range)
+    }
 }
 
 fn text(v: &Option<crate::record::Text>) -> Option<String> {
@@ -243,9 +310,9 @@ fn golden_hash(g: &GoldenRow) -> i64 {
 pub fn build<'a>(
     records: &'a [Record],
     hashes: &[i64],
-    clusters: &[Vec<u32>],
+    clusters: &'a [Vec<u32>],
     previous: &Previous<'_>,
-    survivorship: &Survivorship,
+    survivorship: &'a Survivorship,
     pulled: &HashSet<String>,
     run_id: &str,
     now: DateTime<Utc>,
@@ -277,41 +344,41 @@ pub fn build<'a>(
     all_previous.sort_unstable();
     let assignment = assign(&prev_ids, &age, &all_previous, previous.next_seq);
 
-    let built: Vec<Built> = clusters
+    // Only the content hash is kept here; rows are rebuilt when written.
+    let hashes_of_clusters: Vec<i64> = clusters
         .par_iter()
         .map(|members| {
             let rs: Vec<&Record> = members.iter().map(|&r| &records[r as usize]).collect();
-            survive(survivorship, &rs)
+            survive(survivorship, &rs).row.content_hash
         })
         .collect();
 
     let mut counts = GoldenCounts::default();
-    let mut upserts = Vec::new();
-    for (c, b) in built.into_iter().enumerate() {
-        let mut row = b.row;
+    let mut items = Vec::new();
+    for (c, hash) in hashes_of_clusters.into_iter().enumerate() {
         let id = &assignment.ids[c];
-        row.golden_id = id.clone();
-        match previous.golden.get(id) {
-            Some(prev) if prev.content_hash == row.content_hash => {
+        let (created_seq, created) = match previous.golden.get(id) {
+            Some(prev) if prev.content_hash == hash => {
                 counts.unchanged += 1;
                 continue;
             }
             Some(prev) => {
                 counts.updated += 1;
-                row.created_seq = prev.created_seq;
-                row.created_run = prev.created_run.clone();
-                row.created_at = prev.created_at;
+                (
+                    prev.created_seq,
+                    Some((prev.created_run.clone(), prev.created_at)),
+                )
             }
             None => {
                 counts.created += 1;
-                row.created_seq = id[1..].parse().unwrap_or(0);
-                row.created_run = run_id.to_string();
-                row.created_at = now;
+                (id[1..].parse().unwrap_or(0), None)
             }
-        }
-        row.updated_run = run_id.to_string();
-        row.updated_at = now;
-        upserts.push(row);
+        };
+        items.push(Upsert {
+            cluster: c as u32,
+            created_seq,
+            created,
+        });
     }
 
     let mut deletes: Vec<String> = assignment.deleted.clone();
@@ -365,7 +432,15 @@ pub fn build<'a>(
 
     GoldenBuild {
         ids: assignment.ids.clone(),
-        upserts,
+        upserts: Upserts {
+            records,
+            clusters,
+            survivorship,
+            ids: assignment.ids.clone(),
+            items,
+            run_id: run_id.to_string(),
+            now,
+        },
         deletes,
         redirects,
         staged,

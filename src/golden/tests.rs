@@ -34,6 +34,7 @@ fn at() -> DateTime<Utc> {
 
 #[test]
 fn survivorship_picks_per_field_and_keeps_lineage() {
+    let (pair, surv) = (vec![vec![0u32, 1]], survivorship());
     let records = vec![
         rec("billing", "B1", "Robert", "rob@new.com", "9 NEW RD", 20),
         rec("crm", "C1", "Bob", "bob@old.com", "1 OLD ST", 1),
@@ -49,15 +50,16 @@ fn survivorship_picks_per_field_and_keeps_lineage() {
     let b = build(
         &records,
         &hashes,
-        &[vec![0, 1]],
+        &pair,
         &previous,
-        &survivorship(),
+        &surv,
         &HashSet::new(),
         "run1",
         at(),
     );
     assert_eq!(b.upserts.len(), 1);
-    let g = &b.upserts[0];
+    let rows = b.upserts.all();
+    let g = &rows[0];
     assert_eq!(g.golden_id, "G00000001");
     assert_eq!(g.given_name.as_deref(), Some("Robert"), "longest");
     assert_eq!(
@@ -80,6 +82,7 @@ fn survivorship_picks_per_field_and_keeps_lineage() {
 
 #[test]
 fn a_rerun_with_the_same_input_changes_nothing_and_a_changed_record_updates() {
+    let (pair, single, surv) = (vec![vec![0u32, 1]], vec![vec![0u32]], survivorship());
     let records = vec![
         rec("crm", "C1", "Ann", "ann@x.com", "1 A ST", 1),
         rec("billing", "B1", "Ann", "ann@x.com", "1 A ST", 2),
@@ -90,18 +93,19 @@ fn a_rerun_with_the_same_input_changes_nothing_and_a_changed_record_updates() {
     let first = build(
         &records,
         &hashes,
-        &[vec![0, 1]],
+        &pair,
         &Previous {
             xref: &empty_x,
             golden: &empty_g,
             next_seq: 1,
         },
-        &survivorship(),
+        &surv,
         &HashSet::new(),
         "run1",
         at(),
     );
-    let g = &first.upserts[0];
+    let rows = first.upserts.all();
+    let g = &rows[0];
     let xref: HashMap<SourceKey, (String, i64)> = records
         .iter()
         .zip(&hashes)
@@ -127,9 +131,9 @@ fn a_rerun_with_the_same_input_changes_nothing_and_a_changed_record_updates() {
     let second = build(
         &records,
         &hashes,
-        &[vec![0, 1]],
+        &pair,
         &previous,
-        &survivorship(),
+        &surv,
         &pulled,
         "run2",
         at(),
@@ -143,16 +147,17 @@ fn a_rerun_with_the_same_input_changes_nothing_and_a_changed_record_updates() {
     let third = build(
         &changed,
         &hashes2,
-        &[vec![0, 1]],
+        &pair,
         &previous,
-        &survivorship(),
+        &surv,
         &pulled,
         "run3",
         at(),
     );
     assert_eq!(third.counts.updated, 1);
-    assert_eq!(third.upserts[0].golden_id, g.golden_id);
-    assert_eq!(third.upserts[0].created_run, "run1", "creation is kept");
+    let third_rows = third.upserts.all();
+    assert_eq!(third_rows[0].golden_id, g.golden_id);
+    assert_eq!(third_rows[0].created_run, "run1", "creation is kept");
     assert_eq!(third.staged.len(), 1);
 
     // The billing record is gone from a source that was pulled: deleted from the store.
@@ -160,9 +165,9 @@ fn a_rerun_with_the_same_input_changes_nothing_and_a_changed_record_updates() {
     let fourth = build(
         &only_crm,
         &hashes[..1],
-        &[vec![0]],
+        &single,
         &previous,
-        &survivorship(),
+        &surv,
         &pulled,
         "run4",
         at(),

@@ -158,14 +158,24 @@ impl<'a> Scorer<'a> {
         (w, None)
     }
 
+    /// Whether comparison `c`, at `level`, forbids linking the pair.
+    fn contradicts(&self, c: usize, level: u8, i: usize, j: usize) -> bool {
+        let comp = &self.comparator.comparisons[c];
+        comp.cannot_link_when_different
+            && level == comp.else_level()
+            && !comp
+                .unless_agreeing
+                .iter()
+                .any(|&u| self.comparator.level(u, i, j) == 1)
+    }
+
     /// The match weight of a pair, and whether some comparison forbids linking it.
     pub fn score(&self, i: usize, j: usize) -> (f64, bool) {
         let mut total = self.prior_weight;
         let mut contradiction = false;
         for c in 0..self.weights.len() {
             let level = self.comparator.level(c, i, j);
-            let comp = &self.comparator.comparisons[c];
-            if comp.cannot_link_when_different && level == comp.else_level() {
+            if !contradiction && self.contradicts(c, level, i, j) {
                 contradiction = true;
             }
             total += self.level_weight(c, level, i, j).0;
@@ -181,7 +191,7 @@ impl<'a> Scorer<'a> {
         for (c, comp) in self.comparator.comparisons.iter().enumerate() {
             let level = self.comparator.level(c, i, j);
             let (weight, tf) = self.level_weight(c, level, i, j);
-            if comp.cannot_link_when_different && level == comp.else_level() {
+            if self.contradicts(c, level, i, j) {
                 contradictions.push(comp.name.clone());
             }
             total += weight;

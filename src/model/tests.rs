@@ -168,3 +168,74 @@ fn weights_and_probabilities() {
     assert!((logit2(0.5)).abs() < 1e-12);
     assert!((probability(logit2(0.95)) - 0.95).abs() < 1e-9);
 }
+
+#[test]
+fn a_different_given_name_is_forgiven_only_when_a_named_comparison_agrees() {
+    let rec = |key: &str, given: &str, dob: Option<(i32, u32, u32)>| Record {
+        source: "s".into(),
+        key: key.into(),
+        given_name: Some(given.into()),
+        family_name: Some("Ingram".into()),
+        date_of_birth: dob.and_then(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d)),
+        ..Default::default()
+    };
+    let records = vec![
+        rec("0", "Roger", Some((1979, 4, 28))),
+        rec("1", "Robby", Some((1979, 4, 28))), // a nickname no table knows, same birthday
+        rec("2", "Tina", Some((1983, 2, 11))),  // his sister
+        rec("3", "Tina", None),
+    ];
+    let p = Prepared::build(&records);
+    let text = r#"
+        [[c]]
+        field = "given_name"
+        levels = ["exact", "jaro_winkler >= 0.9"]
+        cannot_link_when_different = true
+        unless_agreeing = ["date_of_birth"]
+        [[c]]
+        field = "date_of_birth"
+        levels = ["exact"]
+    "#;
+    #[derive(serde::Deserialize)]
+    struct Cs {
+        c: Vec<ComparisonConfig>,
+    }
+    let cfgs: Cs = toml::from_str(text).expect("config");
+    let mut comps: Vec<Comparison> = cfgs
+        .c
+        .iter()
+        .map(|c| Comparison::from_config(c).expect("valid"))
+        .collect();
+    assert!(crate::compare::resolve_unless(&cfgs.c, &mut comps).is_empty());
+    assert_eq!(comps[0].unless_agreeing, vec![1]);
+    let c = Comparator::new(&p, &comps);
+    let model = train(&c, &training(), LinkType::LinkAndDedupe, LIMITS, &[]);
+    let scorer = Scorer::new(&model, &c);
+    assert!(
+        !scorer.score(0, 1).1,
+        "same birthday: the name difference is no contradiction"
+    );
+    assert!(scorer.score(0, 2).1, "different names and birthdays");
+    assert!(
+        scorer.score(0, 3).1,
+        "different names, no birthday to vouch"
+    );
+    assert_eq!(
+        scorer.explain(0, 3).contradictions,
+        vec!["given_name".to_string()]
+    );
+
+    let bad: Cs = toml::from_str(&text.replace(
+        r#"unless_agreeing = ["date_of_birth"]"#,
+        r#"unless_agreeing = ["dob"]"#,
+    ))
+    .expect("config");
+    let mut comps: Vec<Comparison> = bad
+        .c
+        .iter()
+        .map(|c| Comparison::from_config(c).expect("valid"))
+        .collect();
+    let problems = crate::compare::resolve_unless(&bad.c, &mut comps);
+    assert_eq!(problems.len(), 1);
+    assert!(problems[0].1.contains("\"dob\""), "{}", problems[0].1);
+}

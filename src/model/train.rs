@@ -229,12 +229,13 @@ fn initial_m(c: &Comparison) -> Vec<f64> {
 fn rule_fields(rule: &BlockingRule) -> Vec<Field> {
     rule.keys
         .iter()
-        .map(|k| match k {
+        .flat_map(|k| match k {
             BlockKey::Value(f)
             | BlockKey::Soundex(f)
             | BlockKey::Metaphone(f)
-            | BlockKey::Initial(f) => *f,
-            BlockKey::BirthYear => Field::DateOfBirth,
+            | BlockKey::Initial(f) => vec![*f],
+            BlockKey::BirthYear => vec![Field::DateOfBirth],
+            BlockKey::NamesUnordered => vec![Field::GivenName, Field::FamilyName],
         })
         .collect()
 }

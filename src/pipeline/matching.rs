@@ -11,7 +11,6 @@ use crate::record::Record;
 use std::time::Instant;
 
 pub struct MatchOutcome {
-    pub prepared: Prepared,
     pub model: Model,
     pub trained: bool,
     pub candidates: Candidates,
@@ -36,10 +35,7 @@ pub fn stage<T>(
     let seconds = started.elapsed().as_secs_f64();
     tracing::info!(seconds, "stage finished");
     progress.stage_finished(name, seconds);
-    stages.push(StageTime {
-        stage: name.to_string(),
-        seconds,
-    });
+    stages.push(StageTime::now(name, seconds));
     out
 }
 
@@ -70,7 +66,7 @@ pub fn run(
             true,
         ),
     };
-    let candidates = stage("block", progress, stages, || {
+    let mut candidates = stage("block", progress, stages, || {
         blocking::candidates(
             &prepared,
             &matching.blocking,
@@ -84,6 +80,7 @@ pub fn run(
         scorer.score_candidates(candidates.packed(), logit2(matching.review_threshold))
     });
     let score_seconds = started.elapsed().as_secs_f64();
+    candidates.release_pairs();
     let merge_weight = logit2(matching.merge_threshold);
     let clusters = stage("cluster", progress, stages, || {
         let edges: Vec<ScoredPair> = scored
@@ -100,10 +97,11 @@ pub fn run(
             &matching.clustering,
         )
     });
+    // The comparison columns are done with: free them before golden records are built.
     drop(scorer);
     drop(comparator);
+    drop(prepared);
     MatchOutcome {
-        prepared,
         model,
         trained,
         candidates,

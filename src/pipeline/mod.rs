@@ -183,10 +183,7 @@ async fn run(
     .await;
     let seconds = pull_started.elapsed().as_secs_f64();
     progress.stage_finished("pull", seconds);
-    stages.push(StageTime {
-        stage: "pull".into(),
-        seconds,
-    });
+    stages.push(StageTime::now("pull", seconds));
 
     let mut records: Vec<Record> = Vec::new();
     let mut rejects = Vec::new();
@@ -204,7 +201,11 @@ async fn run(
             records.extend(last);
         } else {
             pulled.insert(p.outcome.source.clone());
-            records.extend(p.records);
+            if records.is_empty() {
+                records = p.records; // a move: a million records are not copied
+            } else {
+                records.extend(p.records);
+            }
             rejects.extend(p.rejects);
             watermarks.extend(
                 p.watermark
@@ -243,10 +244,7 @@ async fn run(
     };
     let seconds = load_started.elapsed().as_secs_f64();
     progress.stage_finished("load", seconds);
-    stages.push(StageTime {
-        stage: "load".into(),
-        seconds,
-    });
+    stages.push(StageTime::now("load", seconds));
 
     let hashes: Vec<i64> = matching::stage("hash", progress, &mut stages, || {
         records.par_iter().map(Record::content_hash).collect()
@@ -384,7 +382,7 @@ async fn run(
         outcomes: outcomes.clone(),
         rejects,
         staged: golden.staged,
-        golden_upserts: golden.upserts,
+        golden_upserts: Box::new(golden.upserts),
         golden_deletes: golden.deletes,
         redirects: golden.redirects,
         pairs,
@@ -396,10 +394,7 @@ async fn run(
     store.publish(&publication).await?;
     let seconds = publish_started.elapsed().as_secs_f64();
     progress.stage_finished("publish", seconds);
-    report.stages.push(StageTime {
-        stage: "publish".into(),
-        seconds,
-    });
+    report.stages.push(StageTime::now("publish", seconds));
     report.finished_at = crate::store::now();
     report.seconds = clock.elapsed().as_secs_f64();
     tracing::info!(

@@ -18,6 +18,27 @@ pub struct SourceReport {
 pub struct StageTime {
     pub stage: String,
     pub seconds: f64,
+    /// The process's peak resident memory so far, when the OS tells (Linux).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_memory_mb: Option<f64>,
+}
+
+impl StageTime {
+    pub fn now(stage: &str, seconds: f64) -> StageTime {
+        StageTime {
+            stage: stage.to_string(),
+            seconds,
+            peak_memory_mb: peak_memory_mb(),
+        }
+    }
+}
+
+/// Peak resident set size of this process (VmHWM), in MiB.
+pub fn peak_memory_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }
 
 #[derive(Debug, Clone, Serialize)]

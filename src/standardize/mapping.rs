@@ -773,7 +773,7 @@ impl CompiledMapping {
         })?;
         let facts = match self.kind {
             RecordKind::Customer => Facts::Customer,
-            RecordKind::Billing => Facts::Billing(BillingFacts {
+            RecordKind::Billing => Facts::Billing(Box::new(BillingFacts {
                 account_number: ctx
                     .convert(&self.account_number, "account_number", |t, _| {
                         Ok(Text::from(t.trim()))
@@ -789,8 +789,8 @@ impl CompiledMapping {
                     "last_invoice_date",
                     plain_date,
                 )?,
-            }),
-            RecordKind::Fulfilment => Facts::Fulfilment(FulfilmentFacts {
+            })),
+            RecordKind::Fulfilment => Facts::Fulfilment(Box::new(FulfilmentFacts {
                 order_id: ctx
                     .convert(&self.order_id, "order_id", |t, _| Ok(Text::from(t.trim())))?
                     .unwrap_or_else(|| Text::from(key.as_str())),
@@ -800,7 +800,7 @@ impl CompiledMapping {
                 })?,
                 currency,
                 items: ctx.convert(&self.items, "items", |t, _| parse_integer(t))?,
-            }),
+            })),
         };
 
         let nulled_fields = ctx.nulled;

@@ -12,7 +12,8 @@ mod read;
 
 pub use lock::{LockGuard, SYNC_LOCK};
 pub use publish::{
-    GoldenRow, PairRow, Publication, Redirect, RejectRow, RunFinish, SourceOutcome, StagedChange,
+    GoldenRow, GoldenRows, PairRow, Publication, Redirect, RejectRow, RunFinish, SourceOutcome,
+    StagedChange,
 };
 pub use read::{
     GoldenSummary, GoldenView, LinkedRecord, PreviousGolden, RejectView, RunSourceView, RunView,
@@ -22,6 +23,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::ConnectOptions;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -96,7 +98,10 @@ impl Store {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(30))
                 .foreign_keys(true)
-                .pragma("cache_size", "-65536");
+                .pragma("cache_size", "-65536")
+                // Statements bind customer data and bulk writes are slow by nature: neither
+                // belongs in the log.
+                .disable_statement_logging();
             if let Some(parent) = options.get_filename().parent() {
                 if !parent.as_os_str().is_empty() && !parent.exists() {
                     std::fs::create_dir_all(parent).map_err(|e| StoreError::Open {
@@ -115,10 +120,16 @@ impl Store {
                 })?;
             Store::Sqlite(pool)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let options = sqlx::postgres::PgConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Open {
+                    url: redacted.clone(),
+                    reason: e.to_string(),
+                })?
+                .disable_statement_logging();
             let pool = PgPoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(15))
-                .connect(url)
+                .connect_with(options)
                 .await
                 .map_err(|e| StoreError::Open {
                     url: redacted.clone(),

@@ -23,6 +23,29 @@ pub struct SourceOutcome {
     pub error: Option<String>,
 }
 
+/// Golden rows to write, produced a slice at a time so that a million of them never sit in
+/// memory at once.
+pub trait GoldenRows: Send + Sync {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The rows at `range` (within `0..len()`).
+    fn rows(&self, range: std::ops::Range<usize>) -> Vec<GoldenRow>;
+}
+
+impl GoldenRows for Vec<GoldenRow> {
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+    fn rows(&self, range: std::ops::Range<usize>) -> Vec<GoldenRow> {
+        self[range].to_vec()
+    }
+}
+
+/// Golden rows built per slice of this many.
+const GOLDEN_SLICE: usize = 4_096;
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RejectRow {
     pub source: String,
@@ -109,13 +132,12 @@ pub struct RunFinish {
 }
 
 /// Everything one run writes.
-#[derive(Debug)]
 pub struct Publication<'a> {
     pub run_id: String,
     pub outcomes: Vec<SourceOutcome>,
     pub rejects: Vec<RejectRow>,
     pub staged: Vec<StagedChange<'a>>,
-    pub golden_upserts: Vec<GoldenRow>,
+    pub golden_upserts: Box<dyn GoldenRows + 'a>,
     pub golden_deletes: Vec<String>,
     pub redirects: Vec<Redirect>,
     /// Replaces the pairs of the previous run.
@@ -266,7 +288,10 @@ impl Store {
                     .await
                     .doing("removing golden customers")?;
             }
-            for chunk in p.golden_upserts.chunks(MAX_BINDS / 26) {
+            let total = p.golden_upserts.len();
+            for start in (0..total).step_by(GOLDEN_SLICE) {
+            let slice = p.golden_upserts.rows(start..total.min(start + GOLDEN_SLICE));
+            for chunk in slice.chunks(MAX_BINDS / 26) {
                 let mut qb = sqlx::QueryBuilder::new(
                     "INSERT INTO golden_customers (golden_id, given_name, middle_name, family_name, full_name, date_of_birth, email, phone, \
                      street, unit, city, region, postcode, country, national_id, record_count, customer_records, billing_accounts, orders, \
@@ -310,6 +335,7 @@ impl Store {
                      content_hash = excluded.content_hash, updated_run = excluded.updated_run, updated_at = excluded.updated_at",
                 );
                 qb.build().execute(&mut *tx).await.doing("writing golden customers")?;
+            }
             }
             for r in &p.redirects {
                 // A redirect target may itself have been redirected earlier; point old chains at the new head.

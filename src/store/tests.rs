@@ -14,11 +14,11 @@ fn record(key: &str, kind_billing: bool) -> Record {
         given_name: Some("Ann".into()),
         family_name: Some("Lee".into()),
         facts: if kind_billing {
-            Facts::Billing(BillingFacts {
+            Facts::Billing(Box::new(BillingFacts {
                 account_number: key.into(),
                 balance: Some(rust_decimal::Decimal::new(1250, 2)),
                 ..Default::default()
-            })
+            }))
         } else {
             Facts::Customer
         },
@@ -109,7 +109,7 @@ async fn contract(store: Store) {
                 content_hash: 2,
             },
         ],
-        golden_upserts: vec![golden("G00000001", 1)],
+        golden_upserts: Box::new(vec![golden("G00000001", 1)]),
         golden_deletes: vec![],
         redirects: vec![],
         pairs: vec![PairRow {
@@ -188,7 +188,7 @@ async fn contract(store: Store) {
             key: SourceKey::new("billing", "AC-1"),
             golden_id: "G00000003".into(),
         }],
-        golden_upserts: vec![golden("G00000003", 3)],
+        golden_upserts: Box::new(vec![golden("G00000003", 3)]),
         golden_deletes: vec![],
         redirects: vec![Redirect {
             old_id: "G00000002".into(),
@@ -225,7 +225,7 @@ async fn contract(store: Store) {
 
     // A failing publish changes nothing: a reject row that breaks a constraint (unknown run).
     p2.run_id = "no-such-run".into();
-    p2.golden_upserts = vec![golden("G00000009", 9)];
+    p2.golden_upserts = Box::new(vec![golden("G00000009", 9)]);
     p2.rejects = vec![RejectRow {
         source: "x".into(),
         location: "l".into(),
