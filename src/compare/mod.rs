@@ -164,6 +164,18 @@ pub fn resolve_unless(
     problems
 }
 
+/// A comparison of `field` at `levels`, as a config file would declare it (for tests).
+#[cfg(test)]
+pub(crate) fn test_comparison(field: &str, levels: &[&str], term_frequency: bool) -> Comparison {
+    let levels: Vec<String> = levels.iter().map(|l| format!("{l:?}")).collect();
+    let text = format!(
+        "field = {field:?}\nlevels = [{}]\nterm_frequency = {term_frequency}\n",
+        levels.join(", ")
+    );
+    let cfg: ComparisonConfig = toml::from_str(&text).expect("config");
+    Comparison::from_config(&cfg).expect("valid")
+}
+
 /// Similarities of one pair of values, computed at most once across a comparison's levels.
 #[derive(Default)]
 struct Sims {

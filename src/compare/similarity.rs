@@ -104,52 +104,48 @@ fn jaro_ascii(a: &[u8], b: &[u8]) -> f64 {
 
 /// Whether the Levenshtein distance is at most `k`.
 pub fn levenshtein_within(a: &str, b: &str, k: usize) -> bool {
-    let (x, y) = (a.as_bytes(), b.as_bytes());
-    if x.len().abs_diff(y.len()) > k {
-        return false;
-    }
-    if k <= 1 {
-        return within_one::<false>(x, y, k);
-    }
-    if !(a.is_ascii() && b.is_ascii() && y.len() < 64) {
-        return strsim::levenshtein(a, b) <= k;
-    }
-    edit_distance::<false>(x, y) <= k
+    edit_within::<false>(a, b, k)
 }
 
 /// Whether the optimal-string-alignment distance (transpositions cost one) is at most `k`.
 pub fn osa_within(a: &str, b: &str, k: usize) -> bool {
+    edit_within::<true>(a, b, k)
+}
+
+/// Byte-level fast paths for ASCII; strsim on characters for anything else, where byte
+/// lengths say nothing about the number of character edits.
+fn edit_within<const TRANSPOSE: bool>(a: &str, b: &str, k: usize) -> bool {
+    let by_chars = || {
+        if TRANSPOSE {
+            strsim::osa_distance(a, b) <= k
+        } else {
+            strsim::levenshtein(a, b) <= k
+        }
+    };
+    if !(a.is_ascii() && b.is_ascii()) {
+        return a == b || by_chars();
+    }
     let (x, y) = (a.as_bytes(), b.as_bytes());
     if x.len().abs_diff(y.len()) > k {
         return false;
     }
     if k <= 1 {
-        return within_one::<true>(x, y, k);
+        return within_one::<TRANSPOSE>(x, y, k);
     }
-    if !(a.is_ascii() && b.is_ascii() && y.len() < 64) {
-        return strsim::osa_distance(a, b) <= k;
+    if y.len() >= 64 {
+        return by_chars();
     }
-    edit_distance::<true>(x, y) <= k
+    edit_distance::<TRANSPOSE>(x, y) <= k
 }
 
-/// Distance 0 or 1 (and for OSA one adjacent transposition) in one pass, on bytes: equal
-/// lengths differ in one place (or swap two neighbours), or one extra byte is inserted. Works
-/// for UTF-8 too when the strings are compared as whole characters, which for k = 0 is byte
-/// equality; for k = 1 non-ASCII input is compared by characters.
+/// Distance 0 or 1 (and with `TRANSPOSE` one adjacent swap) in one pass over ASCII bytes: equal
+/// lengths differ in one place (or swap two neighbours), or one extra byte is inserted.
 fn within_one<const TRANSPOSE: bool>(a: &[u8], b: &[u8], k: usize) -> bool {
     if a == b {
         return true;
     }
     if k == 0 {
         return false;
-    }
-    if !(a.is_ascii() && b.is_ascii()) {
-        let (sa, sb) = (String::from_utf8_lossy(a), String::from_utf8_lossy(b));
-        return if TRANSPOSE {
-            strsim::osa_distance(&sa, &sb) <= 1
-        } else {
-            strsim::levenshtein(&sa, &sb) <= 1
-        };
     }
     let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     match long.len() - short.len() {
@@ -337,6 +333,8 @@ mod tests {
             "+1617555013",
             "ÉCOLE",
             "ECOLE",
+            "😀",
+            "A",
         ];
         for a in words {
             for b in words {

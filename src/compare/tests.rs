@@ -2,18 +2,7 @@ use super::*;
 use crate::record::Record;
 use chrono::NaiveDate;
 
-fn comparison(field: &str, levels: &[&str], tf: bool) -> Comparison {
-    let text = format!(
-        "field = {field:?}\nlevels = [{}]\nterm_frequency = {tf}\n",
-        levels
-            .iter()
-            .map(|l| format!("{l:?}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let cfg: ComparisonConfig = toml::from_str(&text).expect("config");
-    Comparison::from_config(&cfg).expect("valid")
-}
+use super::test_comparison as comparison;
 
 fn person(
     given: &str,

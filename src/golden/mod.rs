@@ -46,11 +46,6 @@ pub struct GoldenBuild<'a> {
     pub assignment: Assignment,
 }
 
-/// Field values of one golden record, before IDs and timestamps.
-struct Built {
-    row: GoldenRow,
-}
-
 /// A golden record to write: which cluster, and what it keeps from its earlier self.
 struct Upsert {
     cluster: u32,
@@ -80,11 +75,6 @@ impl Upserts<'_> {
         self.items.is_empty()
     }
 
-    /// All rows (for tests and small estates).
-    pub fn all(&self) -> Vec<GoldenRow> {
-        self.rows(0..self.items.len())
-    }
-
     pub fn rows(&self, range: std::ops::Range<usize>) -> Vec<GoldenRow> {
         self.items[range]
             .par_iter()
@@ -93,7 +83,7 @@ impl Upserts<'_> {
                     .iter()
                     .map(|&r| &self.records[r as usize])
                     .collect();
-                let mut row = survive(self.survivorship, &rs).row;
+                let mut row = survive(self.survivorship, &rs);
                 row.golden_id = self.ids[u.cluster as usize].clone();
                 row.created_seq = u.created_seq;
                 (row.created_run, row.created_at) = match &u.created {
@@ -121,7 +111,8 @@ fn text(v: &Option<crate::record::Text>) -> Option<String> {
     v.as_ref().map(|s| s.to_string()).filter(|s| !s.is_empty())
 }
 
-fn survive(s: &Survivorship, members: &[&Record]) -> Built {
+/// Field values of one golden record, before IDs and timestamps.
+fn survive(s: &Survivorship, members: &[&Record]) -> GoldenRow {
     let mut lineage = serde_json::Map::new();
     let mut note = |field: &str, value: &str, r: &Record, rule: Rule| {
         lineage.insert(
@@ -271,7 +262,7 @@ fn survive(s: &Survivorship, members: &[&Record]) -> Built {
         updated_at: DateTime::<Utc>::UNIX_EPOCH,
     };
     row.content_hash = golden_hash(&row);
-    Built { row }
+    row
 }
 
 /// Hash of what a reader sees of a golden record (not its timestamps or run IDs).
@@ -349,7 +340,7 @@ pub fn build<'a>(
         .par_iter()
         .map(|members| {
             let rs: Vec<&Record> = members.iter().map(|&r| &records[r as usize]).collect();
-            survive(survivorship, &rs).row.content_hash
+            survive(survivorship, &rs).content_hash
         })
         .collect();
 

@@ -58,7 +58,7 @@ fn survivorship_picks_per_field_and_keeps_lineage() {
         at(),
     );
     assert_eq!(b.upserts.len(), 1);
-    let rows = b.upserts.all();
+    let rows = b.upserts.rows(0..b.upserts.len());
     let g = &rows[0];
     assert_eq!(g.golden_id, "G00000001");
     assert_eq!(g.given_name.as_deref(), Some("Robert"), "longest");
@@ -104,7 +104,7 @@ fn a_rerun_with_the_same_input_changes_nothing_and_a_changed_record_updates() {
         "run1",
         at(),
     );
-    let rows = first.upserts.all();
+    let rows = first.upserts.rows(0..first.upserts.len());
     let g = &rows[0];
     let xref: HashMap<SourceKey, (String, i64)> = records
         .iter()
@@ -155,7 +155,7 @@ fn a_rerun_with_the_same_input_changes_nothing_and_a_changed_record_updates() {
         at(),
     );
     assert_eq!(third.counts.updated, 1);
-    let third_rows = third.upserts.all();
+    let third_rows = third.upserts.rows(0..third.upserts.len());
     assert_eq!(third_rows[0].golden_id, g.golden_id);
     assert_eq!(third_rows[0].created_run, "run1", "creation is kept");
     assert_eq!(third.staged.len(), 1);

@@ -5,16 +5,7 @@ use crate::record::Record;
 use chrono::NaiveDate;
 
 fn comparison(field: &str, levels: &[&str]) -> Comparison {
-    let text = format!(
-        "field = {field:?}\nlevels = [{}]\n",
-        levels
-            .iter()
-            .map(|l| format!("{l:?}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let cfg: ComparisonConfig = toml::from_str(&text).expect("config");
-    Comparison::from_config(&cfg).expect("valid")
+    crate::compare::test_comparison(field, levels, false)
 }
 
 /// People with exact duplicates and a few typos, so that training has something to learn.
