@@ -5,11 +5,14 @@
 //! have the same schema, applied by sqlx migrations, and every query here is written once with
 //! `$n` parameters, which both engines accept.
 
+mod events;
 mod lock;
 mod models;
 mod publish;
 mod read;
 
+pub(crate) use events::insert_events;
+pub use events::{EventKind, GoldenEvent, NewEvent};
 pub use lock::{LockGuard, SYNC_LOCK};
 pub use publish::{
     GoldenRow, GoldenRows, PairRow, Publication, Redirect, RejectRow, RunFinish, SourceOutcome,
