@@ -3,8 +3,10 @@
 //! The pipeline runs one way through its stages, one module each:
 //! [`connectors`] → [`standardize`] → [`blocking`] → [`compare`] → [`model`] → [`cluster`] →
 //! [`golden`] → [`store`]; [`pipeline`] runs them as a sync, [`jobs`] schedules syncs with
-//! apalis, and [`evaluate`] measures the result against a truth file.
+//! apalis, [`evaluate`] measures the result against a truth file, and [`api`] serves the store
+//! to other systems over HTTP.
 
+pub mod api;
 pub mod blocking;
 pub mod cluster;
 pub mod compare;

@@ -6,6 +6,7 @@ mod golden;
 mod output;
 mod progress;
 mod runs;
+mod serve;
 mod sources;
 mod sync;
 mod train;
@@ -76,6 +77,8 @@ pub enum Command {
     Train(train::TrainArgs),
     /// Why two records were (or were not) matched.
     Explain(explain::ExplainArgs),
+    /// Serve the read API (JSON over HTTP) until stopped.
+    Serve(serve::ServeArgs),
 }
 
 /// An error the CLI maps to "not found".
@@ -84,7 +87,10 @@ pub enum Command {
 pub struct NotFound(pub String);
 
 pub fn exit_code_of(e: &anyhow::Error) -> u8 {
-    if e.downcast_ref::<ConfigError>().is_some() {
+    if e.downcast_ref::<ConfigError>().is_some()
+        || e.downcast_ref::<gild::api::ServeError>()
+            .is_some_and(gild::api::ServeError::is_usage)
+    {
         EXIT_USAGE
     } else if e.downcast_ref::<NotFound>().is_some() {
         EXIT_NOT_FOUND
@@ -97,7 +103,7 @@ pub fn init_tracing(args: &Args) {
     use tracing_subscriber::EnvFilter;
     // Customer data never appears at info level; the worker logs at info by default.
     let default = match (args.verbose, &args.command) {
-        (0, Command::Worker(_)) => "info",
+        (0, Command::Worker(_) | Command::Serve(_)) => "info",
         (0, _) => "warn",
         (1, _) => "info",
         _ => "debug",
@@ -132,5 +138,6 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
         Command::Worker(a) => worker::run(&args, a).await,
         Command::Train(a) => train::run(&args, a).await,
         Command::Explain(a) => explain::run(&args, a).await,
+        Command::Serve(a) => serve::run(&args, a).await,
     }
 }

@@ -151,11 +151,18 @@ struct DefaultMatching {
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct ApiSection {
+    /// Address `gild serve` listens on.
     #[serde(default)]
-    listen: Option<String>,
-    /// Read-only bearer tokens; write them as "${GILD_API_TOKEN}".
+    listen: Option<Spanned<String>>,
+    /// The NAME of the environment variable holding the comma-separated read tokens.
     #[serde(default)]
-    tokens: Vec<Spanned<String>>,
+    tokens_env: Option<Spanned<String>>,
+    /// Largest page the API returns (search results, change feed events).
+    #[serde(default)]
+    max_page: Option<Spanned<i64>>,
+    /// Refused with a pointer to `tokens_env`: secrets never live in the file.
+    #[serde(default)]
+    tokens: Option<Spanned<toml::Value>>,
 }
 
 /// Validated scheduler and queue settings.
@@ -183,11 +190,19 @@ pub struct Matching {
     pub clustering: ClusteringConfig,
 }
 
+/// Validated read API settings (`gild serve`). The tokens themselves are read from the
+/// environment variable `tokens_env` when the server starts, never from the file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Api {
-    pub listen: String,
-    pub tokens: Vec<String>,
+    pub listen: std::net::SocketAddr,
+    pub tokens_env: String,
+    pub max_page: u32,
 }
+
+pub const DEFAULT_API_TOKENS_ENV: &str = "GILD_API_TOKENS";
+pub const DEFAULT_API_MAX_PAGE: u32 = 500;
+/// A page larger than this would hold one request's memory and the store for too long.
+const MAX_API_PAGE: i64 = 10_000;
 
 /// Everything gild needs to run, checked.
 #[derive(Debug, Clone)]
@@ -485,25 +500,7 @@ impl Config {
         let survivorship = Survivorship::from_config(&raw.survivorship);
 
         // api
-        let mut tokens = Vec::new();
-        for t in &raw.api.tokens {
-            match env::interpolate(t.get_ref(), env) {
-                Ok(v) if v.len() >= 16 => tokens.push(v),
-                Ok(_) => problems.push(at(
-                    t.span(),
-                    "an API token must be at least 16 characters".into(),
-                )),
-                Err(e) => problems.push(at(t.span(), e)),
-            }
-        }
-        let api = Api {
-            listen: raw
-                .api
-                .listen
-                .clone()
-                .unwrap_or_else(|| "127.0.0.1:8080".into()),
-            tokens,
-        };
+        let api = api_settings(&raw.api, env, &mut |span, msg| problems.push(at(span, msg)));
 
         let training = match training {
             Some(t) if problems.is_empty() => t,
@@ -536,6 +533,70 @@ impl Config {
 
     pub fn mapping_for(&self, c: &Connector) -> Option<&Mapping> {
         self.mappings.get(&c.mapping)
+    }
+}
+
+/// Checks the `[api]` section; every problem goes to `problem` with its span.
+fn api_settings(
+    raw: &ApiSection,
+    env: &dyn Fn(&str) -> Option<String>,
+    problem: &mut dyn FnMut(std::ops::Range<usize>, String),
+) -> Api {
+    let default_listen: std::net::SocketAddr = ([127, 0, 0, 1], 8080).into();
+    let listen = match &raw.listen {
+        None => default_listen,
+        Some(l) => match env::interpolate(l.get_ref(), env) {
+            Ok(v) => v.trim().parse().unwrap_or_else(|_| {
+                problem(
+                    l.span(),
+                    format!("api.listen {v:?} is not an address: write host:port, such as \"127.0.0.1:8080\""),
+                );
+                default_listen
+            }),
+            Err(e) => {
+                problem(l.span(), e);
+                default_listen
+            }
+        },
+    };
+    let tokens_env = match &raw.tokens_env {
+        None => DEFAULT_API_TOKENS_ENV.to_string(),
+        Some(t) => {
+            let name = t.get_ref().trim();
+            let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                problem(
+                    t.span(),
+                    format!("api.tokens_env {name:?} must be the NAME of an environment variable, such as \"GILD_API_TOKENS\", not its value"),
+                );
+            }
+            name.to_string()
+        }
+    };
+    let max_page = match &raw.max_page {
+        None => DEFAULT_API_MAX_PAGE,
+        Some(m) => match u32::try_from(*m.get_ref()) {
+            Ok(n) if (1..=MAX_API_PAGE).contains(&i64::from(n)) => n,
+            _ => {
+                problem(
+                    m.span(),
+                    format!("api.max_page must be between 1 and {MAX_API_PAGE}, not {}", m.get_ref()),
+                );
+                DEFAULT_API_MAX_PAGE
+            }
+        },
+    };
+    if let Some(t) = &raw.tokens {
+        problem(
+            t.span(),
+            format!("api.tokens is not read from the file: secrets come from the environment. Put the comma-separated tokens in the variable named by api.tokens_env (default {DEFAULT_API_TOKENS_ENV})"),
+        );
+    }
+    Api {
+        listen,
+        tokens_env,
+        max_page,
     }
 }
 

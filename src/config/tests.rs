@@ -114,3 +114,51 @@ fn the_queue_sits_beside_a_sqlite_store_or_in_postgres() {
     );
     assert_eq!(default_queue_url("postgres://db/crm"), "postgres://db/crm");
 }
+
+#[test]
+fn the_api_section_has_defaults() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let c = minimal(dir.path(), "").expect("valid");
+    assert_eq!(c.api.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(c.api.tokens_env, "GILD_API_TOKENS");
+    assert_eq!(c.api.max_page, 500);
+    let c = minimal(
+        dir.path(),
+        "[api]\nlisten = \"0.0.0.0:9000\"\ntokens_env = \"CRM_READ_TOKENS\"\nmax_page = 50\n",
+    )
+    .expect("valid");
+    assert_eq!(c.api.listen.to_string(), "0.0.0.0:9000");
+    assert_eq!(c.api.tokens_env, "CRM_READ_TOKENS");
+    assert_eq!(c.api.max_page, 50);
+}
+
+#[test]
+fn api_problems_are_reported_together_and_tokens_never_come_from_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let err = minimal(
+        dir.path(),
+        "[api]\nlisten = \"localhost\"\ntokens_env = \"${GILD_API_TOKENS}\"\nmax_page = 0\ntokens = [\"secret-secret-secret\"]\n",
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("4 problems"), "{text}");
+    assert!(
+        text.contains("gild.toml:2") && text.contains("not an address"),
+        "{text}"
+    );
+    assert!(
+        text.contains("gild.toml:3") && text.contains("NAME of an environment variable"),
+        "{text}"
+    );
+    assert!(
+        text.contains("gild.toml:4") && text.contains("between 1 and"),
+        "{text}"
+    );
+    assert!(
+        text.contains("gild.toml:5") && text.contains("secrets come from the environment"),
+        "{text}"
+    );
+    assert!(!text.contains("secret-secret-secret"), "{text}");
+    let err = minimal(dir.path(), "[api]\nport = 80\n").unwrap_err();
+    assert!(err.to_string().contains("unknown field `port`"), "{err}");
+}

@@ -10,6 +10,7 @@ mod lock;
 mod models;
 mod publish;
 mod read;
+mod search;
 
 pub(crate) use events::insert_events;
 pub use events::{EventKind, GoldenEvent, NewEvent};
@@ -21,6 +22,7 @@ pub use publish::{
 pub use read::{
     GoldenSummary, GoldenView, LinkedRecord, PreviousGolden, RejectView, RunSourceView, RunView,
 };
+pub use search::{CustomerDocument, CustomerFields, CustomerSearch, LookupSample, RawLinkedRecord};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -86,9 +88,39 @@ pub enum Store {
     Postgres(PgPool),
 }
 
+/// Pool settings: a sync's defaults, or a reader's for many small concurrent queries.
+#[derive(Debug, Clone, Copy)]
+struct PoolTuning {
+    sqlite_connections: u32,
+    postgres_connections: u32,
+    /// Ping each connection as it leaves the pool: one more round trip per query, worth it
+    /// for long jobs over a network, not for a local reader doing thousands of look-ups a second.
+    test_before_acquire: bool,
+}
+
 impl Store {
     /// Opens (creating a SQLite file if needed) and migrates the store.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let tuning = PoolTuning {
+            sqlite_connections: 4,
+            postgres_connections: 8,
+            test_before_acquire: true,
+        };
+        Self::open(url, tuning).await
+    }
+
+    /// Opens the store for a reader serving many small concurrent queries (`gild serve`):
+    /// `connections` in the pool, no ping on every acquire.
+    pub async fn connect_for_reads(url: &str, connections: u32) -> Result<Store, StoreError> {
+        let tuning = PoolTuning {
+            sqlite_connections: connections.max(1),
+            postgres_connections: connections.max(1),
+            test_before_acquire: false,
+        };
+        Self::open(url, tuning).await
+    }
+
+    async fn open(url: &str, tuning: PoolTuning) -> Result<Store, StoreError> {
         let redacted = crate::connectors::redact_url(url);
         let store = if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
@@ -114,7 +146,8 @@ impl Store {
                 }
             }
             let pool = SqlitePoolOptions::new()
-                .max_connections(4)
+                .max_connections(tuning.sqlite_connections)
+                .test_before_acquire(tuning.test_before_acquire)
                 .connect_with(options)
                 .await
                 .map_err(|e| StoreError::Open {
@@ -130,7 +163,8 @@ impl Store {
                 })?
                 .disable_statement_logging();
             let pool = PgPoolOptions::new()
-                .max_connections(8)
+                .max_connections(tuning.postgres_connections)
+                .test_before_acquire(tuning.test_before_acquire)
                 .acquire_timeout(Duration::from_secs(15))
                 .connect_with(options)
                 .await

@@ -1,0 +1,42 @@
+//! `gild serve`: the read API over HTTP, until Ctrl-C or SIGTERM.
+
+use super::{load_config, Args, EXIT_OK};
+use gild::api::{self, ApiState, Tokens};
+use gild::store::Store;
+use std::net::SocketAddr;
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on, instead of [api] listen (port 0 picks a free port).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+}
+
+pub async fn run(args: &Args, a: &ServeArgs) -> anyhow::Result<u8> {
+    let config = load_config(args)?;
+    // Before touching the store: a server without tokens is a usage mistake (exit 2).
+    let tokens = Tokens::from_env(&config.api.tokens_env).map_err(api::ServeError::from)?;
+    let store = Store::connect_for_reads(&config.store_url, read_pool_size()).await?;
+    let mut regions: Vec<String> = config
+        .mappings
+        .values()
+        .map(|m| m.defaults.phone_region.clone())
+        .collect();
+    regions.sort();
+    regions.dedup();
+    let state = ApiState::new(store.clone(), tokens, config.api.max_page, regions);
+    let listener = api::bind(a.listen.unwrap_or(config.api.listen)).await?;
+    let addr = listener.local_addr()?;
+    // Tests and scripts read this line to find a port picked by the system.
+    eprintln!("listening on http://{addr}");
+    tracing::info!(%addr, store = store.engine(), "serving the read API");
+    api::serve(listener, state).await?;
+    store.close().await;
+    Ok(EXIT_OK)
+}
+
+/// Reads are short: a few connections per core keep the cores busy without queueing in SQLite.
+fn read_pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (cores * 2).clamp(2, 16) as u32
+}
