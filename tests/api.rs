@@ -39,12 +39,8 @@ struct Answer {
 
 impl Answer {
     fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "not JSON ({e}): {}",
-                String::from_utf8_lossy(&self.body)
-            )
-        })
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
@@ -94,21 +90,53 @@ async fn get(app: &Router, uri: &str) -> Answer {
     call(app, "GET", uri, Some(&format!("Bearer {TOKEN}"))).await
 }
 
+/// Runs one statement on the store, SQLite or PostgreSQL, with text and JSON binds.
+async fn execute(url: &str, sql: &str, text: &[&str], json: Option<Value>) {
+    macro_rules! on {
+        ($pool:expr) => {{
+            let pool = $pool.await.expect("store");
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()));
+            for t in text {
+                q = q.bind(*t);
+            }
+            if let Some(j) = &json {
+                q = q.bind(sqlx::types::Json(j));
+            }
+            q.execute(&pool).await.expect(sql);
+            pool.close().await;
+        }};
+    }
+    if url.starts_with("sqlite:") {
+        on!(sqlx::SqlitePool::connect(url))
+    } else {
+        on!(sqlx::PgPool::connect(url))
+    }
+}
+
 /// Inserts events into the change feed by hand (until the sync writes them itself).
 async fn insert_events(url: &str, golden_id: &str, n: usize) {
-    let pool = sqlx::SqlitePool::connect(url).await.expect("store");
     for i in 0..n {
-        sqlx::query(
+        execute(
+            url,
             "INSERT INTO golden_events (kind, golden_id, related_ids, changes, run_id, audit_id, occurred_at) \
              VALUES ('updated', $1, '[]', $2, 'test-run', NULL, '2026-11-23T10:00:00Z')",
+            &[golden_id],
+            Some(serde_json::json!({"email": {"before": format!("old{i}@example.com"), "after": format!("new{i}@example.com")}})),
         )
-        .bind(golden_id)
-        .bind(format!(r#"{{"email": {{"before": "old{i}@example.com", "after": "new{i}@example.com"}}}}"#))
-        .execute(&pool)
-        .await
-        .expect("insert event");
+        .await;
     }
-    pool.close().await;
+}
+
+/// Simulates a merge: `old` now redirects to `new`.
+async fn insert_redirect(url: &str, old: &str, new: &str) {
+    execute(
+        url,
+        "INSERT INTO golden_redirects (old_id, new_id, run_id, reason, created_at) \
+         VALUES ($1, $2, 'test-run', 'merged', '2026-11-23T10:00:00Z')",
+        &[old, new],
+        None,
+    )
+    .await;
 }
 
 /// A customer with billing accounts and orders.
@@ -128,36 +156,97 @@ async fn rich_customer(store: &Store) -> gild::store::GoldenView {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_router_serves_customers_search_changes_health_and_metrics() {
     let (_dir, url) = synced_store();
+    exercise_router(&url, "sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_router_serves_a_postgres_store_the_same_way() {
+    let Some(pg) = server_url("GILD_TEST_POSTGRES_URL", "a PostgreSQL server") else {
+        return;
+    };
+    let db = TestDb::postgres(&pg, "gild_api").await;
+    let sync = run(
+        &["sync", "--config", "gild.toml"],
+        &[("GILD_STORE_URL", db.url.as_str())],
+    );
+    assert_eq!(sync.status.code(), Some(0), "sync: {}", stderr(&sync));
+    exercise_router(&db.url, "postgres").await;
+    db.drop_now().await;
+}
+
+/// Every route in-process, on a store synced from the demo estate.
+async fn exercise_router(url: &str, engine: &str) {
+    let url = url.to_string();
     let store = Store::connect_for_reads(&url, 2).await.expect("store");
-    let tokens = Tokens::parse("GILD_API_TOKENS", &format!("{TOKEN},{OTHER_TOKEN}")).expect("tokens");
+    let tokens =
+        Tokens::parse("GILD_API_TOKENS", &format!("{TOKEN},{OTHER_TOKEN}")).expect("tokens");
     let app = api::router(ApiState::new(store.clone(), tokens, 500, vec!["US".into()]));
 
     // Public routes.
     let health = call(&app, "GET", "/health", None).await;
     assert_eq!(health.status, StatusCode::OK);
     assert_eq!(health.json()["status"], "ok");
-    assert_eq!(health.json()["store"], "sqlite");
+    assert_eq!(health.json()["store"], engine);
     let openapi = call(&app, "GET", "/openapi.json", None).await;
     assert_eq!(openapi.status, StatusCode::OK);
-    assert!(openapi.json()["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")));
+    assert!(openapi.json()["openapi"]
+        .as_str()
+        .is_some_and(|v| v.starts_with("3.1")));
 
     // Auth: missing, wrong, wrong scheme, right (either token, any case of "Bearer").
     let missing = call(&app, "GET", "/v1/customers/G00000001", None).await;
     assert_eq!(missing.status, StatusCode::UNAUTHORIZED);
-    assert!(missing.www_authenticate.as_deref().is_some_and(|v| v.starts_with("Bearer")));
-    assert!(missing.error_message().contains("Authorization: Bearer"), "{}", missing.text());
+    assert!(missing
+        .www_authenticate
+        .as_deref()
+        .is_some_and(|v| v.starts_with("Bearer")));
+    assert!(
+        missing.error_message().contains("Authorization: Bearer"),
+        "{}",
+        missing.text()
+    );
     assert_eq!(missing.json()["error"]["code"], "unauthorized");
-    let wrong = call(&app, "GET", "/v1/customers/G00000001", Some("Bearer not-the-token-at-all")).await;
+    let wrong = call(
+        &app,
+        "GET",
+        "/v1/customers/G00000001",
+        Some("Bearer not-the-token-at-all"),
+    )
+    .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
-    assert!(wrong.www_authenticate.as_deref().is_some_and(|v| v.contains("invalid_token")));
+    assert!(wrong
+        .www_authenticate
+        .as_deref()
+        .is_some_and(|v| v.contains("invalid_token")));
     assert_eq!(wrong.error_message(), "the token is not valid");
-    let basic = call(&app, "GET", "/v1/customers/G00000001", Some("Basic dXNlcjpwYXNz")).await;
+    let basic = call(
+        &app,
+        "GET",
+        "/v1/customers/G00000001",
+        Some("Basic dXNlcjpwYXNz"),
+    )
+    .await;
     assert_eq!(basic.status, StatusCode::UNAUTHORIZED);
     assert!(basic.error_message().contains("Bearer <token>"));
-    let other = call(&app, "GET", "/v1/customers/G00000001", Some(&format!("bearer {OTHER_TOKEN}"))).await;
+    let other = call(
+        &app,
+        "GET",
+        "/v1/customers/G00000001",
+        Some(&format!("bearer {OTHER_TOKEN}")),
+    )
+    .await;
     assert_eq!(other.status, StatusCode::OK, "{}", other.text());
-    for path in ["/metrics", "/v1/changes", "/v1/customers?name=smith", "/v1/sources/crm/records/1/customer"] {
-        assert_eq!(call(&app, "GET", path, None).await.status, StatusCode::UNAUTHORIZED, "{path}");
+    for path in [
+        "/metrics",
+        "/v1/changes",
+        "/v1/customers?name=smith",
+        "/v1/sources/crm/records/1/customer",
+    ] {
+        assert_eq!(
+            call(&app, "GET", path, None).await.status,
+            StatusCode::UNAUTHORIZED,
+            "{path}"
+        );
     }
 
     // By golden ID: the same document as `gild golden show --format json`.
@@ -177,7 +266,10 @@ async fn the_router_serves_customers_search_changes_health_and_metrics() {
         .iter()
         .filter_map(|r| r["kind"].as_str())
         .collect();
-    assert!(kinds.contains(&"billing") && kinds.contains(&"fulfilment"), "{kinds:?}");
+    assert!(
+        kinds.contains(&"billing") && kinds.contains(&"fulfilment"),
+        "{kinds:?}"
+    );
     assert!(doc["records"][0]["record"]["facts"]["kind"].is_string());
 
     let unknown = get(&app, "/v1/customers/G99999999").await;
@@ -186,30 +278,32 @@ async fn the_router_serves_customers_search_changes_health_and_metrics() {
     assert_eq!(unknown.json()["error"]["code"], "not_found");
     let malformed = get(&app, "/v1/customers/bogus").await;
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
-    assert!(malformed.error_message().contains("malformed golden id \"bogus\""));
+    assert!(malformed
+        .error_message()
+        .contains("malformed golden id \"bogus\""));
 
     // By source key, including a key that needs percent-encoding in the path.
     let member = &view.records[0];
-    let by_key = get(&app, &format!("/v1/sources/{}/records/{}/customer", member.source, member.key)).await;
+    let by_key = get(
+        &app,
+        &format!(
+            "/v1/sources/{}/records/{}/customer",
+            member.source, member.key
+        ),
+    )
+    .await;
     assert_eq!(by_key.status, StatusCode::OK, "{}", by_key.text());
     assert_eq!(by_key.json()["golden_id"], id.as_str());
     let no_key = get(&app, "/v1/sources/crm/records/no%2Fsuch%20key/customer").await;
     assert_eq!(no_key.status, StatusCode::NOT_FOUND);
-    assert!(no_key.error_message().contains("no record crm:no/such key"), "{}", no_key.text());
+    assert!(
+        no_key.error_message().contains("no record crm:no/such key"),
+        "{}",
+        no_key.text()
+    );
 
     // A merged ID is followed to the survivor.
-    {
-        let pool = sqlx::SqlitePool::connect(&url).await.expect("store");
-        sqlx::query(
-            "INSERT INTO golden_redirects (old_id, new_id, run_id, reason, created_at) \
-             VALUES ('G90000001', $1, 'test-run', 'merged', '2026-11-23T10:00:00Z')",
-        )
-        .bind(&id)
-        .execute(&pool)
-        .await
-        .expect("insert redirect");
-        pool.close().await;
-    }
+    insert_redirect(&url, "G90000001", &id).await;
     let redirected = get(&app, "/v1/customers/G90000001").await;
     assert_eq!(redirected.status, StatusCode::OK);
     assert_eq!(redirected.json()["golden_id"], id.as_str());
@@ -226,22 +320,46 @@ async fn the_router_serves_customers_search_changes_health_and_metrics() {
     };
     let g = &view.golden;
     let email = g.email.clone().expect("email").to_uppercase();
-    let found = get(&app, &format!("/v1/customers?email={}", email.replace('+', "%2B"))).await;
+    let found = get(
+        &app,
+        &format!("/v1/customers?email={}", email.replace('+', "%2B")),
+    )
+    .await;
     assert_eq!(found.status, StatusCode::OK, "{}", found.text());
     assert_eq!(ids_of(&found), vec![id.clone()]);
     assert_eq!(found.json()["count"], 1);
     assert_eq!(found.json()["more"], false);
     let phone = g.phone.clone().expect("phone");
-    let found = get(&app, &format!("/v1/customers?phone={}", phone.replace('+', "%2B"))).await;
+    let found = get(
+        &app,
+        &format!("/v1/customers?phone={}", phone.replace('+', "%2B")),
+    )
+    .await;
     assert!(ids_of(&found).contains(&id), "{}", found.text());
     if let Some(national) = phone.strip_prefix("+1").filter(|n| n.len() == 10) {
-        let dialled = format!("({}) {}-{}", &national[..3], &national[3..6], &national[6..]);
-        let found = get(&app, &format!("/v1/customers?phone={}", dialled.replace(' ', "%20"))).await;
+        let dialled = format!(
+            "({}) {}-{}",
+            &national[..3],
+            &national[3..6],
+            &national[6..]
+        );
+        let found = get(
+            &app,
+            &format!("/v1/customers?phone={}", dialled.replace(' ', "%20")),
+        )
+        .await;
         assert!(ids_of(&found).contains(&id), "{dialled}: {}", found.text());
     }
     let family = g.family_name.clone().expect("family name");
     let given = g.given_name.clone().expect("given name");
-    let found = get(&app, &format!("/v1/customers?name={}&limit=500", family.to_lowercase().replace(' ', "%20"))).await;
+    let found = get(
+        &app,
+        &format!(
+            "/v1/customers?name={}&limit=500",
+            family.to_lowercase().replace(' ', "%20")
+        ),
+    )
+    .await;
     assert!(ids_of(&found).contains(&id), "{}", found.text());
     let full = format!("{} {}", given.to_uppercase(), family).replace(' ', "%20");
     let found = get(&app, &format!("/v1/customers?name={full}")).await;
@@ -251,17 +369,31 @@ async fn the_router_serves_customers_search_changes_health_and_metrics() {
             .chars()
             .flat_map(|c| [c.to_ascii_lowercase(), ' '])
             .collect();
-        let found = get(&app, &format!("/v1/customers?postcode={}&name={}&limit=500", spaced.trim().replace(' ', "%20"), family.replace(' ', "%20"))).await;
+        let found = get(
+            &app,
+            &format!(
+                "/v1/customers?postcode={}&name={}&limit=500",
+                spaced.trim().replace(' ', "%20"),
+                family.replace(' ', "%20")
+            ),
+        )
+        .await;
         assert!(ids_of(&found).contains(&id), "{}", found.text());
     }
-    let page = get(&app, &format!("/v1/customers?name={}&limit=1", family.replace(' ', "%20"))).await;
+    let page = get(
+        &app,
+        &format!("/v1/customers?name={}&limit=1", family.replace(' ', "%20")),
+    )
+    .await;
     assert_eq!(page.json()["count"], 1);
     let none = get(&app, "/v1/customers?email=nobody%40nowhere.invalid").await;
     assert_eq!(none.status, StatusCode::OK);
     assert_eq!(none.json()["count"], 0);
     let no_criteria = get(&app, "/v1/customers?limit=5").await;
     assert_eq!(no_criteria.status, StatusCode::BAD_REQUEST);
-    assert!(no_criteria.error_message().contains("at least one of email, phone, name or postcode"));
+    assert!(no_criteria
+        .error_message()
+        .contains("at least one of email, phone, name or postcode"));
     let typo = get(&app, "/v1/customers?emial=x").await;
     assert_eq!(typo.status, StatusCode::BAD_REQUEST);
     assert!(typo.error_message().contains("unknown parameter \"emial\""));
@@ -292,10 +424,15 @@ async fn the_router_serves_customers_search_changes_health_and_metrics() {
     }
     assert_eq!(seen.len(), 5, "{seen:?}");
     assert!(seen.windows(2).all(|w| w[0] < w[1]));
-    let first = get(&app, &format!("/v1/changes?after={head}&limit=1")).await.json();
+    let first = get(&app, &format!("/v1/changes?after={head}&limit=1"))
+        .await
+        .json();
     assert_eq!(first["events"][0]["kind"], "updated");
     assert_eq!(first["events"][0]["golden_id"], id.as_str());
-    assert_eq!(first["events"][0]["changes"]["email"]["after"], "new0@example.com");
+    assert_eq!(
+        first["events"][0]["changes"]["email"]["after"],
+        "new0@example.com"
+    );
     let capped = get(&app, "/v1/changes?after=0&limit=100000").await;
     assert_eq!(capped.status, StatusCode::OK);
     for (query, wanted) in [
@@ -307,7 +444,11 @@ async fn the_router_serves_customers_search_changes_health_and_metrics() {
     ] {
         let bad = get(&app, &format!("/v1/changes?{query}")).await;
         assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{query}");
-        assert!(bad.error_message().contains(wanted), "{query}: {}", bad.text());
+        assert!(
+            bad.error_message().contains(wanted),
+            "{query}: {}",
+            bad.text()
+        );
     }
 
     // Unknown routes and methods answer in JSON too.
@@ -321,15 +462,42 @@ async fn the_router_serves_customers_search_changes_health_and_metrics() {
     // Metrics: by route template and status, latency, golden customers.
     let metrics = get(&app, "/metrics").await;
     assert_eq!(metrics.status, StatusCode::OK);
-    assert!(metrics.content_type.as_deref().is_some_and(|c| c.starts_with("text/plain")));
+    assert!(metrics
+        .content_type
+        .as_deref()
+        .is_some_and(|c| c.starts_with("text/plain")));
     let text = metrics.text();
-    assert!(text.contains("gild_api_requests_total{route=\"/v1/customers/{golden_id}\",status=\"200\"}"), "{text}");
-    assert!(text.contains("gild_api_requests_total{route=\"/v1/customers/{golden_id}\",status=\"404\"} 1"), "{text}");
-    assert!(text.contains("gild_api_requests_total{route=\"/v1/changes\",status=\"400\"} 5"), "{text}");
-    assert!(text.contains("gild_api_request_duration_seconds_bucket{route=\"/v1/customers\",le=\"+Inf\"}"), "{text}");
+    assert!(
+        text.contains(
+            "gild_api_requests_total{route=\"/v1/customers/{golden_id}\",status=\"200\"}"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "gild_api_requests_total{route=\"/v1/customers/{golden_id}\",status=\"404\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("gild_api_requests_total{route=\"/v1/changes\",status=\"400\"} 5"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "gild_api_request_duration_seconds_bucket{route=\"/v1/customers\",le=\"+Inf\"}"
+        ),
+        "{text}"
+    );
     let golden = store.golden_count().await.expect("count");
-    assert!(text.contains(&format!("gild_golden_customers {golden}\n")), "{text}");
-    assert!(!text.contains(&email.to_lowercase()), "no customer data in metrics");
+    assert!(
+        text.contains(&format!("gild_golden_customers {golden}\n")),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&email.to_lowercase()),
+        "no customer data in metrics"
+    );
     store.close().await;
 }
 
@@ -376,9 +544,16 @@ fn start_server(store_url: &str, tokens: &str) -> Server {
 /// One HTTP/1.1 GET over a fresh connection: (status, head, body).
 fn http_get(addr: &str, path: &str, token: Option<&str>) -> (u16, String, String) {
     let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n").expect("send");
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n"
+    )
+    .expect("send");
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).expect("read");
     let text = String::from_utf8_lossy(&raw).into_owned();
@@ -403,11 +578,19 @@ fn gild_serve_answers_over_loopback_and_stops_on_sigterm() {
 
     let (status, head, body) = http_get(&addr, "/v1/customers/G00000001", None);
     assert_eq!(status, 401);
-    assert!(head.to_ascii_lowercase().contains("www-authenticate: bearer"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("www-authenticate: bearer"),
+        "{head}"
+    );
     let j: Value = serde_json::from_str(&body).expect("json");
     assert_eq!(j["error"]["status"], 401);
     assert_eq!(j["error"]["code"], "unauthorized");
-    let (status, _, _) = http_get(&addr, "/v1/customers/G00000001", Some("wrong-token-wrong-token"));
+    let (status, _, _) = http_get(
+        &addr,
+        "/v1/customers/G00000001",
+        Some("wrong-token-wrong-token"),
+    );
     assert_eq!(status, 401);
 
     let (status, _, body) = http_get(&addr, "/v1/customers/G00000001", Some(TOKEN));
@@ -431,7 +614,11 @@ fn gild_serve_answers_over_loopback_and_stops_on_sigterm() {
     assert!(body.contains("no golden customer G99999998"), "{body}");
 
     if let Some(email) = doc["email"].as_str() {
-        let (status, _, body) = http_get(&addr, &format!("/v1/customers?email={}", email.replace('+', "%2B")), Some(TOKEN));
+        let (status, _, body) = http_get(
+            &addr,
+            &format!("/v1/customers?email={}", email.replace('+', "%2B")),
+            Some(TOKEN),
+        );
         assert_eq!(status, 200);
         assert!(body.contains("\"golden_id\":\"G00000001\""), "{body}");
     }
@@ -444,7 +631,10 @@ fn gild_serve_answers_over_loopback_and_stops_on_sigterm() {
 
     let (status, _, body) = http_get(&addr, "/metrics", Some(TOKEN));
     assert_eq!(status, 200);
-    assert!(body.contains("gild_api_requests_total{route=\"/health\",status=\"200\"} 1"), "{body}");
+    assert!(
+        body.contains("gild_api_requests_total{route=\"/health\",status=\"200\"} 1"),
+        "{body}"
+    );
     assert!(body.contains("gild_golden_customers "), "{body}");
     let (status, _, body) = http_get(&addr, "/openapi.json", None);
     assert_eq!(status, 200);
@@ -462,7 +652,10 @@ fn gild_serve_answers_over_loopback_and_stops_on_sigterm() {
         if let Some(status) = server.child.try_wait().expect("wait") {
             break status.code();
         }
-        assert!(began.elapsed() < Duration::from_secs(20), "gild serve did not stop on SIGTERM");
+        assert!(
+            began.elapsed() < Duration::from_secs(20),
+            "gild serve did not stop on SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(code, Some(0));
@@ -485,9 +678,15 @@ fn gild_serve_refuses_to_start_without_good_tokens() {
     );
     let short = run(
         &["serve", "--config", "gild.toml", "--listen", "127.0.0.1:0"],
-        &[("GILD_STORE_URL", url.as_str()), ("GILD_API_TOKENS", "tooshort")],
+        &[
+            ("GILD_STORE_URL", url.as_str()),
+            ("GILD_API_TOKENS", "tooshort"),
+        ],
     );
     assert_eq!(short.status.code(), Some(2));
     assert!(stderr(&short).contains("at least 16"), "{}", stderr(&short));
-    assert!(!stderr(&short).contains("tooshort"), "tokens are never printed");
+    assert!(
+        !stderr(&short).contains("tooshort"),
+        "tokens are never printed"
+    );
 }

@@ -125,10 +125,14 @@ mod tests {
         assert!(!t.accepts(b"aaaaaaaaaaaaaaaaa"));
         assert!(!t.accepts(b""));
         let e = Tokens::parse("V", "aaaaaaaaaaaaaaaa,short").unwrap_err();
-        assert!(e.to_string().contains("token 2 in environment variable V is 5 characters"));
+        assert!(e
+            .to_string()
+            .contains("token 2 in environment variable V is 5 characters"));
         assert!(!e.to_string().contains("short"), "never print a token: {e}");
         let e = Tokens::parse("GILD_API_TOKENS", " , ").unwrap_err();
-        assert!(e.to_string().contains("GILD_API_TOKENS is not set or empty"));
+        assert!(e
+            .to_string()
+            .contains("GILD_API_TOKENS is not set or empty"));
         assert_eq!(format!("{t:?}"), "Tokens(2 redacted)");
     }
 }

@@ -74,7 +74,9 @@ mod tests {
     #[test]
     fn cursors_must_be_whole_and_not_negative() {
         let p = |q: &[(&str, &str)]| -> Vec<(String, String)> {
-            q.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+            q.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
         };
         assert_eq!(cursor_and_limit(&p(&[]), 500).ok(), Some((0, 100)));
         assert_eq!(cursor_and_limit(&p(&[]), 20).ok(), Some((0, 20)));

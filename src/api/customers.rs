@@ -191,7 +191,15 @@ mod tests {
     fn golden_ids_are_checked() {
         assert!(check_golden_id("G00000042").is_ok());
         assert!(check_golden_id("G123456789").is_ok());
-        for bad in ["", "G", "G42", "g00000042", "X00000042", "G0000004a", "G00000042 "] {
+        for bad in [
+            "",
+            "G",
+            "G42",
+            "g00000042",
+            "X00000042",
+            "G0000004a",
+            "G00000042 ",
+        ] {
             let e = check_golden_id(bad).unwrap_err();
             assert!(e.to_string().contains("malformed golden id"), "{bad}: {e}");
         }
@@ -201,7 +209,11 @@ mod tests {
     fn search_criteria_are_parsed_and_checked() {
         let us = vec!["US".to_string()];
         let (s, limit) = criteria(
-            &p(&[("email", " A@B.com "), ("phone", "(212) 555-0199"), ("limit", "900")]),
+            &p(&[
+                ("email", " A@B.com "),
+                ("phone", "(212) 555-0199"),
+                ("limit", "900"),
+            ]),
             &us,
             500,
         )

@@ -86,7 +86,9 @@ impl Metrics {
     /// The Prometheus text exposition format (version 0.0.4).
     pub fn render(&self, golden_customers: Option<i64>, last_event_seq: Option<i64>) -> String {
         let mut out = String::with_capacity(8 * 1024);
-        out.push_str("# HELP gild_api_requests_total Requests answered, by route template and status.\n");
+        out.push_str(
+            "# HELP gild_api_requests_total Requests answered, by route template and status.\n",
+        );
         out.push_str("# TYPE gild_api_requests_total counter\n");
         for (route, stats) in ROUTES.iter().zip(&self.routes) {
             for (status, n) in STATUSES.iter().zip(&stats.by_status) {
@@ -175,7 +177,10 @@ pub async fn scrape(State(state): State<ApiState>) -> Result<Response, ApiError>
     let head = state.store().last_event_seq().await.ok();
     let body = state.metrics().render(golden, head);
     Ok((
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         body,
     )
         .into_response())

@@ -132,7 +132,10 @@ pub fn router(state: ApiState) -> Router {
         .merge(protected)
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::wrong_method)
-        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .with_state(state)
 }
 
@@ -223,7 +226,9 @@ mod tests {
     #[test]
     fn every_route_is_in_the_openapi_document_and_nothing_else() {
         let doc: serde_json::Value = serde_json::from_str(OPENAPI).expect("openapi.json is JSON");
-        assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")));
+        assert!(doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")));
         let documented = doc["paths"].as_object().expect("paths");
         for path in paths::ALL {
             let get = &documented

@@ -257,7 +257,8 @@ async fn worker(
     let mut tally = Tally::default();
     let mut rng = Rng(seed | 1);
     let mut conn: Option<Conn> = None;
-    let mut next_due = start + interval.map_or(Duration::ZERO, |i| i.mul_f64((seed % 1000) as f64 / 1000.0));
+    let mut next_due =
+        start + interval.map_or(Duration::ZERO, |i| i.mul_f64((seed % 1000) as f64 / 1000.0));
     let mut n: usize = seed as usize;
     loop {
         if interval.is_some() {
@@ -346,7 +347,12 @@ fn summary(latencies: &mut [u32], errors: u64, seconds: f64) -> serde_json::Valu
 async fn run(args: Args) -> Result<bool> {
     let token = std::env::var(&args.token_env)
         .ok()
-        .and_then(|v| v.split(',').map(str::trim).find(|t| !t.is_empty()).map(str::to_string))
+        .and_then(|v| {
+            v.split(',')
+                .map(str::trim)
+                .find(|t| !t.is_empty())
+                .map(str::to_string)
+        })
         .ok_or_else(|| anyhow!("environment variable {} holds no token", args.token_env))?;
     let authority = args
         .url

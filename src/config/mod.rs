@@ -563,7 +563,10 @@ fn api_settings(
         None => DEFAULT_API_TOKENS_ENV.to_string(),
         Some(t) => {
             let name = t.get_ref().trim();
-            let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            let valid = name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !valid {
                 problem(
@@ -581,7 +584,10 @@ fn api_settings(
             _ => {
                 problem(
                     m.span(),
-                    format!("api.max_page must be between 1 and {MAX_API_PAGE}, not {}", m.get_ref()),
+                    format!(
+                        "api.max_page must be between 1 and {MAX_API_PAGE}, not {}",
+                        m.get_ref()
+                    ),
                 );
                 DEFAULT_API_MAX_PAGE
             }

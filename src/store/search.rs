@@ -116,7 +116,8 @@ impl Store {
              UNION ALL SELECT {CUSTOMER_COLUMNS} FROM golden_redirects r JOIN golden_customers g ON g.golden_id = r.new_id \
              WHERE r.old_id = $1 LIMIT 1"
         );
-        let records_sql = "SELECT source, record_key, record_kind, CAST(record AS TEXT) FROM source_records \
+        let records_sql =
+            "SELECT source, record_key, record_kind, CAST(record AS TEXT) FROM source_records \
              WHERE golden_id = $1 ORDER BY record_kind, source, record_key";
         let found: Option<(CustomerFields, Vec<(String, String, String, String)>)> = on_pool!(self, pool => {
             let mut conn = pool.acquire().await.doing("opening a store connection")?;
