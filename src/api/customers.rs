@@ -46,15 +46,10 @@ pub async fn by_source_key(
 ) -> Result<Json<CustomerDocument>, ApiError> {
     let Path((source, key)) = key.map_err(path_error)?;
     let key = SourceKey::new(source, key);
-    let Some(golden_id) = state.store().golden_id_of(&key).await? else {
-        return Err(ApiError::NotFound(format!(
-            "no record {key} in the store, or it belongs to no golden customer"
-        )));
-    };
-    match state.store().customer_document(&golden_id).await? {
+    match state.store().customer_document_by_key(&key).await? {
         Some(doc) => Ok(Json(doc)),
         None => Err(ApiError::NotFound(format!(
-            "record {key} names golden customer {golden_id}, which no longer exists"
+            "no record {key} in the store, or it belongs to no golden customer"
         ))),
     }
 }

@@ -49,19 +49,19 @@ struct Args {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    ById,
-    BySourceKey,
-    ByEmail,
+    Id,
+    SourceKey,
+    Email,
 }
 
-const KINDS: [Kind; 3] = [Kind::ById, Kind::BySourceKey, Kind::ByEmail];
+const KINDS: [Kind; 3] = [Kind::Id, Kind::SourceKey, Kind::Email];
 
 impl Kind {
     fn name(self) -> &'static str {
         match self {
-            Kind::ById => "by_id",
-            Kind::BySourceKey => "by_source_key",
-            Kind::ByEmail => "by_email",
+            Kind::Id => "by_id",
+            Kind::SourceKey => "by_source_key",
+            Kind::Email => "by_email",
         }
     }
     fn index(self) -> usize {

@@ -10,13 +10,20 @@ pub struct ServeArgs {
     /// Address to listen on, instead of [api] listen (port 0 picks a free port).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
+    /// Store connections for reads (default: two per core, 2 to 16).
+    #[arg(long, value_name = "N")]
+    pub store_connections: Option<u32>,
 }
 
 pub async fn run(args: &Args, a: &ServeArgs) -> anyhow::Result<u8> {
     let config = load_config(args)?;
     // Before touching the store: a server without tokens is a usage mistake (exit 2).
     let tokens = Tokens::from_env(&config.api.tokens_env).map_err(api::ServeError::from)?;
-    let store = Store::connect_for_reads(&config.store_url, read_pool_size()).await?;
+    let store = Store::connect_for_reads(
+        &config.store_url,
+        a.store_connections.unwrap_or_else(read_pool_size),
+    )
+    .await?;
     let mut regions: Vec<String> = config
         .mappings
         .values()

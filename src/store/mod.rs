@@ -96,6 +96,8 @@ struct PoolTuning {
     /// Ping each connection as it leaves the pool: one more round trip per query, worth it
     /// for long jobs over a network, not for a local reader doing thousands of look-ups a second.
     test_before_acquire: bool,
+    /// SQLite `mmap_size`: a reader maps the file instead of a read() call per page missed.
+    sqlite_mmap_bytes: Option<u64>,
 }
 
 impl Store {
@@ -105,6 +107,7 @@ impl Store {
             sqlite_connections: 4,
             postgres_connections: 8,
             test_before_acquire: true,
+            sqlite_mmap_bytes: None,
         };
         Self::open(url, tuning).await
     }
@@ -116,6 +119,8 @@ impl Store {
             sqlite_connections: connections.max(1),
             postgres_connections: connections.max(1),
             test_before_acquire: false,
+            // SQLite's own ceiling (SQLITE_MAX_MMAP_SIZE); files beyond it are partly mapped.
+            sqlite_mmap_bytes: Some(0x7fff_0000),
         };
         Self::open(url, tuning).await
     }
@@ -137,6 +142,10 @@ impl Store {
                 // Statements bind customer data and bulk writes are slow by nature: neither
                 // belongs in the log.
                 .disable_statement_logging();
+            let options = match tuning.sqlite_mmap_bytes {
+                Some(bytes) => options.pragma("mmap_size", bytes.to_string()),
+                None => options,
+            };
             if let Some(parent) = options.get_filename().parent() {
                 if !parent.as_os_str().is_empty() && !parent.exists() {
                     std::fs::create_dir_all(parent).map_err(|e| StoreError::Open {

@@ -9,6 +9,7 @@ use super::{on_pool, Doing, GoldenSummary, Store, StoreError};
 use crate::record::SourceKey;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::value::RawValue;
+use std::sync::LazyLock;
 
 /// The golden customer's own fields, as in `golden_customers`.
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
@@ -94,75 +95,122 @@ pub struct LookupSample {
     pub emails: Vec<String>,
 }
 
+/// (source, record_key)
+type KeyRow = (String, String);
+
 /// Both branches alias golden_customers as `g`: `created_at` is also a column of the redirects.
 const CUSTOMER_COLUMNS: &str = "g.golden_id, g.given_name, g.middle_name, g.family_name, g.full_name, g.date_of_birth, g.email, \
     g.phone, g.street, g.unit, g.city, g.region, g.postcode, g.country, g.national_id, g.record_count, g.customer_records, \
     g.billing_accounts, g.orders, g.created_run, g.updated_run, g.created_at, g.updated_at, CAST(g.lineage AS TEXT) AS lineage";
 
+/// The customer that the query `asked` names, merged IDs followed (the ID itself first, as
+/// `resolve_golden_id`), joined with its linked records. One statement, so one round trip to
+/// the store per look-up: with SQLite every statement is a hop to sqlx's connection thread and
+/// back, and those hops, not SQLite, were most of a look-up's time.
+fn document_sql(asked: &str) -> String {
+    format!(
+        "WITH asked(id) AS ({asked}), \
+         current_id(id) AS (SELECT golden_id FROM golden_customers WHERE golden_id = (SELECT id FROM asked) \
+             UNION ALL SELECT new_id FROM golden_redirects WHERE old_id = (SELECT id FROM asked) LIMIT 1) \
+         SELECT (SELECT id FROM asked) AS asked_id, {CUSTOMER_COLUMNS}, \
+             s.source, s.record_key, s.record_kind, CAST(s.record AS TEXT) AS record \
+         FROM current_id c JOIN golden_customers g ON g.golden_id = c.id \
+         LEFT JOIN source_records s ON s.golden_id = g.golden_id \
+         ORDER BY s.record_kind, s.source, s.record_key"
+    )
+}
+
+static BY_GOLDEN_ID: LazyLock<String> = LazyLock::new(|| document_sql("SELECT CAST($1 AS TEXT)"));
+static BY_SOURCE_KEY: LazyLock<String> = LazyLock::new(|| {
+    document_sql("SELECT golden_id FROM source_records WHERE source = $1 AND record_key = $2")
+});
+
+/// A golden customer's fields (repeated) with one of its linked records.
+#[derive(sqlx::FromRow)]
+struct DocumentRow {
+    asked_id: Option<String>,
+    #[sqlx(flatten)]
+    golden: CustomerFields,
+    source: Option<String>,
+    record_key: Option<String>,
+    record_kind: Option<String>,
+    record: Option<String>,
+}
+
 fn raw_json(text: String, what: &str) -> Result<Box<RawValue>, StoreError> {
     RawValue::from_string(text).map_err(|_| StoreError::Corrupt(format!("{what} is not JSON")))
 }
 
+fn document_of(rows: Vec<DocumentRow>) -> Result<Option<CustomerDocument>, StoreError> {
+    let mut rows = rows.into_iter();
+    let Some(first) = rows.next() else {
+        return Ok(None);
+    };
+    let mut records = Vec::new();
+    let mut push = |row: DocumentRow| -> Result<(), StoreError> {
+        if let (Some(source), Some(key), Some(kind), Some(record)) =
+            (row.source, row.record_key, row.record_kind, row.record)
+        {
+            records.push(RawLinkedRecord {
+                source,
+                key,
+                kind,
+                record: raw_json(record, "source_records.record")?,
+            });
+        }
+        Ok(())
+    };
+    let mut golden = first.golden.clone();
+    let asked = first.asked_id.clone();
+    push(first)?;
+    for row in rows {
+        push(row)?;
+    }
+    let lineage = raw_json(
+        std::mem::take(&mut golden.lineage),
+        "golden_customers.lineage",
+    )?;
+    let redirected_from = asked.filter(|a| *a != golden.golden_id);
+    Ok(Some(CustomerDocument {
+        golden,
+        lineage,
+        records,
+        redirected_from,
+    }))
+}
+
 impl Store {
     /// One golden customer with lineage and linked records; `id` may be an old, merged ID.
-    /// Both reads run on one pooled connection.
     pub async fn customer_document(
         &self,
         id: &str,
     ) -> Result<Option<CustomerDocument>, StoreError> {
-        // The ID itself first, else the customer it was merged into (as `resolve_golden_id`).
-        let sql = format!(
-            "SELECT {CUSTOMER_COLUMNS} FROM golden_customers g WHERE g.golden_id = $1 \
-             UNION ALL SELECT {CUSTOMER_COLUMNS} FROM golden_redirects r JOIN golden_customers g ON g.golden_id = r.new_id \
-             WHERE r.old_id = $1 LIMIT 1"
-        );
-        let records_sql =
-            "SELECT source, record_key, record_kind, CAST(record AS TEXT) FROM source_records \
-             WHERE golden_id = $1 ORDER BY record_kind, source, record_key";
-        let found: Option<(CustomerFields, Vec<(String, String, String, String)>)> = on_pool!(self, pool => {
-            let mut conn = pool.acquire().await.doing("opening a store connection")?;
-            let golden: Option<CustomerFields> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let rows: Vec<DocumentRow> = on_pool!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(BY_GOLDEN_ID.as_str()))
                 .bind(id)
-                .fetch_optional(&mut *conn)
+                .fetch_all(pool)
                 .await
-                .doing("reading a golden customer")?;
-            match golden {
-                None => None,
-                Some(g) => {
-                    let rows = sqlx::query_as(records_sql)
-                        .bind(&g.golden_id)
-                        .fetch_all(&mut *conn)
-                        .await
-                        .doing("reading linked records")?;
-                    Some((g, rows))
-                }
-            }
+                .doing("reading a golden customer")?
         });
-        let Some((mut golden, rows)) = found else {
-            return Ok(None);
-        };
-        let lineage = raw_json(
-            std::mem::take(&mut golden.lineage),
-            "golden_customers.lineage",
-        )?;
-        let records = rows
-            .into_iter()
-            .map(|(source, key, kind, record)| {
-                Ok(RawLinkedRecord {
-                    source,
-                    key,
-                    kind,
-                    record: raw_json(record, "source_records.record")?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let redirected_from = (golden.golden_id != id).then(|| id.to_string());
-        Ok(Some(CustomerDocument {
-            golden,
-            lineage,
-            records,
-            redirected_from,
-        }))
+        document_of(rows)
+    }
+
+    /// The golden customer a source record belongs to (merged IDs followed), as
+    /// [`customer_document`](Self::customer_document); None when the record is unknown or
+    /// belongs to no customer.
+    pub async fn customer_document_by_key(
+        &self,
+        key: &SourceKey,
+    ) -> Result<Option<CustomerDocument>, StoreError> {
+        let rows: Vec<DocumentRow> = on_pool!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(BY_SOURCE_KEY.as_str()))
+                .bind(key.source.as_str())
+                .bind(key.key.as_str())
+                .fetch_all(pool)
+                .await
+                .doing("reading a source record's golden customer")?
+        });
+        document_of(rows)
     }
 
     /// Golden customers matching every given criterion, by golden ID, at most `limit`.
@@ -224,7 +272,7 @@ impl Store {
 
     /// Up to `n` each of golden IDs, source keys and e-mails, picked at random.
     pub async fn sample_lookups(&self, n: i64) -> Result<LookupSample, StoreError> {
-        let (ids, keys, emails): (Vec<(String,)>, Vec<(String, String)>, Vec<(String,)>) = on_pool!(self, pool => {
+        let (ids, keys, emails): (Vec<(String,)>, Vec<KeyRow>, Vec<(String,)>) = on_pool!(self, pool => {
             let ids = sqlx::query_as("SELECT golden_id FROM golden_customers ORDER BY RANDOM() LIMIT $1")
                 .bind(n)
                 .fetch_all(pool)
