@@ -3,7 +3,8 @@
 //! The pipeline runs one way through its stages, one module each:
 //! [`connectors`] → [`standardize`] → [`blocking`] → [`compare`] → [`model`] → [`cluster`] →
 //! [`golden`] → [`store`]; [`pipeline`] runs them as a sync, [`jobs`] schedules syncs with
-//! apalis, and [`evaluate`] measures the result against a truth file.
+//! apalis, [`review`] is the data stewards' side (the review queue, merges, splits and pins that
+//! later syncs honour), and [`evaluate`] measures the result against a truth file.
 
 pub mod blocking;
 pub mod cluster;
@@ -16,5 +17,6 @@ pub mod jobs;
 pub mod model;
 pub mod pipeline;
 pub mod record;
+pub mod review;
 pub mod standardize;
 pub mod store;

@@ -15,6 +15,8 @@ fn rec(source: &str, key: &str, given: &str, email: &str, street: &str, day: u32
     }
 }
 
+static NO_PINS: std::sync::LazyLock<Pins> = std::sync::LazyLock::new(Pins::default);
+
 fn survivorship() -> Survivorship {
     let mut fields = HashMap::new();
     fields.insert(GoldenField::GivenName, Rule::Longest);
@@ -46,6 +48,7 @@ fn survivorship_picks_per_field_and_keeps_lineage() {
         xref: &xref,
         golden: &golden,
         next_seq: 1,
+        pins: &NO_PINS,
     };
     let b = build(
         &records,
@@ -98,6 +101,7 @@ fn a_rerun_with_the_same_input_changes_nothing_and_a_changed_record_updates() {
             xref: &empty_x,
             golden: &empty_g,
             next_seq: 1,
+            pins: &NO_PINS,
         },
         &surv,
         &HashSet::new(),
@@ -126,6 +130,7 @@ fn a_rerun_with_the_same_input_changes_nothing_and_a_changed_record_updates() {
         xref: &xref,
         golden: &golden,
         next_seq: first.next_seq,
+        pins: &NO_PINS,
     };
     let pulled: HashSet<String> = ["crm".to_string(), "billing".to_string()].into();
     let second = build(
