@@ -36,9 +36,12 @@ struct Estate {
 }
 
 impl Estate {
-    fn new() -> Estate {
+    /// A copy of the estate syncing into `store`, or into a SQLite file beside it.
+    fn new(store: Option<&str>) -> Estate {
         let dir = estate_copy();
-        let store = format!("sqlite://{}", dir.path().join("store.db").display());
+        let store = store
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("store.db").display()));
         Estate { dir, store }
     }
 
@@ -119,7 +122,20 @@ async fn change_crm_record(url: &str, cust_id: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn steward_decisions_hold_across_syncs_and_source_changes() {
-    let e = Estate::new();
+    lifecycle(&Estate::new(None)).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_lifecycle_is_the_same_in_a_postgres_store() {
+    let Some(base) = server_url("GILD_TEST_POSTGRES_URL", "PostgreSQL") else {
+        return;
+    };
+    let db = TestDb::postgres(&base, "gild_lifecycle").await;
+    lifecycle(&Estate::new(Some(&db.url))).await;
+    db.drop_now().await;
+}
+
+async fn lifecycle(e: &Estate) {
     let first = e.json(&["sync"]);
     let total = first["golden_total"].as_u64().expect("total");
 
