@@ -102,6 +102,25 @@ fn last_seq(e: &Estate) -> i64 {
         .expect("cursor")
 }
 
+/// Adds a CRM customer: a copy of an existing one under a new key (the same person entered twice).
+async fn copy_crm_record(url: &str, cust_id: &str, new_id: i64) {
+    use sqlx::Connection;
+    let mut c = sqlx::SqliteConnection::connect(url)
+        .await
+        .expect("open crm copy");
+    sqlx::query(
+        "INSERT INTO customers (cust_id, cust_name, birth_dt, email, home_phone, mobile_phone, addr_line1, addr_line2, \
+         city, state, zip, country, updated_at) \
+         SELECT $1, cust_name, birth_dt, email, home_phone, mobile_phone, addr_line1, addr_line2, city, state, zip, country, \
+         '2026-11-21 09:00:00' FROM customers WHERE cust_id = $2",
+    )
+    .bind(new_id)
+    .bind(cust_id.parse::<i64>().expect("numeric crm key"))
+    .execute(&mut c)
+    .await
+    .expect("insert");
+}
+
 /// Changes a CRM customer's e-mail and name in the source database, as a legacy system would.
 async fn change_crm_record(url: &str, cust_id: &str) {
     use sqlx::Connection;
@@ -331,7 +350,25 @@ async fn lifecycle(e: &Estate) {
     for key in crm_in_merge.iter().chain([&off]) {
         change_crm_record(&e.crm_db(), key.trim_start_matches("crm:")).await;
     }
+    // And a new record of a known customer arrives.
+    let joiner_of = e
+        .records_of(&rej_b)
+        .into_iter()
+        .find(|r| r.starts_with("crm:"))
+        .or_else(|| {
+            e.records_of(&rej_a)
+                .into_iter()
+                .find(|r| r.starts_with("crm:"))
+        })
+        .expect("a crm record among the rejected pair's customers");
+    let joiner_customer = e.golden_of(&joiner_of);
+    copy_crm_record(&e.crm_db(), joiner_of.trim_start_matches("crm:"), 999_001).await;
     let after = e.json(&["sync"]);
+    assert_eq!(
+        e.golden_of("crm:999001"),
+        joiner_customer,
+        "a new record joins its customer's ID"
+    );
     assert!(
         after["golden"]["updated"].as_u64().unwrap_or(0) >= 1,
         "the changed records update their customers"

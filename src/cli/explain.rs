@@ -2,8 +2,8 @@
 
 use super::output::{json, out, outln, Table};
 use super::{load_config, Args, Format, NotFound, EXIT_OK};
-use gild::review::Explainer;
 use gild::record::SourceKey;
+use gild::review::Explainer;
 use gild::store::Store;
 
 #[derive(Debug, clap::Args)]
