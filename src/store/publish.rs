@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::types::Json;
 
 /// Parameters per statement: under SQLite's limit of 32,766 and PostgreSQL's of 65,535.
-const MAX_BINDS: usize = 30_000;
+pub(crate) const MAX_BINDS: usize = 30_000;
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SourceOutcome {
@@ -172,6 +172,90 @@ pub struct Publication<'a> {
     pub model: Option<&'a crate::model::Model>,
     pub finish: RunFinish,
 }
+
+/// Inserts or updates golden rows inside an open transaction (`$tx`).
+macro_rules! upsert_golden {
+    ($tx:expr, $rows:expr) => {{
+        let rows: &[$crate::store::GoldenRow] = $rows;
+        for chunk in rows.chunks(MAX_BINDS / 26) {
+            let mut qb = sqlx::QueryBuilder::new(
+                "INSERT INTO golden_customers (golden_id, given_name, middle_name, family_name, full_name, date_of_birth, email, phone, \
+                 street, unit, city, region, postcode, country, national_id, record_count, customer_records, billing_accounts, orders, \
+                 lineage, content_hash, created_seq, created_run, updated_run, created_at, updated_at) ",
+            );
+            qb.push_values(chunk, |mut b, g| {
+                b.push_bind(&g.golden_id)
+                    .push_bind(&g.given_name)
+                    .push_bind(&g.middle_name)
+                    .push_bind(&g.family_name)
+                    .push_bind(&g.full_name)
+                    .push_bind(g.date_of_birth)
+                    .push_bind(&g.email)
+                    .push_bind(&g.phone)
+                    .push_bind(&g.street)
+                    .push_bind(&g.unit)
+                    .push_bind(&g.city)
+                    .push_bind(&g.region)
+                    .push_bind(&g.postcode)
+                    .push_bind(&g.country)
+                    .push_bind(&g.national_id)
+                    .push_bind(g.record_count)
+                    .push_bind(g.customer_records)
+                    .push_bind(g.billing_accounts)
+                    .push_bind(g.orders)
+                    .push_bind(Json(&g.lineage))
+                    .push_bind(g.content_hash)
+                    .push_bind(g.created_seq)
+                    .push_bind(&g.created_run)
+                    .push_bind(&g.updated_run)
+                    .push_bind(g.created_at)
+                    .push_bind(g.updated_at);
+            });
+            qb.push(
+                " ON CONFLICT (golden_id) DO UPDATE SET given_name = excluded.given_name, middle_name = excluded.middle_name, \
+                 family_name = excluded.family_name, full_name = excluded.full_name, date_of_birth = excluded.date_of_birth, \
+                 email = excluded.email, phone = excluded.phone, street = excluded.street, unit = excluded.unit, city = excluded.city, \
+                 region = excluded.region, postcode = excluded.postcode, country = excluded.country, national_id = excluded.national_id, \
+                 record_count = excluded.record_count, customer_records = excluded.customer_records, \
+                 billing_accounts = excluded.billing_accounts, orders = excluded.orders, lineage = excluded.lineage, \
+                 content_hash = excluded.content_hash, updated_run = excluded.updated_run, updated_at = excluded.updated_at",
+            );
+            qb.build().execute(&mut *$tx).await.doing("writing golden customers")?;
+        }
+    }};
+}
+pub(crate) use upsert_golden;
+
+/// Writes redirects (old ID -> surviving ID) inside an open transaction; `$label` names the run
+/// or steward action that made them.
+macro_rules! write_redirects {
+    ($tx:expr, $redirects:expr, $label:expr, $at:expr) => {{
+        let label: &str = $label;
+        let at: chrono::DateTime<chrono::Utc> = $at;
+        for r in $redirects {
+            // A redirect target may itself have been redirected earlier; point old chains at the new head.
+            sqlx::query("UPDATE golden_redirects SET new_id = $1 WHERE new_id = $2")
+                .bind(&r.new_id)
+                .bind(&r.old_id)
+                .execute(&mut *$tx)
+                .await
+                .doing("updating golden redirects")?;
+            sqlx::query(
+                "INSERT INTO golden_redirects (old_id, new_id, run_id, reason, created_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (old_id) DO UPDATE SET new_id = excluded.new_id, run_id = excluded.run_id, reason = excluded.reason",
+            )
+            .bind(&r.old_id)
+            .bind(&r.new_id)
+            .bind(label)
+            .bind(&r.reason)
+            .bind(at)
+            .execute(&mut *$tx)
+            .await
+            .doing("writing golden redirects")?;
+        }
+    }};
+}
+pub(crate) use write_redirects;
 
 impl Store {
     /// Records the start of a run (outside the publishing transaction, so that a failed run is
@@ -346,73 +430,9 @@ impl Store {
                 })
                 .collect();
             insert_events!(tx, &events, Some(run), None, at);
-            for chunk in slice.chunks(MAX_BINDS / 26) {
-                let mut qb = sqlx::QueryBuilder::new(
-                    "INSERT INTO golden_customers (golden_id, given_name, middle_name, family_name, full_name, date_of_birth, email, phone, \
-                     street, unit, city, region, postcode, country, national_id, record_count, customer_records, billing_accounts, orders, \
-                     lineage, content_hash, created_seq, created_run, updated_run, created_at, updated_at) ",
-                );
-                qb.push_values(chunk, |mut b, g| {
-                    b.push_bind(&g.golden_id)
-                        .push_bind(&g.given_name)
-                        .push_bind(&g.middle_name)
-                        .push_bind(&g.family_name)
-                        .push_bind(&g.full_name)
-                        .push_bind(g.date_of_birth)
-                        .push_bind(&g.email)
-                        .push_bind(&g.phone)
-                        .push_bind(&g.street)
-                        .push_bind(&g.unit)
-                        .push_bind(&g.city)
-                        .push_bind(&g.region)
-                        .push_bind(&g.postcode)
-                        .push_bind(&g.country)
-                        .push_bind(&g.national_id)
-                        .push_bind(g.record_count)
-                        .push_bind(g.customer_records)
-                        .push_bind(g.billing_accounts)
-                        .push_bind(g.orders)
-                        .push_bind(Json(&g.lineage))
-                        .push_bind(g.content_hash)
-                        .push_bind(g.created_seq)
-                        .push_bind(&g.created_run)
-                        .push_bind(&g.updated_run)
-                        .push_bind(g.created_at)
-                        .push_bind(g.updated_at);
-                });
-                qb.push(
-                    " ON CONFLICT (golden_id) DO UPDATE SET given_name = excluded.given_name, middle_name = excluded.middle_name, \
-                     family_name = excluded.family_name, full_name = excluded.full_name, date_of_birth = excluded.date_of_birth, \
-                     email = excluded.email, phone = excluded.phone, street = excluded.street, unit = excluded.unit, city = excluded.city, \
-                     region = excluded.region, postcode = excluded.postcode, country = excluded.country, national_id = excluded.national_id, \
-                     record_count = excluded.record_count, customer_records = excluded.customer_records, \
-                     billing_accounts = excluded.billing_accounts, orders = excluded.orders, lineage = excluded.lineage, \
-                     content_hash = excluded.content_hash, updated_run = excluded.updated_run, updated_at = excluded.updated_at",
-                );
-                qb.build().execute(&mut *tx).await.doing("writing golden customers")?;
+            upsert_golden!(tx, &slice);
             }
-            }
-            for r in &p.redirects {
-                // A redirect target may itself have been redirected earlier; point old chains at the new head.
-                sqlx::query("UPDATE golden_redirects SET new_id = $1 WHERE new_id = $2")
-                    .bind(&r.new_id)
-                    .bind(&r.old_id)
-                    .execute(&mut *tx)
-                    .await
-                    .doing("updating golden redirects")?;
-                sqlx::query(
-                    "INSERT INTO golden_redirects (old_id, new_id, run_id, reason, created_at) VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (old_id) DO UPDATE SET new_id = excluded.new_id, run_id = excluded.run_id, reason = excluded.reason",
-                )
-                .bind(&r.old_id)
-                .bind(&r.new_id)
-                .bind(run)
-                .bind(&r.reason)
-                .bind(at)
-                .execute(&mut *tx)
-                .await
-                .doing("writing golden redirects")?;
-            }
+            write_redirects!(tx, &p.redirects, run, at);
 
             insert_events!(tx, &deletions, Some(run), None, at);
 

@@ -2,7 +2,7 @@
 //! values) that every later sync honours, the audit trail, and applying a steward's change to
 //! the golden records in one transaction.
 
-use super::publish::GoldenRow;
+use super::publish::{upsert_golden, write_redirects, GoldenRow, MAX_BINDS};
 use super::{insert_events, now, on_pool, Doing, NewEvent, Redirect, Store, StoreError};
 use crate::record::SourceKey;
 use chrono::{DateTime, Utc};
@@ -328,70 +328,8 @@ impl Store {
                     .await
                     .doing("removing a merged golden customer")?;
             }
-            for g in &c.golden_upserts {
-                sqlx::query(
-                    "INSERT INTO golden_customers (golden_id, given_name, middle_name, family_name, full_name, date_of_birth, email, phone, \
-                     street, unit, city, region, postcode, country, national_id, record_count, customer_records, billing_accounts, orders, \
-                     lineage, content_hash, created_seq, created_run, updated_run, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26) \
-                     ON CONFLICT (golden_id) DO UPDATE SET given_name = excluded.given_name, middle_name = excluded.middle_name, \
-                     family_name = excluded.family_name, full_name = excluded.full_name, date_of_birth = excluded.date_of_birth, \
-                     email = excluded.email, phone = excluded.phone, street = excluded.street, unit = excluded.unit, city = excluded.city, \
-                     region = excluded.region, postcode = excluded.postcode, country = excluded.country, national_id = excluded.national_id, \
-                     record_count = excluded.record_count, customer_records = excluded.customer_records, \
-                     billing_accounts = excluded.billing_accounts, orders = excluded.orders, lineage = excluded.lineage, \
-                     content_hash = excluded.content_hash, updated_run = excluded.updated_run, updated_at = excluded.updated_at",
-                )
-                .bind(&g.golden_id)
-                .bind(&g.given_name)
-                .bind(&g.middle_name)
-                .bind(&g.family_name)
-                .bind(&g.full_name)
-                .bind(g.date_of_birth)
-                .bind(&g.email)
-                .bind(&g.phone)
-                .bind(&g.street)
-                .bind(&g.unit)
-                .bind(&g.city)
-                .bind(&g.region)
-                .bind(&g.postcode)
-                .bind(&g.country)
-                .bind(&g.national_id)
-                .bind(g.record_count)
-                .bind(g.customer_records)
-                .bind(g.billing_accounts)
-                .bind(g.orders)
-                .bind(Json(&g.lineage))
-                .bind(g.content_hash)
-                .bind(g.created_seq)
-                .bind(&g.created_run)
-                .bind(&g.updated_run)
-                .bind(g.created_at)
-                .bind(g.updated_at)
-                .execute(&mut *tx)
-                .await
-                .doing("writing a golden customer")?;
-            }
-            for r in &c.redirects {
-                sqlx::query("UPDATE golden_redirects SET new_id = $1 WHERE new_id = $2")
-                    .bind(&r.new_id)
-                    .bind(&r.old_id)
-                    .execute(&mut *tx)
-                    .await
-                    .doing("updating golden redirects")?;
-                sqlx::query(
-                    "INSERT INTO golden_redirects (old_id, new_id, run_id, reason, created_at) VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (old_id) DO UPDATE SET new_id = excluded.new_id, run_id = excluded.run_id, reason = excluded.reason",
-                )
-                .bind(&r.old_id)
-                .bind(&r.new_id)
-                .bind(format!("audit {audit_id}"))
-                .bind(&r.reason)
-                .bind(at)
-                .execute(&mut *tx)
-                .await
-                .doing("writing golden redirects")?;
-            }
+            upsert_golden!(tx, &c.golden_upserts);
+            write_redirects!(tx, &c.redirects, &format!("audit {audit_id}"), at);
             for (key, golden_id) in &c.moves {
                 sqlx::query("UPDATE source_records SET golden_id = $1 WHERE source = $2 AND record_key = $3")
                     .bind(golden_id)
