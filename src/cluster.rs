@@ -55,6 +55,16 @@ pub enum RefusalReason {
     WeakChain,
 }
 
+impl RefusalReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusalReason::Contradiction => "contradiction",
+            RefusalReason::StewardCannotLink => "steward_cannot_link",
+            RefusalReason::WeakChain => "weak_chain",
+        }
+    }
+}
+
 /// A merge edge the clustering would not follow.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Refusal {

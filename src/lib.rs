@@ -3,8 +3,9 @@
 //! The pipeline runs one way through its stages, one module each:
 //! [`connectors`] → [`standardize`] → [`blocking`] → [`compare`] → [`model`] → [`cluster`] →
 //! [`golden`] → [`store`]; [`pipeline`] runs them as a sync, [`jobs`] schedules syncs with
-//! apalis, [`evaluate`] measures the result against a truth file, and [`api`] serves the store
-//! to other systems over HTTP.
+//! apalis, [`review`] is the data stewards' side (the review queue, merges, splits and pins that
+//! later syncs honour), [`evaluate`] measures the result against a truth file, and [`api`]
+//! serves the store to other systems over HTTP.
 
 pub mod api;
 pub mod blocking;
@@ -18,5 +19,6 @@ pub mod jobs;
 pub mod model;
 pub mod pipeline;
 pub mod record;
+pub mod review;
 pub mod standardize;
 pub mod store;

@@ -2,9 +2,8 @@
 
 use super::output::{json, out, outln, Table};
 use super::{load_config, Args, Format, NotFound, EXIT_OK};
-use gild::compare::{Comparator, Prepared};
-use gild::model::Scorer;
 use gild::record::SourceKey;
+use gild::review::Explainer;
 use gild::store::Store;
 
 #[derive(Debug, clap::Args)]
@@ -22,32 +21,24 @@ pub async fn run(args: &Args, a: &ExplainArgs) -> anyhow::Result<u8> {
     let (ka, kb) = (parse(&a.a)?, parse(&a.b)?);
     let config = load_config(args)?;
     let store = Store::connect(&config.store_url).await?;
-    let records = store.all_staged_records().await?;
-    let model = store.latest_model().await?;
+    let m = &config.matching;
+    let explainer = Explainer::load(&store, &m.comparisons).await?;
     let (golden_a, golden_b) = (
         store.golden_id_of(&ka).await?,
         store.golden_id_of(&kb).await?,
     );
     store.close().await;
-    let find = |k: &SourceKey| {
-        records
-            .iter()
-            .position(|r| r.source == k.source && r.key == k.key)
-            .ok_or_else(|| NotFound(format!("no record {k} in the store")))
-    };
-    let (i, j) = (find(&ka)?, find(&kb)?);
-    let m = &config.matching;
-    let model = model.filter(|x| x.fits(&m.comparisons)).ok_or_else(|| {
+    for k in [&ka, &kb] {
+        if explainer.record(k).is_none() {
+            return Err(NotFound(format!("no record {k} in the store")).into());
+        }
+    }
+    let explanation = gild::pipeline::cpu(|| explainer.explain(&ka, &kb)).ok_or_else(|| {
         NotFound(
             "no stored model fits the configured comparisons: run `gild train` or `gild sync`"
                 .into(),
         )
     })?;
-    let explanation = gild::pipeline::cpu(|| {
-        let prepared = Prepared::build(&records);
-        let comparator = Comparator::new(&prepared, &m.comparisons);
-        Scorer::new(&model, &comparator).explain(i, j)
-    });
     let same = golden_a.is_some() && golden_a == golden_b;
     let verdict = if same {
         "merged: both belong to the same golden customer"

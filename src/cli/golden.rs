@@ -1,8 +1,11 @@
 //! `gild golden list|show`: read golden customers, their lineage and linked records.
 
+use super::changes::events_table;
 use super::output::{json, opt, out, outln, thousands, Table};
+use super::review::print_edit;
 use super::{load_config, Args, Format, NotFound, EXIT_OK};
 use gild::record::{Facts, SourceKey};
+use gild::review::{self, Steward};
 use gild::store::{GoldenView, Store};
 
 #[derive(Debug, clap::Subcommand)]
@@ -22,6 +25,58 @@ pub enum GoldenCommand {
         /// A golden ID (old, merged IDs are followed) or a source key such as crm:100042.
         id: String,
     },
+    /// Merge two golden customers into one (the older ID survives; the other redirects to it).
+    Merge {
+        a: String,
+        b: String,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Split records off a golden customer into a new one.
+    Split {
+        id: String,
+        /// The records that belong to another customer, e.g. crm:1001,billing:B-77.
+        #[arg(long, value_delimiter = ',', required = true)]
+        records: Vec<String>,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Set one field's value whatever survivorship would choose.
+    Pin {
+        id: String,
+        /// One of given_name, middle_name, family_name, date_of_birth, email, phone, street,
+        /// unit, city, region, postcode, country, national_id.
+        field: String,
+        value: String,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Let survivorship choose a pinned field again.
+    Unpin {
+        id: String,
+        field: String,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Every change to one golden customer, oldest first, from the change feed.
+    History { id: String },
+}
+
+/// Who makes a correction, and why (the audit trail keeps both).
+#[derive(Debug, clap::Args)]
+pub struct Who {
+    /// Who decides; the OS user by default.
+    #[arg(long = "as", value_name = "NAME")]
+    pub actor: Option<String>,
+    /// Why.
+    #[arg(long)]
+    pub note: Option<String>,
+}
+
+impl Who {
+    fn steward(&self) -> Steward {
+        Steward::new(self.actor.clone(), self.note.clone())
+    }
 }
 
 pub async fn run(args: &Args, command: &GoldenCommand) -> anyhow::Result<u8> {
@@ -92,6 +147,63 @@ pub async fn run(args: &Args, command: &GoldenCommand) -> anyhow::Result<u8> {
             match args.format {
                 Format::Json => json(&view)?,
                 Format::Text => out!("{}", render(&view)),
+            }
+        }
+        GoldenCommand::Merge { a, b, who } => {
+            let done = review::merge(&store, &config.survivorship, a, b, &who.steward()).await?;
+            print_edit(args, &done)?;
+        }
+        GoldenCommand::Split { id, records, who } => {
+            let keys = records
+                .iter()
+                .map(|r| {
+                    SourceKey::parse(r).ok_or_else(|| {
+                        gild::review::ReviewError::Invalid(format!(
+                            "{r:?} is not a source:key reference such as crm:1001"
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let done =
+                review::split(&store, &config.survivorship, id, &keys, &who.steward()).await?;
+            print_edit(args, &done)?;
+        }
+        GoldenCommand::Pin {
+            id,
+            field,
+            value,
+            who,
+        } => {
+            let done = review::pin(
+                &store,
+                &config.survivorship,
+                id,
+                field,
+                value,
+                &who.steward(),
+            )
+            .await?;
+            print_edit(args, &done)?;
+        }
+        GoldenCommand::Unpin { id, field, who } => {
+            let done =
+                review::unpin(&store, &config.survivorship, id, field, &who.steward()).await?;
+            print_edit(args, &done)?;
+        }
+        GoldenCommand::History { id } => {
+            let current = store.resolve_golden_id(id).await?;
+            let events = store.golden_history(id).await?;
+            if events.is_empty() && current.is_none() {
+                return Err(NotFound(format!("no golden customer {id}, now or ever")).into());
+            }
+            match args.format {
+                Format::Json => json(&events)?,
+                Format::Text => {
+                    if let Some(now) = current.filter(|c| c != id) {
+                        outln!("{id} was merged into {now}; its history up to then:");
+                    }
+                    out!("{}", events_table(&events));
+                }
             }
         }
     }

@@ -1,10 +1,12 @@
 //! Subcommands: parse, call the library, print a table or JSON.
 
+mod changes;
 mod evaluate;
 mod explain;
 mod golden;
 mod output;
 mod progress;
+mod review;
 mod runs;
 mod serve;
 mod sources;
@@ -77,6 +79,10 @@ pub enum Command {
     Train(train::TrainArgs),
     /// Why two records were (or were not) matched.
     Explain(explain::ExplainArgs),
+    /// The data stewards' review queue (interactive on a terminal when no subcommand is given).
+    Review(review::ReviewArgs),
+    /// The change feed: golden creates, updates, merges, splits and deletes after a cursor.
+    Changes(changes::ChangesArgs),
     /// Serve the read API (JSON over HTTP) until stopped.
     Serve(serve::ServeArgs),
 }
@@ -94,6 +100,12 @@ pub fn exit_code_of(e: &anyhow::Error) -> u8 {
         EXIT_USAGE
     } else if e.downcast_ref::<NotFound>().is_some() {
         EXIT_NOT_FOUND
+    } else if let Some(r) = e.downcast_ref::<gild::review::ReviewError>() {
+        match r {
+            gild::review::ReviewError::NotFound(_) => EXIT_NOT_FOUND,
+            gild::review::ReviewError::Invalid(_) => EXIT_USAGE,
+            gild::review::ReviewError::Store(_) => EXIT_FAILURE,
+        }
     } else {
         EXIT_FAILURE
     }
@@ -138,6 +150,8 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
         Command::Worker(a) => worker::run(&args, a).await,
         Command::Train(a) => train::run(&args, a).await,
         Command::Explain(a) => explain::run(&args, a).await,
+        Command::Review(a) => review::run(&args, a).await,
+        Command::Changes(a) => changes::run(&args, a).await,
         Command::Serve(a) => serve::run(&args, a).await,
     }
 }

@@ -154,6 +154,12 @@ pub fn summary(r: &SyncReport) -> String {
         thousands(m.pairs_for_review)
     ));
     out.push_str(&format!(
+        "review queue: {} pairs of customers (`gild review`); steward decisions in force: {} must-link, {} cannot-link\n",
+        thousands(m.review_items),
+        thousands(m.steward_links.0),
+        thousands(m.steward_links.1)
+    ));
+    out.push_str(&format!(
         "model: {} (prior {:.3e}); {} pairs scored per second\n",
         if r.model.trained {
             "trained in this run"

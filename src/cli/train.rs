@@ -21,11 +21,14 @@ pub async fn run(args: &Args, a: &TrainArgs) -> anyhow::Result<u8> {
     if records.is_empty() {
         return Err(NotFound("the store has no staged records yet: run `gild sync` first (it trains a model when none exists)".into()).into());
     }
+    // Stewards' accepted and rejected pairs are labels that sharpen the m probabilities.
+    let links = store.active_links().await?;
     let m = &config.matching;
     let model = gild::pipeline::cpu(|| {
+        let (_, labels) = gild::review::constraints_from(&records, &links);
         let prepared = Prepared::build(&records);
         let comparator = Comparator::new(&prepared, &m.comparisons);
-        model::train(&comparator, &m.training, m.link_type, m.limits, &[])
+        model::train(&comparator, &m.training, m.link_type, m.limits, &labels)
     });
     let id = store.save_model(&model, None).await?;
     store.close().await;
@@ -48,11 +51,12 @@ pub async fn run(args: &Args, a: &TrainArgs) -> anyhow::Result<u8> {
 /// The model as a table of levels with their m, u and weight.
 pub fn describe(model: &Model) -> String {
     let mut out = format!(
-        "model trained on {} records: prior {:.3e} (weight {:+.2}); u from {} random pairs; {:.1} s\n",
+        "model trained on {} records: prior {:.3e} (weight {:+.2}); u from {} random pairs; {} steward labels; {:.1} s\n",
         thousands(model.records as u64),
         model.prior,
         model.prior_weight(),
         thousands(model.training.u_pairs_sampled),
+        thousands(model.training.labelled_pairs),
         model.training.seconds
     );
     for s in &model.training.em_sessions {

@@ -2,18 +2,19 @@
 //! lineage kept, IDs stable across runs, and the diff against what the store already holds.
 
 mod ids;
+mod row;
 mod survivorship;
 
 pub use ids::{assign, format_id, Assignment, Origin};
+pub use row::{check_pin, golden_row, Pin, Pins, PINNABLE_FIELDS};
 pub use survivorship::{
     choose, Candidate, GoldenField, Rule, Survivorship, SurvivorshipConfig, GOLDEN_FIELDS,
 };
 
-use crate::record::{Record, RecordKind, SourceKey};
-use crate::store::{GoldenRow, PreviousGolden, Redirect, StagedChange};
+use crate::record::{Record, SourceKey};
+use crate::store::{EventKind, GoldenRow, NewEvent, PreviousGolden, Redirect, StagedChange};
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
-use serde_json::json;
 use std::collections::{HashMap, HashSet};
 
 /// What the store held before this run.
@@ -21,6 +22,8 @@ pub struct Previous<'a> {
     pub xref: &'a HashMap<SourceKey, (String, i64)>,
     pub golden: &'a HashMap<String, PreviousGolden>,
     pub next_seq: i64,
+    /// Stewards' pinned values per golden ID (merge redirects already followed).
+    pub pins: &'a Pins,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -44,6 +47,10 @@ pub struct GoldenBuild<'a> {
     pub next_seq: i64,
     pub counts: GoldenCounts,
     pub assignment: Assignment,
+    /// Merge, split and delete events (created and updated ones come with the rows).
+    pub events: Vec<NewEvent>,
+    /// New ID -> the ID it was split from.
+    pub split_from: HashMap<String, String>,
 }
 
 /// A golden record to write: which cluster, and what it keeps from its earlier self.
@@ -60,6 +67,7 @@ pub struct Upserts<'a> {
     records: &'a [Record],
     clusters: &'a [Vec<u32>],
     survivorship: &'a Survivorship,
+    pins: &'a Pins,
     ids: Vec<String>,
     items: Vec<Upsert>,
     run_id: String,
@@ -83,8 +91,10 @@ impl Upserts<'_> {
                     .iter()
                     .map(|&r| &self.records[r as usize])
                     .collect();
-                let mut row = survive(self.survivorship, &rs);
-                row.golden_id = self.ids[u.cluster as usize].clone();
+                let id = &self.ids[u.cluster as usize];
+                let pins = self.pins.get(id).map(Vec::as_slice).unwrap_or_default();
+                let mut row = golden_row(self.survivorship, &rs, pins);
+                row.golden_id = id.clone();
                 row.created_seq = u.created_seq;
                 (row.created_run, row.created_at) = match &u.created {
                     Some((run, at)) => (run.clone(), *at),
@@ -107,194 +117,6 @@ impl crate::store::GoldenRows for Upserts<'_> {
     }
 }
 
-fn text(v: &Option<crate::record::Text>) -> Option<String> {
-    v.as_ref().map(|s| s.to_string()).filter(|s| !s.is_empty())
-}
-
-/// Field values of one golden record, before IDs and timestamps.
-fn survive(s: &Survivorship, members: &[&Record]) -> GoldenRow {
-    let mut lineage = serde_json::Map::new();
-    let mut note = |field: &str, value: &str, r: &Record, rule: Rule| {
-        lineage.insert(
-            field.to_string(),
-            json!({"value": value, "source": r.source.as_str(), "key": r.key.as_str(), "rule": rule.name()}),
-        );
-    };
-    let single = |f: GoldenField, get: &dyn Fn(&Record) -> Option<String>| {
-        let cands: Vec<Candidate<'_, String>> = members
-            .iter()
-            .filter_map(|r| get(r).map(|value| Candidate { value, record: r }))
-            .collect();
-        let rule = s.rule(f);
-        choose(
-            s,
-            rule,
-            &cands,
-            |v| crate::standardize::fold::fold(v),
-            |v| v.chars().count(),
-        )
-        .map(|c| (c, rule))
-    };
-    let given = single(GoldenField::GivenName, &|r| text(&r.given_name));
-    let middle = single(GoldenField::MiddleName, &|r| text(&r.middle_name));
-    let family = single(GoldenField::FamilyName, &|r| text(&r.family_name));
-    let dob = single(GoldenField::DateOfBirth, &|r| {
-        r.date_of_birth.map(|d| d.to_string())
-    });
-    let national = single(GoldenField::NationalId, &|r| text(&r.national_id));
-    let multi = |f: GoldenField, get: &dyn Fn(&Record) -> Vec<String>| {
-        let cands: Vec<Candidate<'_, String>> = members
-            .iter()
-            .flat_map(|r| {
-                get(r)
-                    .into_iter()
-                    .map(move |value| Candidate { value, record: r })
-            })
-            .collect();
-        let rule = s.rule(f);
-        choose(s, rule, &cands, |v| v.to_lowercase(), |v| v.len()).map(|c| (c, rule))
-    };
-    let email = multi(GoldenField::Email, &|r| {
-        r.emails.iter().map(|e| e.to_string()).collect()
-    });
-    let phone = multi(GoldenField::Phone, &|r| {
-        r.phones.iter().map(|p| p.to_string()).collect()
-    });
-    // The address survives as a whole: a street from one record and a city from another would
-    // describe a place where nobody lives.
-    let address = {
-        let cands: Vec<Candidate<'_, String>> = members
-            .iter()
-            .filter(|r| r.street.is_some() || r.city.is_some() || r.postcode.is_some())
-            .map(|r| Candidate {
-                value: [&r.street, &r.unit, &r.city, &r.region, &r.postcode]
-                    .iter()
-                    .filter_map(|v| v.as_deref())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                record: r,
-            })
-            .collect();
-        let rule = s.rule(GoldenField::Address);
-        choose(
-            s,
-            rule,
-            &cands,
-            |v| crate::standardize::fold::fold(v),
-            |v| v.len(),
-        )
-        .map(|c| (c.record, rule))
-    };
-
-    for (name, chosen) in [
-        ("given_name", &given),
-        ("middle_name", &middle),
-        ("family_name", &family),
-        ("date_of_birth", &dob),
-        ("email", &email),
-        ("phone", &phone),
-        ("national_id", &national),
-    ] {
-        if let Some((c, rule)) = chosen {
-            note(name, &c.value, c.record, *rule);
-        }
-    }
-    let (street, unit, city, region, postcode, country) = match address {
-        Some((r, rule)) => {
-            for (name, v) in [
-                ("street", &r.street),
-                ("unit", &r.unit),
-                ("city", &r.city),
-                ("region", &r.region),
-                ("postcode", &r.postcode),
-                ("country", &r.country),
-            ] {
-                if let Some(v) = v {
-                    note(name, v, r, rule);
-                }
-            }
-            (
-                text(&r.street),
-                text(&r.unit),
-                text(&r.city),
-                text(&r.region),
-                text(&r.postcode),
-                text(&r.country),
-            )
-        }
-        None => (None, None, None, None, None, None),
-    };
-    let value =
-        |c: &Option<(Candidate<'_, String>, Rule)>| c.as_ref().map(|(c, _)| c.value.clone());
-    let (g, m, f) = (value(&given), value(&middle), value(&family));
-    let full_name = {
-        let parts: Vec<&str> = [&g, &m, &f].iter().filter_map(|p| p.as_deref()).collect();
-        (!parts.is_empty()).then(|| parts.join(" "))
-    };
-    let count = |k: RecordKind| members.iter().filter(|r| r.kind() == k).count() as i64;
-    let lineage = serde_json::Value::Object(lineage);
-    let mut row = GoldenRow {
-        golden_id: String::new(),
-        given_name: g,
-        middle_name: m,
-        family_name: f,
-        full_name,
-        date_of_birth: dob.as_ref().and_then(|(c, _)| c.value.parse().ok()),
-        email: value(&email),
-        phone: value(&phone),
-        street,
-        unit,
-        city,
-        region,
-        postcode,
-        country,
-        national_id: value(&national),
-        record_count: members.len() as i64,
-        customer_records: count(RecordKind::Customer),
-        billing_accounts: count(RecordKind::Billing),
-        orders: count(RecordKind::Fulfilment),
-        lineage,
-        content_hash: 0,
-        created_seq: 0,
-        created_run: String::new(),
-        updated_run: String::new(),
-        created_at: DateTime::<Utc>::UNIX_EPOCH,
-        updated_at: DateTime::<Utc>::UNIX_EPOCH,
-    };
-    row.content_hash = golden_hash(&row);
-    row
-}
-
-/// Hash of what a reader sees of a golden record (not its timestamps or run IDs).
-fn golden_hash(g: &GoldenRow) -> i64 {
-    let view = (
-        &g.given_name,
-        &g.middle_name,
-        &g.family_name,
-        &g.date_of_birth,
-        &g.email,
-        &g.phone,
-        (
-            &g.street,
-            &g.unit,
-            &g.city,
-            &g.region,
-            &g.postcode,
-            &g.country,
-        ),
-        &g.national_id,
-        (
-            g.record_count,
-            g.customer_records,
-            g.billing_accounts,
-            g.orders,
-        ),
-        &g.lineage,
-    );
-    let bytes = serde_json::to_vec(&view).unwrap_or_default();
-    xxhash_rust::xxh3::xxh3_64(&bytes) as i64
-}
-
 /// Builds the golden records of all clusters and what must change in the store.
 /// `pulled` lists the sources read in full this run: their records missing now are gone.
 #[allow(clippy::too_many_arguments)]
@@ -302,7 +124,7 @@ pub fn build<'a>(
     records: &'a [Record],
     hashes: &[i64],
     clusters: &'a [Vec<u32>],
-    previous: &Previous<'_>,
+    previous: &Previous<'a>,
     survivorship: &'a Survivorship,
     pulled: &HashSet<String>,
     run_id: &str,
@@ -338,9 +160,11 @@ pub fn build<'a>(
     // Only the content hash is kept here; rows are rebuilt when written.
     let hashes_of_clusters: Vec<i64> = clusters
         .par_iter()
-        .map(|members| {
+        .zip(&assignment.ids)
+        .map(|(members, id)| {
             let rs: Vec<&Record> = members.iter().map(|&r| &records[r as usize]).collect();
-            survive(survivorship, &rs).content_hash
+            let pins = previous.pins.get(id).map(Vec::as_slice).unwrap_or_default();
+            golden_row(survivorship, &rs, pins).content_hash
         })
         .collect();
 
@@ -380,6 +204,35 @@ pub fn build<'a>(
             old_id: old.clone(),
             new_id: new.clone(),
             reason: "merged".into(),
+        });
+    }
+    let mut events = Vec::new();
+    let mut split_from = HashMap::new();
+    for (old, new) in &assignment.merged {
+        events.push(NewEvent {
+            kind: EventKind::Merged,
+            golden_id: new.clone(),
+            related_ids: vec![old.clone()],
+            changes: serde_json::json!({}),
+        });
+    }
+    for (old, minted) in &assignment.split {
+        events.push(NewEvent {
+            kind: EventKind::Split,
+            golden_id: old.clone(),
+            related_ids: minted.clone(),
+            changes: serde_json::json!({}),
+        });
+        for id in minted {
+            split_from.insert(id.clone(), old.clone());
+        }
+    }
+    for id in &assignment.deleted {
+        events.push(NewEvent {
+            kind: EventKind::Deleted,
+            golden_id: id.clone(),
+            related_ids: Vec::new(),
+            changes: serde_json::json!({}),
         });
     }
     counts.deleted = assignment.deleted.len() as u64;
@@ -427,6 +280,7 @@ pub fn build<'a>(
             records,
             clusters,
             survivorship,
+            pins: previous.pins,
             ids: assignment.ids.clone(),
             items,
             run_id: run_id.to_string(),
@@ -438,6 +292,8 @@ pub fn build<'a>(
         next_seq: assignment.next_seq,
         counts,
         assignment,
+        events,
+        split_from,
     }
 }
 

@@ -1,4 +1,5 @@
 use super::*;
+use crate::store::EventKind;
 use chrono::{NaiveDate, TimeZone};
 
 fn rec(source: &str, key: &str, given: &str, email: &str, street: &str, day: u32) -> Record {
@@ -14,6 +15,8 @@ fn rec(source: &str, key: &str, given: &str, email: &str, street: &str, day: u32
         ..Default::default()
     }
 }
+
+static NO_PINS: std::sync::LazyLock<Pins> = std::sync::LazyLock::new(Pins::default);
 
 fn survivorship() -> Survivorship {
     let mut fields = HashMap::new();
@@ -46,6 +49,7 @@ fn survivorship_picks_per_field_and_keeps_lineage() {
         xref: &xref,
         golden: &golden,
         next_seq: 1,
+        pins: &NO_PINS,
     };
     let b = build(
         &records,
@@ -98,6 +102,7 @@ fn a_rerun_with_the_same_input_changes_nothing_and_a_changed_record_updates() {
             xref: &empty_x,
             golden: &empty_g,
             next_seq: 1,
+            pins: &NO_PINS,
         },
         &surv,
         &HashSet::new(),
@@ -126,6 +131,7 @@ fn a_rerun_with_the_same_input_changes_nothing_and_a_changed_record_updates() {
         xref: &xref,
         golden: &golden,
         next_seq: first.next_seq,
+        pins: &NO_PINS,
     };
     let pulled: HashSet<String> = ["crm".to_string(), "billing".to_string()].into();
     let second = build(
@@ -173,4 +179,119 @@ fn a_rerun_with_the_same_input_changes_nothing_and_a_changed_record_updates() {
         at(),
     );
     assert!(matches!(&fourth.staged[..], [StagedChange::Delete { key }] if key.key == "B1"));
+}
+
+/// Previous state: each record's golden ID as given, golden records created in ID order.
+fn previous_of(
+    records: &[Record],
+    hashes: &[i64],
+    ids: &[&str],
+) -> (
+    HashMap<SourceKey, (String, i64)>,
+    HashMap<String, PreviousGolden>,
+) {
+    let xref = records
+        .iter()
+        .zip(hashes)
+        .zip(ids)
+        .map(|((r, h), g)| (r.source_key(), (g.to_string(), *h)))
+        .collect();
+    let golden = ids
+        .iter()
+        .map(|g| {
+            (
+                g.to_string(),
+                PreviousGolden {
+                    golden_id: g.to_string(),
+                    content_hash: 0,
+                    created_seq: g[1..].parse().unwrap_or(0),
+                    created_run: "run0".into(),
+                    created_at: at(),
+                },
+            )
+        })
+        .collect();
+    (xref, golden)
+}
+
+#[test]
+fn merges_splits_and_deletes_become_events_and_redirects() {
+    let records = vec![
+        rec("crm", "C1", "Ann", "ann@x.com", "1 A ST", 1),
+        rec("crm", "C2", "Ann", "ann@x.com", "1 A ST", 2),
+        rec("crm", "C3", "Bo", "bo@x.com", "2 B ST", 3),
+        rec("crm", "C4", "Cy", "cy@x.com", "3 C ST", 4),
+    ];
+    let hashes: Vec<i64> = records.iter().map(Record::content_hash).collect();
+    // Before: C1 in G1, C2 in G2 (to merge); C3 and C4 both in G3 (to split); G9 loses its record.
+    let (xref, mut golden) = previous_of(
+        &records,
+        &hashes,
+        &["G00000001", "G00000002", "G00000003", "G00000003"],
+    );
+    let (_, extra) = previous_of(&records[..1], &hashes[..1], &["G00000009"]);
+    golden.extend(extra);
+    let clusters = vec![vec![0u32, 1], vec![2], vec![3]];
+    let surv = survivorship();
+    let pins: Pins = [(
+        "G00000001".to_string(),
+        vec![Pin {
+            field: "email".into(),
+            value: "pinned@x.com".into(),
+            decision_id: 7,
+            by: "anna".into(),
+        }],
+    )]
+    .into();
+    let b = build(
+        &records,
+        &hashes,
+        &clusters,
+        &Previous {
+            xref: &xref,
+            golden: &golden,
+            next_seq: 10,
+            pins: &pins,
+        },
+        &surv,
+        &HashSet::new(),
+        "run1",
+        at(),
+    );
+    assert_eq!(b.ids, vec!["G00000001", "G00000003", "G00000010"]);
+    let kinds: Vec<(EventKind, &str, Vec<String>)> = b
+        .events
+        .iter()
+        .map(|e| (e.kind, e.golden_id.as_str(), e.related_ids.clone()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (
+                EventKind::Merged,
+                "G00000001",
+                vec!["G00000002".to_string()]
+            ),
+            (EventKind::Split, "G00000003", vec!["G00000010".to_string()]),
+            (EventKind::Deleted, "G00000009", vec![]),
+        ]
+    );
+    assert_eq!(
+        b.split_from.get("G00000010").map(String::as_str),
+        Some("G00000003")
+    );
+    assert_eq!(b.redirects.len(), 1);
+    assert!(
+        b.deletes.contains(&"G00000002".to_string())
+            && b.deletes.contains(&"G00000009".to_string())
+    );
+    // The steward's pin rides on the surviving ID.
+    let rows = b.upserts.rows(0..b.upserts.len());
+    let merged = rows
+        .iter()
+        .find(|r| r.golden_id == "G00000001")
+        .expect("merged row");
+    assert_eq!(merged.email.as_deref(), Some("pinned@x.com"));
+    assert_eq!(merged.lineage["email"]["rule"], "pinned");
+    assert_eq!(merged.lineage["email"]["key"], "anna");
 }

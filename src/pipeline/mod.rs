@@ -10,7 +10,6 @@ pub mod report;
 pub use progress::{Progress, Silent};
 pub use report::SyncReport;
 
-use crate::cluster::Constraints;
 use crate::config::Config;
 use crate::golden::{self, Previous};
 use crate::model::probability;
@@ -237,6 +236,8 @@ async fn run(
     let previous_xref = store.previous_xref().await?;
     let previous_golden = store.previous_golden().await?;
     let next_seq = store.next_golden_seq().await?;
+    let links = store.active_links().await?;
+    let pins = crate::review::pins_from(store.active_pins().await?);
     let stored_model = if options.retrain {
         None
     } else {
@@ -249,13 +250,15 @@ async fn run(
     let hashes: Vec<i64> = matching::stage("hash", progress, &mut stages, || {
         records.par_iter().map(Record::content_hash).collect()
     });
-    let constraints = Constraints::default();
+    // Stewards' decisions about records present in this run: constraints for clustering, and
+    // labels that sharpen the m probabilities when the model is trained.
+    let (constraints, labels) = crate::review::constraints_from(&records, &links);
     let outcome = matching::run(
         &records,
         &config.matching,
         stored_model,
         &constraints,
-        &[],
+        &labels,
         progress,
         &mut stages,
     );
@@ -270,6 +273,7 @@ async fn run(
                 xref: &previous_xref,
                 golden: &previous_golden,
                 next_seq,
+                pins: &pins,
             },
             &config.survivorship,
             &pulled,
@@ -314,6 +318,16 @@ async fn run(
         })
         .collect();
     let pairs_for_review = pairs.iter().filter(|p| p.decision != "merge").count() as u64;
+    let sizes: Vec<usize> = members.iter().map(Vec::len).collect();
+    let review_items = crate::review::queue_items(&crate::review::QueueInput {
+        scored: &outcome.scored,
+        of,
+        ids: &golden.ids,
+        sizes: &sizes,
+        refusals: &outcome.clusters.refusals,
+        merge_weight,
+        key: &key,
+    });
     let pairs_above_merge = outcome
         .scored
         .iter()
@@ -351,6 +365,11 @@ async fn run(
             clusters: outcome.clusters.count as u64,
             merges_refused: outcome.clusters.refusals.len() as u64,
             pairs_for_review,
+            review_items: review_items.len() as u64,
+            steward_links: (
+                constraints.must_link.len() as u64,
+                constraints.cannot_link.len() as u64,
+            ),
             pairs_per_second: outcome.candidates.len() as f64 / outcome.score_seconds.max(1e-9),
         },
         model: ModelSummary {
@@ -385,6 +404,9 @@ async fn run(
         golden_upserts: Box::new(golden.upserts),
         golden_deletes: golden.deletes,
         redirects: golden.redirects,
+        events: golden.events,
+        split_from: golden.split_from,
+        review_items,
         pairs,
         watermarks,
         next_golden_seq: golden.next_seq,

@@ -62,6 +62,10 @@ pub struct MatchSummary {
     /// Merges the clustering refused (contradictions, weak chains, steward decisions).
     pub merges_refused: u64,
     pub pairs_for_review: u64,
+    /// Pairs of golden customers in the stewards' queue after this run (`gild review`).
+    pub review_items: u64,
+    /// Steward decisions in force: (must-link, cannot-link) record pairs present in this run.
+    pub steward_links: (u64, u64),
     pub pairs_per_second: f64,
 }
 

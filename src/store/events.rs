@@ -161,3 +161,74 @@ impl Store {
         Ok(seq.unwrap_or(0))
     }
 }
+
+/// What changed between two stored versions of a golden record, field by field, from their
+/// lineage ({field: {value, source, key, rule}}) and record counts: `{field: {before, after,
+/// source, key, rule}}`, the source and rule being the new value's. A field whose value stayed but
+/// now comes from another record is a change too: lineage is history.
+pub fn lineage_changes(
+    before: Option<(&serde_json::Value, i64)>,
+    after: Option<(&serde_json::Value, i64)>,
+) -> serde_json::Value {
+    use serde_json::{json, Map, Value};
+    let empty = Map::new();
+    let old = before.and_then(|(l, _)| l.as_object()).unwrap_or(&empty);
+    let new = after.and_then(|(l, _)| l.as_object()).unwrap_or(&empty);
+    let mut names: Vec<&String> = old.keys().chain(new.keys()).collect();
+    names.sort();
+    names.dedup();
+    let mut out = Map::new();
+    for name in names {
+        let (o, n) = (old.get(name), new.get(name));
+        if o == n {
+            continue;
+        }
+        let value = |x: Option<&Value>| {
+            x.and_then(|x| x.get("value"))
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
+        let mut change = json!({"before": value(o), "after": value(n)});
+        if let Some(n) = n {
+            for k in ["source", "key", "rule"] {
+                change[k] = n.get(k).cloned().unwrap_or(Value::Null);
+            }
+        }
+        out.insert(name.clone(), change);
+    }
+    let (nb, na) = (before.map(|b| b.1), after.map(|a| a.1));
+    if nb != na {
+        out.insert("record_count".into(), json!({"before": nb, "after": na}));
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn changes_name_each_changed_field_with_its_new_lineage() {
+        let old = json!({
+            "email": {"value": "a@x.com", "source": "crm", "key": "1", "rule": "most_recent"},
+            "city": {"value": "BOSTON", "source": "crm", "key": "1", "rule": "most_recent"},
+            "phone": {"value": "+15550001", "source": "crm", "key": "1", "rule": "most_recent"},
+        });
+        let new = json!({
+            "email": {"value": "a@y.com", "source": "billing", "key": "B7", "rule": "most_recent"},
+            "city": {"value": "BOSTON", "source": "crm", "key": "1", "rule": "most_recent"},
+            "street": {"value": "1 MAIN ST", "source": "crm", "key": "1", "rule": "most_recent"},
+        });
+        let c = lineage_changes(Some((&old, 1)), Some((&new, 2)));
+        assert_eq!(
+            c["email"],
+            json!({"before": "a@x.com", "after": "a@y.com", "source": "billing", "key": "B7", "rule": "most_recent"})
+        );
+        assert_eq!(c["phone"], json!({"before": "+15550001", "after": null}));
+        assert_eq!(c["street"]["before"], json!(null));
+        assert!(c.get("city").is_none(), "unchanged fields are left out");
+        assert_eq!(c["record_count"], json!({"before": 1, "after": 2}));
+        assert_eq!(lineage_changes(Some((&old, 1)), Some((&old, 1))), json!({}));
+    }
+}

@@ -11,18 +11,20 @@ mod models;
 mod publish;
 mod read;
 mod search;
+mod steward;
 
 pub(crate) use events::insert_events;
-pub use events::{EventKind, GoldenEvent, NewEvent};
+pub use events::{lineage_changes, EventKind, GoldenEvent, NewEvent};
 pub use lock::{LockGuard, SYNC_LOCK};
 pub use publish::{
-    GoldenRow, GoldenRows, PairRow, Publication, Redirect, RejectRow, RunFinish, SourceOutcome,
-    StagedChange,
+    GoldenRow, GoldenRows, PairRow, Publication, Redirect, RejectRow, ReviewItemRow, RunFinish,
+    SourceOutcome, StagedChange,
 };
 pub use read::{
     GoldenSummary, GoldenView, LinkedRecord, PreviousGolden, RejectView, RunSourceView, RunView,
 };
 pub use search::{CustomerDocument, CustomerFields, CustomerSearch, LookupSample, RawLinkedRecord};
+pub use steward::{AuditRecord, LinkDecision, LinkKind, PinDecision, ReviewItem, StewardChange};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{

@@ -1,13 +1,14 @@
 //! Publishing a run: everything it changes, in one transaction, so that a failed sync leaves
 //! the previous golden view intact and readable.
 
-use super::{now, on_pool, Doing, Store, StoreError};
+use super::events::lineage_changes;
+use super::{insert_events, now, on_pool, Doing, EventKind, NewEvent, Store, StoreError};
 use crate::record::{Record, SourceKey};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::types::Json;
 
 /// Parameters per statement: under SQLite's limit of 32,766 and PostgreSQL's of 65,535.
-const MAX_BINDS: usize = 30_000;
+pub(crate) const MAX_BINDS: usize = 30_000;
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SourceOutcome {
@@ -117,6 +118,22 @@ pub struct PairRow {
     pub rule: String,
 }
 
+/// A pair of golden customers for the stewards' queue.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ReviewItemRow {
+    pub golden_a: String,
+    pub golden_b: String,
+    /// review_band | over_merge
+    pub kind: &'static str,
+    pub a: SourceKey,
+    pub b: SourceKey,
+    pub probability: f64,
+    pub record_pairs: i64,
+    pub records: i64,
+    pub impact: f64,
+    pub reason: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct RunFinish {
     /// succeeded | partial | failed
@@ -140,6 +157,12 @@ pub struct Publication<'a> {
     pub golden_upserts: Box<dyn GoldenRows + 'a>,
     pub golden_deletes: Vec<String>,
     pub redirects: Vec<Redirect>,
+    /// Merge, split and delete events; created and updated ones are derived from the rows.
+    pub events: Vec<NewEvent>,
+    /// New golden ID -> the ID it was split from.
+    pub split_from: std::collections::HashMap<String, String>,
+    /// The review queue as this run sees it; items no longer in it are resolved.
+    pub review_items: Vec<ReviewItemRow>,
     /// Replaces the pairs of the previous run.
     pub pairs: Vec<PairRow>,
     /// (source, column, value)
@@ -149,6 +172,90 @@ pub struct Publication<'a> {
     pub model: Option<&'a crate::model::Model>,
     pub finish: RunFinish,
 }
+
+/// Inserts or updates golden rows inside an open transaction (`$tx`).
+macro_rules! upsert_golden {
+    ($tx:expr, $rows:expr) => {{
+        let rows: &[$crate::store::GoldenRow] = $rows;
+        for chunk in rows.chunks(MAX_BINDS / 26) {
+            let mut qb = sqlx::QueryBuilder::new(
+                "INSERT INTO golden_customers (golden_id, given_name, middle_name, family_name, full_name, date_of_birth, email, phone, \
+                 street, unit, city, region, postcode, country, national_id, record_count, customer_records, billing_accounts, orders, \
+                 lineage, content_hash, created_seq, created_run, updated_run, created_at, updated_at) ",
+            );
+            qb.push_values(chunk, |mut b, g| {
+                b.push_bind(&g.golden_id)
+                    .push_bind(&g.given_name)
+                    .push_bind(&g.middle_name)
+                    .push_bind(&g.family_name)
+                    .push_bind(&g.full_name)
+                    .push_bind(g.date_of_birth)
+                    .push_bind(&g.email)
+                    .push_bind(&g.phone)
+                    .push_bind(&g.street)
+                    .push_bind(&g.unit)
+                    .push_bind(&g.city)
+                    .push_bind(&g.region)
+                    .push_bind(&g.postcode)
+                    .push_bind(&g.country)
+                    .push_bind(&g.national_id)
+                    .push_bind(g.record_count)
+                    .push_bind(g.customer_records)
+                    .push_bind(g.billing_accounts)
+                    .push_bind(g.orders)
+                    .push_bind(Json(&g.lineage))
+                    .push_bind(g.content_hash)
+                    .push_bind(g.created_seq)
+                    .push_bind(&g.created_run)
+                    .push_bind(&g.updated_run)
+                    .push_bind(g.created_at)
+                    .push_bind(g.updated_at);
+            });
+            qb.push(
+                " ON CONFLICT (golden_id) DO UPDATE SET given_name = excluded.given_name, middle_name = excluded.middle_name, \
+                 family_name = excluded.family_name, full_name = excluded.full_name, date_of_birth = excluded.date_of_birth, \
+                 email = excluded.email, phone = excluded.phone, street = excluded.street, unit = excluded.unit, city = excluded.city, \
+                 region = excluded.region, postcode = excluded.postcode, country = excluded.country, national_id = excluded.national_id, \
+                 record_count = excluded.record_count, customer_records = excluded.customer_records, \
+                 billing_accounts = excluded.billing_accounts, orders = excluded.orders, lineage = excluded.lineage, \
+                 content_hash = excluded.content_hash, updated_run = excluded.updated_run, updated_at = excluded.updated_at",
+            );
+            qb.build().execute(&mut *$tx).await.doing("writing golden customers")?;
+        }
+    }};
+}
+pub(crate) use upsert_golden;
+
+/// Writes redirects (old ID -> surviving ID) inside an open transaction; `$label` names the run
+/// or steward action that made them.
+macro_rules! write_redirects {
+    ($tx:expr, $redirects:expr, $label:expr, $at:expr) => {{
+        let label: &str = $label;
+        let at: chrono::DateTime<chrono::Utc> = $at;
+        for r in $redirects {
+            // A redirect target may itself have been redirected earlier; point old chains at the new head.
+            sqlx::query("UPDATE golden_redirects SET new_id = $1 WHERE new_id = $2")
+                .bind(&r.new_id)
+                .bind(&r.old_id)
+                .execute(&mut *$tx)
+                .await
+                .doing("updating golden redirects")?;
+            sqlx::query(
+                "INSERT INTO golden_redirects (old_id, new_id, run_id, reason, created_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (old_id) DO UPDATE SET new_id = excluded.new_id, run_id = excluded.run_id, reason = excluded.reason",
+            )
+            .bind(&r.old_id)
+            .bind(&r.new_id)
+            .bind(label)
+            .bind(&r.reason)
+            .bind(at)
+            .execute(&mut *$tx)
+            .await
+            .doing("writing golden redirects")?;
+        }
+    }};
+}
+pub(crate) use write_redirects;
 
 impl Store {
     /// Records the start of a run (outside the publishing transaction, so that a failed run is
@@ -281,6 +388,10 @@ impl Store {
                 }
             }
 
+            let (deletions, structural): (Vec<NewEvent>, Vec<NewEvent>) =
+                p.events.iter().cloned().partition(|e| e.kind == EventKind::Deleted);
+            insert_events!(tx, &structural, Some(run), None, at);
+
             for id in &p.golden_deletes {
                 sqlx::query("DELETE FROM golden_customers WHERE golden_id = $1")
                     .bind(id)
@@ -291,73 +402,77 @@ impl Store {
             let total = p.golden_upserts.len();
             for start in (0..total).step_by(GOLDEN_SLICE) {
             let slice = p.golden_upserts.rows(start..total.min(start + GOLDEN_SLICE));
-            for chunk in slice.chunks(MAX_BINDS / 26) {
+            // What the updated ones looked like, for the change feed.
+            let mut before: std::collections::HashMap<String, (serde_json::Value, i64)> = std::collections::HashMap::new();
+            let updated: Vec<&str> = slice.iter().filter(|g| g.created_run != run).map(|g| g.golden_id.as_str()).collect();
+            for chunk in updated.chunks(MAX_BINDS) {
+                let mut qb = sqlx::QueryBuilder::new("SELECT golden_id, lineage, record_count FROM golden_customers WHERE golden_id IN (");
+                let mut list = qb.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                qb.push(")");
+                let rows: Vec<(String, Json<serde_json::Value>, i64)> =
+                    qb.build_query_as().fetch_all(&mut *tx).await.doing("reading golden customers before their update")?;
+                before.extend(rows.into_iter().map(|(id, Json(l), n)| (id, (l, n))));
+            }
+            let events: Vec<NewEvent> = slice
+                .iter()
+                .map(|g| {
+                    let old = before.get(&g.golden_id);
+                    let created = g.created_run == run || old.is_none();
+                    NewEvent {
+                        kind: if created { EventKind::Created } else { EventKind::Updated },
+                        golden_id: g.golden_id.clone(),
+                        related_ids: if created { p.split_from.get(&g.golden_id).cloned().into_iter().collect() } else { Vec::new() },
+                        changes: lineage_changes(old.map(|(l, n)| (l, *n)), Some((&g.lineage, g.record_count))),
+                    }
+                })
+                .collect();
+            insert_events!(tx, &events, Some(run), None, at);
+            upsert_golden!(tx, &slice);
+            }
+            write_redirects!(tx, &p.redirects, run, at);
+
+            insert_events!(tx, &deletions, Some(run), None, at);
+
+            for chunk in p.review_items.chunks(MAX_BINDS / 15) {
                 let mut qb = sqlx::QueryBuilder::new(
-                    "INSERT INTO golden_customers (golden_id, given_name, middle_name, family_name, full_name, date_of_birth, email, phone, \
-                     street, unit, city, region, postcode, country, national_id, record_count, customer_records, billing_accounts, orders, \
-                     lineage, content_hash, created_seq, created_run, updated_run, created_at, updated_at) ",
+                    "INSERT INTO review_items (golden_a, golden_b, kind, source_a, key_a, source_b, key_b, match_probability, \
+                     record_pairs, records, impact, reason, status, run_id, created_at) ",
                 );
-                qb.push_values(chunk, |mut b, g| {
-                    b.push_bind(&g.golden_id)
-                        .push_bind(&g.given_name)
-                        .push_bind(&g.middle_name)
-                        .push_bind(&g.family_name)
-                        .push_bind(&g.full_name)
-                        .push_bind(g.date_of_birth)
-                        .push_bind(&g.email)
-                        .push_bind(&g.phone)
-                        .push_bind(&g.street)
-                        .push_bind(&g.unit)
-                        .push_bind(&g.city)
-                        .push_bind(&g.region)
-                        .push_bind(&g.postcode)
-                        .push_bind(&g.country)
-                        .push_bind(&g.national_id)
-                        .push_bind(g.record_count)
-                        .push_bind(g.customer_records)
-                        .push_bind(g.billing_accounts)
-                        .push_bind(g.orders)
-                        .push_bind(Json(&g.lineage))
-                        .push_bind(g.content_hash)
-                        .push_bind(g.created_seq)
-                        .push_bind(&g.created_run)
-                        .push_bind(&g.updated_run)
-                        .push_bind(g.created_at)
-                        .push_bind(g.updated_at);
+                qb.push_values(chunk, |mut b, r| {
+                    b.push_bind(r.golden_a.as_str())
+                        .push_bind(r.golden_b.as_str())
+                        .push_bind(r.kind)
+                        .push_bind(r.a.source.as_str())
+                        .push_bind(r.a.key.as_str())
+                        .push_bind(r.b.source.as_str())
+                        .push_bind(r.b.key.as_str())
+                        .push_bind(r.probability)
+                        .push_bind(r.record_pairs)
+                        .push_bind(r.records)
+                        .push_bind(r.impact)
+                        .push_bind(r.reason.as_deref())
+                        .push_bind("open")
+                        .push_bind(run)
+                        .push_bind(at);
                 });
+                // Stewards' decisions stand; an item that had left the queue and is back reopens.
                 qb.push(
-                    " ON CONFLICT (golden_id) DO UPDATE SET given_name = excluded.given_name, middle_name = excluded.middle_name, \
-                     family_name = excluded.family_name, full_name = excluded.full_name, date_of_birth = excluded.date_of_birth, \
-                     email = excluded.email, phone = excluded.phone, street = excluded.street, unit = excluded.unit, city = excluded.city, \
-                     region = excluded.region, postcode = excluded.postcode, country = excluded.country, national_id = excluded.national_id, \
-                     record_count = excluded.record_count, customer_records = excluded.customer_records, \
-                     billing_accounts = excluded.billing_accounts, orders = excluded.orders, lineage = excluded.lineage, \
-                     content_hash = excluded.content_hash, updated_run = excluded.updated_run, updated_at = excluded.updated_at",
+                    " ON CONFLICT (golden_a, golden_b) DO UPDATE SET kind = excluded.kind, source_a = excluded.source_a, \
+                     key_a = excluded.key_a, source_b = excluded.source_b, key_b = excluded.key_b, \
+                     match_probability = excluded.match_probability, record_pairs = excluded.record_pairs, \
+                     records = excluded.records, impact = excluded.impact, reason = excluded.reason, run_id = excluded.run_id, \
+                     status = CASE WHEN review_items.status = 'resolved' THEN 'open' ELSE review_items.status END",
                 );
-                qb.build().execute(&mut *tx).await.doing("writing golden customers")?;
+                qb.build().execute(&mut *tx).await.doing("updating the review queue")?;
             }
-            }
-            for r in &p.redirects {
-                // A redirect target may itself have been redirected earlier; point old chains at the new head.
-                sqlx::query("UPDATE golden_redirects SET new_id = $1 WHERE new_id = $2")
-                    .bind(&r.new_id)
-                    .bind(&r.old_id)
-                    .execute(&mut *tx)
-                    .await
-                    .doing("updating golden redirects")?;
-                sqlx::query(
-                    "INSERT INTO golden_redirects (old_id, new_id, run_id, reason, created_at) VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (old_id) DO UPDATE SET new_id = excluded.new_id, run_id = excluded.run_id, reason = excluded.reason",
-                )
-                .bind(&r.old_id)
-                .bind(&r.new_id)
+            sqlx::query("UPDATE review_items SET status = 'resolved' WHERE status IN ('open', 'deferred') AND run_id <> $1")
                 .bind(run)
-                .bind(&r.reason)
-                .bind(at)
                 .execute(&mut *tx)
                 .await
-                .doing("writing golden redirects")?;
-            }
+                .doing("closing review items no longer in question")?;
 
             sqlx::query("DELETE FROM match_pairs").execute(&mut *tx).await.doing("replacing match pairs")?;
             for chunk in p.pairs.chunks(MAX_BINDS / 9) {

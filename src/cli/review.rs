@@ -1,0 +1,417 @@
+//! `gild review`: the data stewards' queue. `list`, `show`, `accept`, `reject`, `defer` and
+//! `history` for scripts and one-off decisions; with no subcommand, an interactive session on a
+//! terminal that walks the queue with single keys.
+
+use super::output::{json, opt, out, outln, thousands, Table};
+use super::{load_config, Args, Format, EXIT_OK, EXIT_USAGE};
+use gild::review::{self, Edited, Explainer, ReviewShow, Steward};
+use gild::store::{AuditRecord, GoldenRow, GoldenView, ReviewItem, Store};
+use std::io::IsTerminal;
+
+#[derive(Debug, clap::Args)]
+pub struct ReviewArgs {
+    #[command(subcommand)]
+    pub command: Option<ReviewCommand>,
+    /// Who decides (recorded in the audit trail); the OS user by default.
+    #[arg(long = "as", global = true, value_name = "NAME")]
+    pub actor: Option<String>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ReviewCommand {
+    /// The queue, highest impact first.
+    List {
+        /// Decided and resolved items too.
+        #[arg(long)]
+        all: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// One item: the two records side by side, each comparison's weight, and the merge result.
+    Show { id: i64 },
+    /// Same customer: merge the two golden records, now and in every later sync.
+    Accept {
+        id: i64,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Different customers: keep them apart in every later sync.
+    Reject {
+        id: i64,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Not now: the item moves behind the open ones.
+    Defer {
+        id: i64,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// The audit trail of stewards' decisions, newest first.
+    History {
+        /// Only entries about this golden ID or review item ("review 12").
+        #[arg(long)]
+        target: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+}
+
+pub async fn run(args: &Args, a: &ReviewArgs) -> anyhow::Result<u8> {
+    let config = load_config(args)?;
+    let store = Store::connect(&config.store_url).await?;
+    let steward = |note: &Option<String>| Steward::new(a.actor.clone(), note.clone());
+    let result = match &a.command {
+        None => interactive(args, &config, &store, &steward(&None)).await,
+        Some(ReviewCommand::List { all, limit }) => {
+            let items = store.review_queue(*all, *limit).await?;
+            match args.format {
+                Format::Json => json(&items)?,
+                Format::Text => {
+                    out!("{}", list_table(&items));
+                    let counts = store.review_counts().await?;
+                    let counts: Vec<String> = counts
+                        .iter()
+                        .map(|(s, n)| format!("{} {s}", thousands(*n as u64)))
+                        .collect();
+                    outln!(
+                        "{} shown; in the queue's history: {}",
+                        items.len(),
+                        counts.join(", ")
+                    );
+                }
+            }
+            Ok(EXIT_OK)
+        }
+        Some(ReviewCommand::Show { id }) => {
+            let explainer = Explainer::load(&store, &config.matching.comparisons).await?;
+            let shown = review::show(&store, &explainer, &config.survivorship, *id).await?;
+            match args.format {
+                Format::Json => json(&shown)?,
+                Format::Text => out!("{}", render(&shown)),
+            }
+            Ok(EXIT_OK)
+        }
+        Some(ReviewCommand::Accept { id, note }) => {
+            let done = review::accept(&store, &config.survivorship, *id, &steward(note)).await?;
+            print_edit(args, &done)
+        }
+        Some(ReviewCommand::Reject { id, note }) => {
+            let done = review::reject(&store, *id, &steward(note)).await?;
+            print_edit(args, &done)
+        }
+        Some(ReviewCommand::Defer { id, note }) => {
+            let done = review::defer(&store, *id, &steward(note)).await?;
+            print_edit(args, &done)
+        }
+        Some(ReviewCommand::History { target, limit }) => {
+            let trail = store.audit_trail(target.as_deref(), *limit).await?;
+            match args.format {
+                Format::Json => json(&trail)?,
+                Format::Text => out!("{}", history_table(&trail)),
+            }
+            Ok(EXIT_OK)
+        }
+    };
+    store.close().await;
+    result
+}
+
+pub fn print_edit(args: &Args, done: &Edited) -> anyhow::Result<u8> {
+    match args.format {
+        Format::Json => json(done)?,
+        Format::Text => outln!("{} (audit {})", done.message, done.audit_id),
+    }
+    Ok(EXIT_OK)
+}
+
+fn list_table(items: &[ReviewItem]) -> String {
+    let mut t = Table::new(&[
+        "item",
+        "status",
+        "kind",
+        "customers",
+        "records",
+        "probability",
+        "pairs",
+        "impact",
+        "representative pair",
+    ])
+    .numeric(&[0, 4, 5, 6, 7]);
+    for i in items {
+        t.row(vec![
+            i.item_id.to_string(),
+            i.status.clone(),
+            match &i.reason {
+                Some(r) => format!("{} ({r})", i.kind),
+                None => i.kind.clone(),
+            },
+            format!("{} / {}", i.golden_a, i.golden_b),
+            i.records.to_string(),
+            format!("{:.4}", i.match_probability),
+            i.record_pairs.to_string(),
+            format!("{:.2}", i.impact),
+            format!("{}:{} ~ {}:{}", i.source_a, i.key_a, i.source_b, i.key_b),
+        ]);
+    }
+    t.render()
+}
+
+fn history_table(trail: &[AuditRecord]) -> String {
+    let mut t = Table::new(&["audit", "when", "who", "action", "target", "note"]).numeric(&[0]);
+    for a in trail {
+        t.row(vec![
+            a.audit_id.to_string(),
+            a.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            a.actor.clone(),
+            a.action.clone(),
+            a.target.clone(),
+            opt(&a.note),
+        ]);
+    }
+    t.render()
+}
+
+const FIELDS: [&str; 13] = gild::golden::PINNABLE_FIELDS;
+
+fn lineage_value(v: &GoldenView, field: &str) -> String {
+    v.lineage
+        .get(field)
+        .and_then(|l| l.get("value"))
+        .and_then(|x| x.as_str())
+        .unwrap_or("")
+        .to_string()
+}
+
+fn row_value(r: &GoldenRow, field: &str) -> String {
+    r.lineage
+        .get(field)
+        .and_then(|l| l.get("value"))
+        .and_then(|x| x.as_str())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// The text of `gild review show`, also each step of the interactive session.
+pub fn render(s: &ReviewShow) -> String {
+    let i = &s.item;
+    let (ka, kb) = (i.record_a().to_string(), i.record_b().to_string());
+    let mut out =
+        format!(
+        "review item {} ({}{}, {}): impact {:.2}, {} record pair(s) between the two customers\n",
+        i.item_id,
+        i.kind,
+        i.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default(),
+        i.status,
+        i.impact,
+        i.record_pairs
+    );
+    if s.already_one() {
+        out.push_str(&format!(
+            "(both now belong to {}: merged since this item was queued)\n",
+            s.golden_a.golden.golden_id
+        ));
+    }
+    out.push('\n');
+    match &s.explanation {
+        Some(e) => {
+            let mut t = Table::new(&["comparison", &ka, "", &kb, "level", "weight"]).numeric(&[5]);
+            t.row(vec![
+                "prior".into(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                format!("{:+.2}", e.prior_weight),
+            ]);
+            for c in &e.contributions {
+                let mark = if c.value_a.is_empty() || c.value_b.is_empty() {
+                    ""
+                } else if c.value_a.eq_ignore_ascii_case(&c.value_b) {
+                    "="
+                } else {
+                    "≠"
+                };
+                t.row(vec![
+                    c.comparison.clone(),
+                    c.value_a.clone(),
+                    mark.into(),
+                    c.value_b.clone(),
+                    c.level.clone(),
+                    format!("{:+.2}", c.weight),
+                ]);
+            }
+            out.push_str(&t.render());
+            out.push_str(&format!(
+                "total match weight {:+.2}, match probability {:.4}\n",
+                e.match_weight, e.match_probability
+            ));
+            if !e.contradictions.is_empty() {
+                out.push_str(&format!(
+                    "contradicting evidence: {}\n",
+                    e.contradictions.join(", ")
+                ));
+            }
+        }
+        None => out.push_str(&format!(
+            "{ka} ~ {kb}: match probability {:.4} (no stored model fits the configuration, or a record is gone: weights not shown)\n",
+            i.match_probability
+        )),
+    }
+    let (ga, gb) = (&s.golden_a, &s.golden_b);
+    let mut header = vec![
+        "golden field".to_string(),
+        format!(
+            "{} ({} records)",
+            ga.golden.golden_id, ga.golden.record_count
+        ),
+        String::new(),
+        format!(
+            "{} ({} records)",
+            gb.golden.golden_id, gb.golden.record_count
+        ),
+    ];
+    if s.merged.is_some() {
+        header.push("after a merge".into());
+    }
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut t = Table::new(&header);
+    for f in FIELDS {
+        let (a, b) = (lineage_value(ga, f), lineage_value(gb, f));
+        let merged = s.merged.as_ref().map(|m| row_value(m, f));
+        if a.is_empty() && b.is_empty() && merged.as_deref().unwrap_or("").is_empty() {
+            continue;
+        }
+        let mark = if a.is_empty() || b.is_empty() || a.eq_ignore_ascii_case(&b) {
+            ""
+        } else {
+            "≠"
+        };
+        let mut row = vec![f.to_string(), a, mark.into(), b];
+        row.extend(merged);
+        t.row(row);
+    }
+    out.push('\n');
+    out.push_str(&t.render());
+    out
+}
+
+/// The interactive session: one item at a time, one key per decision.
+async fn interactive(
+    args: &Args,
+    config: &gild::config::Config,
+    store: &Store,
+    steward: &Steward,
+) -> anyhow::Result<u8> {
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        eprintln!(
+            "`gild review` on its own is an interactive session and needs a terminal.\n\
+             From scripts use `gild review list`, `show ID`, `accept ID`, `reject ID` or `defer ID`."
+        );
+        return Ok(EXIT_USAGE);
+    }
+    let _ = args;
+    let queue = store.review_queue(false, i64::MAX).await?;
+    if queue.is_empty() {
+        outln!("The review queue is empty.");
+        return Ok(EXIT_OK);
+    }
+    outln!("Loading the records and model to explain each pair…");
+    let explainer = Explainer::load(store, &config.matching.comparisons).await?;
+    let mut tally = Tally::default();
+    let total = queue.len();
+    for (n, item) in queue.iter().enumerate() {
+        // Decided or merged away since the queue was read (an earlier accept can do that).
+        let Some(current) = store.review_item(item.item_id).await? else {
+            continue;
+        };
+        if !current.is_pending() {
+            continue;
+        }
+        let shown = match review::show(store, &explainer, &config.survivorship, item.item_id).await
+        {
+            Ok(s) => s,
+            Err(review::ReviewError::NotFound(why)) => {
+                outln!("item {}: {why}; skipped", item.item_id);
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        out!("\x1b[2J\x1b[H");
+        outln!("[{} of {}]  {}", n + 1, total, steward_line(steward));
+        out!("{}", render(&shown));
+        outln!();
+        let key = loop {
+            out!("[a]ccept (same customer)  [r]eject (different)  [d]efer  [s]kip  [q]uit > ");
+            match read_key()? {
+                Some(k @ ('a' | 'r' | 'd' | 's' | 'q')) => break k,
+                _ => outln!(),
+            }
+        };
+        outln!("{key}");
+        let outcome = match key {
+            'a' => Some(review::accept(store, &config.survivorship, item.item_id, steward).await),
+            'r' => Some(review::reject(store, item.item_id, steward).await),
+            'd' => Some(review::defer(store, item.item_id, steward).await),
+            's' => {
+                tally.skipped += 1;
+                None
+            }
+            _ => break,
+        };
+        match outcome {
+            Some(Ok(done)) => {
+                match key {
+                    'a' => tally.accepted += 1,
+                    'r' => tally.rejected += 1,
+                    _ => tally.deferred += 1,
+                }
+                outln!("{}", done.message);
+            }
+            Some(Err(e)) => outln!("not done: {e}"),
+            None => {}
+        }
+    }
+    outln!(
+        "\nsession over: {} accepted, {} rejected, {} deferred, {} skipped",
+        tally.accepted,
+        tally.rejected,
+        tally.deferred,
+        tally.skipped
+    );
+    Ok(EXIT_OK)
+}
+
+#[derive(Default)]
+struct Tally {
+    accepted: u32,
+    rejected: u32,
+    deferred: u32,
+    skipped: u32,
+}
+
+fn steward_line(s: &Steward) -> String {
+    format!("reviewing as {}", s.actor)
+}
+
+/// One key press, without Enter (raw mode only while waiting); Ctrl-C and Esc mean quit.
+fn read_key() -> anyhow::Result<Option<char>> {
+    use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+    crossterm::terminal::enable_raw_mode()?;
+    let key = loop {
+        match event::read() {
+            Ok(Event::Key(k)) if k.kind == KeyEventKind::Press => {
+                break Ok(match k.code {
+                    KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => Some('q'),
+                    KeyCode::Esc => Some('q'),
+                    KeyCode::Char(c) => Some(c.to_ascii_lowercase()),
+                    _ => None,
+                });
+            }
+            Ok(_) => continue,
+            Err(e) => break Err(e),
+        }
+    };
+    crossterm::terminal::disable_raw_mode()?;
+    Ok(key?)
+}

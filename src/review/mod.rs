@@ -1,0 +1,47 @@
+//! The data stewards' side: the review queue the matcher fills, decisions on it, manual merges,
+//! splits and pinned values, all persisted as constraints that every later sync honours, and all
+//! audited.
+
+mod decisions;
+mod edit;
+mod queue;
+mod show;
+
+pub use decisions::{constraints_from, pins_from};
+pub use edit::{accept, defer, merge, pin, reject, split, unpin, Edited};
+pub use queue::{queue_items, QueueInput};
+pub use show::{show, Explainer, ReviewShow};
+
+use crate::store::StoreError;
+
+/// Who decides, and why.
+#[derive(Debug, Clone)]
+pub struct Steward {
+    pub actor: String,
+    pub note: Option<String>,
+}
+
+impl Steward {
+    /// `--as NAME`, else the operating system user.
+    pub fn new(actor: Option<String>, note: Option<String>) -> Steward {
+        let actor = actor
+            .filter(|a| !a.trim().is_empty())
+            .or_else(|| std::env::var("USER").ok())
+            .or_else(|| std::env::var("USERNAME").ok())
+            .filter(|a| !a.trim().is_empty())
+            .unwrap_or_else(|| "unknown".into());
+        Steward { actor, note }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The item, golden ID or record does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request cannot be carried out as asked (says what to do instead).
+    #[error("{0}")]
+    Invalid(String),
+}

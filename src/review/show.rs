@@ -1,0 +1,120 @@
+//! A review item laid out for a steward: the two records side by side with each comparison's
+//! level and weight, the two golden customers, and the golden record a merge would make.
+
+use super::{edit::pins_of, ReviewError};
+use crate::compare::{Comparator, Comparison, Prepared};
+use crate::golden::{golden_row, Survivorship};
+use crate::model::{Explanation, Model, Scorer};
+use crate::record::{Record, SourceKey};
+use crate::store::{GoldenRow, GoldenView, ReviewItem, Store, StoreError};
+use std::collections::HashMap;
+
+/// Scores pairs of staged records with the stored model. Term-frequency adjustments need every
+/// record, so they are all loaded once and kept for a session.
+pub struct Explainer<'c> {
+    records: Vec<Record>,
+    index: HashMap<SourceKey, usize>,
+    prepared: Prepared,
+    model: Option<Model>,
+    comparisons: &'c [Comparison],
+}
+
+impl<'c> Explainer<'c> {
+    pub async fn load(store: &Store, comparisons: &'c [Comparison]) -> Result<Self, StoreError> {
+        let records = store.all_staged_records().await?;
+        let model = store.latest_model().await?.filter(|m| m.fits(comparisons));
+        let (index, prepared) = crate::pipeline::cpu(|| {
+            let index = records
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.source_key(), i))
+                .collect();
+            (index, Prepared::build(&records))
+        });
+        Ok(Explainer {
+            records,
+            index,
+            prepared,
+            model,
+            comparisons,
+        })
+    }
+
+    pub fn has_model(&self) -> bool {
+        self.model.is_some()
+    }
+
+    pub fn record(&self, key: &SourceKey) -> Option<&Record> {
+        self.index.get(key).map(|&i| &self.records[i])
+    }
+
+    /// Each comparison's values, level and weight for one pair; None when a record is not staged
+    /// or no stored model fits the configured comparisons.
+    pub fn explain(&self, a: &SourceKey, b: &SourceKey) -> Option<Explanation> {
+        let (i, j) = (*self.index.get(a)?, *self.index.get(b)?);
+        let model = self.model.as_ref()?;
+        let comparator = Comparator::new(&self.prepared, self.comparisons);
+        Some(Scorer::new(model, &comparator).explain(i, j))
+    }
+}
+
+/// Everything `gild review show` prints.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReviewShow {
+    pub item: ReviewItem,
+    pub golden_a: GoldenView,
+    pub golden_b: GoldenView,
+    pub explanation: Option<Explanation>,
+    /// The golden record a merge would make (IDs and timestamps not yet set).
+    pub merged: Option<GoldenRow>,
+}
+
+impl ReviewShow {
+    /// The two customers are one already (merged since the item was queued).
+    pub fn already_one(&self) -> bool {
+        self.golden_a.golden.golden_id == self.golden_b.golden.golden_id
+    }
+}
+
+pub async fn show(
+    store: &Store,
+    explainer: &Explainer<'_>,
+    survivorship: &Survivorship,
+    item_id: i64,
+) -> Result<ReviewShow, ReviewError> {
+    let item = store.review_item(item_id).await?.ok_or_else(|| {
+        ReviewError::NotFound(format!("no review item {item_id}: see `gild review list`"))
+    })?;
+    let view = |id: String| async move {
+        store
+            .golden_view(&id)
+            .await?
+            .ok_or_else(|| ReviewError::NotFound(format!("golden customer {id} no longer exists")))
+    };
+    let golden_a = view(item.golden_a.clone()).await?;
+    let golden_b = view(item.golden_b.clone()).await?;
+    let explanation = explainer.explain(&item.record_a(), &item.record_b());
+    let merged = if golden_a.golden.golden_id == golden_b.golden.golden_id {
+        None
+    } else {
+        let members: Vec<&Record> = golden_a
+            .records
+            .iter()
+            .chain(&golden_b.records)
+            .map(|l| &l.record)
+            .collect();
+        let pins = pins_of(
+            store,
+            &[&golden_a.golden.golden_id, &golden_b.golden.golden_id],
+        )
+        .await?;
+        Some(golden_row(survivorship, &members, &pins))
+    };
+    Ok(ReviewShow {
+        item,
+        golden_a,
+        golden_b,
+        explanation,
+        merged,
+    })
+}
