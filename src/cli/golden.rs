@@ -226,22 +226,7 @@ fn render(v: &GoldenView) -> String {
         g.record_count, g.customer_records, g.billing_accounts, g.orders, g.created_run, g.updated_run
     ));
     let mut t = Table::new(&["field", "value", "from", "rule"]);
-    let fields = [
-        "given_name",
-        "middle_name",
-        "family_name",
-        "date_of_birth",
-        "email",
-        "phone",
-        "street",
-        "unit",
-        "city",
-        "region",
-        "postcode",
-        "country",
-        "national_id",
-    ];
-    for f in fields {
+    for f in gild::golden::FIELD_COLUMNS {
         if let Some(l) = v.lineage.get(f) {
             let s = |k: &str| l.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
             t.row(vec![

@@ -172,7 +172,7 @@ fn history_table(trail: &[AuditRecord]) -> String {
     t.render()
 }
 
-const FIELDS: [&str; 13] = gild::golden::PINNABLE_FIELDS;
+const FIELDS: [&str; 13] = gild::golden::FIELD_COLUMNS;
 
 fn lineage_value(v: &GoldenView, field: &str) -> String {
     v.lineage

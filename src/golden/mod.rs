@@ -6,7 +6,7 @@ mod row;
 mod survivorship;
 
 pub use ids::{assign, format_id, Assignment, Origin};
-pub use row::{check_pin, golden_row, Pin, Pins, PINNABLE_FIELDS};
+pub use row::{check_pin, golden_row, Pin, Pins, FIELD_COLUMNS};
 pub use survivorship::{
     choose, Candidate, GoldenField, Rule, Survivorship, SurvivorshipConfig, GOLDEN_FIELDS,
 };

@@ -21,8 +21,8 @@ pub struct Pin {
 /// Pins per golden ID.
 pub type Pins = HashMap<String, Vec<Pin>>;
 
-/// The golden fields a steward can pin, by their column names.
-pub const PINNABLE_FIELDS: [&str; 13] = [
+/// The golden record's field columns, in display order; each can be pinned by a steward.
+pub const FIELD_COLUMNS: [&str; 13] = [
     "given_name",
     "middle_name",
     "family_name",
@@ -40,10 +40,10 @@ pub const PINNABLE_FIELDS: [&str; 13] = [
 
 /// Checks a pin before it is stored: a known field, and a date where a date belongs.
 pub fn check_pin(field: &str, value: &str) -> Result<(), String> {
-    if !PINNABLE_FIELDS.contains(&field) {
+    if !FIELD_COLUMNS.contains(&field) {
         return Err(format!(
             "{field:?} is not a golden field; pin one of: {}",
-            PINNABLE_FIELDS.join(", ")
+            FIELD_COLUMNS.join(", ")
         ));
     }
     if field == "date_of_birth" && value.parse::<chrono::NaiveDate>().is_err() {
