@@ -20,5 +20,6 @@ pub mod model;
 pub mod pipeline;
 pub mod record;
 pub mod review;
+pub mod signals;
 pub mod standardize;
 pub mod store;
