@@ -180,7 +180,9 @@ async fn exercise_router(url: &str, engine: &str) {
     let store = Store::connect_for_reads(&url, 2).await.expect("store");
     let tokens =
         Tokens::parse("GILD_API_TOKENS", &format!("{TOKEN},{OTHER_TOKEN}")).expect("tokens");
-    let app = api::router(ApiState::new(store.clone(), tokens, 500, vec!["US".into()]));
+    let app = api::router(
+        ApiState::new(store.clone(), tokens, 500, vec!["US".into()]).expect("api state"),
+    );
 
     // Public routes.
     let health = call(&app, "GET", "/health", None).await;
@@ -689,4 +691,99 @@ fn gild_serve_refuses_to_start_without_good_tokens() {
         !stderr(&short).contains("tooshort"),
         "tokens are never printed"
     );
+}
+
+/// The read API answers SQLite look-ups on its own connections (`DirectReads`); they must
+/// answer exactly as the sqlx pool does, for every customer, old merged IDs, source keys of
+/// every kind and each kind of search.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_sqlite_reads_answer_as_the_store_pool_does() {
+    let (_dir, url) = synced_store();
+    let store = Store::connect_for_reads(&url, 2).await.expect("store");
+    let direct = gild::store::DirectReads::for_store(&store)
+        .expect("open")
+        .expect("a SQLite store has direct reads");
+
+    let ids: Vec<(String,)> = sqlx::query_as("SELECT golden_id FROM golden_customers")
+        .fetch_all(&sqlx::SqlitePool::connect(&url).await.expect("pool"))
+        .await
+        .expect("ids");
+    assert!(ids.len() > 400, "{} customers", ids.len());
+    let first = ids[0].0.clone();
+    insert_redirect(&url, "G99999990", &first).await;
+    let mut asked: Vec<String> = ids.into_iter().map(|(id,)| id).collect();
+    asked.extend(["G99999990".to_string(), "G99999999".to_string()]);
+    for id in &asked {
+        let by_pool = store.customer_document(id).await.expect("pool read");
+        let by_direct = direct.customer_document(id).expect("direct read");
+        assert_eq!(to_json(&by_direct), to_json(&by_pool), "customer {id}");
+    }
+    let redirected = direct
+        .customer_document("G99999990")
+        .expect("read")
+        .expect("the redirect is followed");
+    assert_eq!(redirected.redirected_from.as_deref(), Some("G99999990"));
+
+    let keys: Vec<(String, String)> =
+        sqlx::query_as("SELECT source, record_key FROM source_records ORDER BY source, record_key")
+            .fetch_all(&sqlx::SqlitePool::connect(&url).await.expect("pool"))
+            .await
+            .expect("keys");
+    let mut kinds = std::collections::BTreeSet::new();
+    for (source, key) in keys.iter().step_by(7) {
+        kinds.insert(source.clone());
+        let key = gild::record::SourceKey::new(source.clone(), key.clone());
+        let by_pool = store
+            .customer_document_by_key(&key)
+            .await
+            .expect("pool read");
+        let by_direct = direct.customer_document_by_key(&key).expect("direct read");
+        assert_eq!(to_json(&by_direct), to_json(&by_pool), "record {key}");
+    }
+    assert!(kinds.len() >= 3, "every source is asked: {kinds:?}");
+
+    let customer = rich_customer(&store).await;
+    let g = &customer.golden;
+    let searches = [
+        gild::store::CustomerSearch {
+            email: g.email.as_ref().map(|e| e.to_uppercase()),
+            ..Default::default()
+        },
+        gild::store::CustomerSearch {
+            phones: g.phone.iter().cloned().collect(),
+            ..Default::default()
+        },
+        gild::store::CustomerSearch {
+            family_name: g.family_name.clone(),
+            given_name: g.given_name.as_ref().map(|n| n.to_lowercase()),
+            ..Default::default()
+        },
+        gild::store::CustomerSearch {
+            postcode: g
+                .postcode
+                .as_ref()
+                .map(|p| p.to_lowercase().replace(' ', "")),
+            family_name: g.family_name.clone(),
+            ..Default::default()
+        },
+        gild::store::CustomerSearch::default(),
+    ];
+    for search in &searches {
+        let by_pool = store
+            .search_customers(search, 500)
+            .await
+            .expect("pool search");
+        let by_direct = direct.search_customers(search, 500).expect("direct search");
+        assert_eq!(by_direct, by_pool, "{search:?}");
+        if !search.is_empty() {
+            assert!(
+                by_direct.iter().any(|c| c.golden_id == g.golden_id),
+                "{search:?} finds the customer it was made from"
+            );
+        }
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("serialisable")
 }

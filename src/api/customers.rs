@@ -33,7 +33,7 @@ pub async fn by_id(
 ) -> Result<Json<CustomerDocument>, ApiError> {
     let Path(id) = id.map_err(path_error)?;
     check_golden_id(&id)?;
-    match state.store().customer_document(&id).await? {
+    match state.customer(&id).await? {
         Some(doc) => Ok(Json(doc)),
         None => Err(ApiError::NotFound(format!("no golden customer {id}"))),
     }
@@ -46,7 +46,7 @@ pub async fn by_source_key(
 ) -> Result<Json<CustomerDocument>, ApiError> {
     let Path((source, key)) = key.map_err(path_error)?;
     let key = SourceKey::new(source, key);
-    match state.store().customer_document_by_key(&key).await? {
+    match state.customer_by_key(&key).await? {
         Some(doc) => Ok(Json(doc)),
         None => Err(ApiError::NotFound(format!(
             "no record {key} in the store, or it belongs to no golden customer"
@@ -157,10 +157,7 @@ pub async fn search(
     let Query(params) = params.map_err(query_error)?;
     let (search, limit) = criteria(&params, state.phone_regions(), state.max_page())?;
     // One more than the page tells whether there are more.
-    let mut customers = state
-        .store()
-        .search_customers(&search, i64::from(limit) + 1)
-        .await?;
+    let mut customers = state.search(&search, i64::from(limit) + 1).await?;
     let more = customers.len() > limit as usize;
     customers.truncate(limit as usize);
     Ok(Json(SearchPage {

@@ -12,7 +12,10 @@ pub use auth::{TokenError, Tokens, MIN_TOKEN_LEN};
 pub use error::ApiError;
 pub use metrics::Metrics;
 
-use crate::store::Store;
+use crate::record::SourceKey;
+use crate::store::{
+    CustomerDocument, CustomerSearch, DirectReads, GoldenSummary, Store, StoreError,
+};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -74,6 +77,8 @@ impl ServeError {
 
 struct Inner {
     store: Store,
+    /// SQLite only: look-ups on the calling thread (see `store::DirectReads`).
+    direct: Option<DirectReads>,
     tokens: Tokens,
     max_page: u32,
     phone_regions: Vec<String>,
@@ -86,15 +91,52 @@ pub struct ApiState(Arc<Inner>);
 
 impl ApiState {
     /// `phone_regions`: the mappings' default phone regions, to normalise searched phones as
-    /// the store holds them.
-    pub fn new(store: Store, tokens: Tokens, max_page: u32, phone_regions: Vec<String>) -> Self {
-        ApiState(Arc::new(Inner {
+    /// the store holds them. Fails when a SQLite store's file cannot be opened for reading.
+    pub fn new(
+        store: Store,
+        tokens: Tokens,
+        max_page: u32,
+        phone_regions: Vec<String>,
+    ) -> Result<Self, ServeError> {
+        Ok(ApiState(Arc::new(Inner {
+            direct: DirectReads::for_store(&store)?,
             store,
             tokens,
             max_page: max_page.max(1),
             phone_regions,
             metrics: Metrics::default(),
-        }))
+        })))
+    }
+
+    /// One golden customer by golden ID (merged IDs followed).
+    pub async fn customer(&self, id: &str) -> Result<Option<CustomerDocument>, StoreError> {
+        match &self.0.direct {
+            Some(direct) => direct.customer_document(id),
+            None => self.0.store.customer_document(id).await,
+        }
+    }
+
+    /// The golden customer a source record belongs to.
+    pub async fn customer_by_key(
+        &self,
+        key: &SourceKey,
+    ) -> Result<Option<CustomerDocument>, StoreError> {
+        match &self.0.direct {
+            Some(direct) => direct.customer_document_by_key(key),
+            None => self.0.store.customer_document_by_key(key).await,
+        }
+    }
+
+    /// Golden customers matching every criterion, at most `limit`.
+    pub async fn search(
+        &self,
+        search: &CustomerSearch,
+        limit: i64,
+    ) -> Result<Vec<GoldenSummary>, StoreError> {
+        match &self.0.direct {
+            Some(direct) => direct.search_customers(search, limit),
+            None => self.0.store.search_customers(search, limit).await,
+        }
     }
 
     pub fn store(&self) -> &Store {

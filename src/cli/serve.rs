@@ -10,7 +10,8 @@ pub struct ServeArgs {
     /// Address to listen on, instead of [api] listen (port 0 picks a free port).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
-    /// Store connections for reads (default: four per core, 4 to 32).
+    /// Store connections in the pool (default: four per core, 4 to 32). With SQLite, customer
+    /// look-ups and searches use their own connections, one per busy server thread.
     #[arg(long, value_name = "N")]
     pub store_connections: Option<u32>,
 }
@@ -31,7 +32,7 @@ pub async fn run(args: &Args, a: &ServeArgs) -> anyhow::Result<u8> {
         .collect();
     regions.sort();
     regions.dedup();
-    let state = ApiState::new(store.clone(), tokens, config.api.max_page, regions);
+    let state = ApiState::new(store.clone(), tokens, config.api.max_page, regions)?;
     let listener = api::bind(a.listen.unwrap_or(config.api.listen)).await?;
     let addr = listener.local_addr()?;
     // Tests and scripts read this line to find a port picked by the system.
@@ -42,9 +43,10 @@ pub async fn run(args: &Args, a: &ServeArgs) -> anyhow::Result<u8> {
     Ok(EXIT_OK)
 }
 
-/// With SQLite each connection is a thread that sqlx hands statements to; four per core hide
-/// those hand-offs best (measured on 2 cores, 64 clients: 2 per core 10.0 k requests/s, 4 per
-/// core 11.8 k, 8 per core 10.3 k).
+/// With SQLite each pool connection is a thread that sqlx hands statements to; four per core hid
+/// those hand-offs best when the pool served every look-up (2 cores, 64 clients: 2 per core
+/// 10.0 k requests/s, 4 per core 11.8 k, 8 per core 10.3 k). With SQLite the customer look-ups
+/// now bypass the pool (`store::DirectReads`); it still serves the change feed and health.
 fn read_pool_size() -> u32 {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     (cores * 4).clamp(4, 32) as u32

@@ -5,6 +5,7 @@
 //! have the same schema, applied by sqlx migrations, and every query here is written once with
 //! `$n` parameters, which both engines accept.
 
+mod direct;
 mod events;
 mod lock;
 mod models;
@@ -13,6 +14,7 @@ mod read;
 mod search;
 mod steward;
 
+pub use direct::DirectReads;
 pub(crate) use events::insert_events;
 pub use events::{lineage_changes, EventKind, GoldenEvent, NewEvent};
 pub use lock::{LockGuard, SYNC_LOCK};
@@ -61,6 +63,12 @@ pub enum StoreError {
         doing: &'static str,
         #[source]
         source: sqlx::Error,
+    },
+    #[error("the store failed while {doing}: {source}")]
+    Direct {
+        doing: &'static str,
+        #[source]
+        source: rusqlite::Error,
     },
     #[error("another run ({holder}) is syncing into this store until {until}; wait for it, or for its lease to expire")]
     Locked { holder: String, until: String },

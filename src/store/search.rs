@@ -87,6 +87,46 @@ impl CustomerSearch {
     }
 }
 
+/// The search as SQL: every criterion's texts bound as `$1`.. in order, then the limit. Each
+/// criterion compares with the expression an index of migration 0003 (or 0001) is on. None when
+/// there is nothing to search for.
+pub(super) fn search_sql(search: &CustomerSearch) -> Option<(String, Vec<String>)> {
+    if search.is_empty() {
+        return None;
+    }
+    let mut sql = String::from(
+        "SELECT golden_id, full_name, date_of_birth, email, phone, city, postcode, record_count, billing_accounts, orders \
+         FROM golden_customers WHERE 1 = 1",
+    );
+    let mut texts: Vec<String> = Vec::new();
+    let bind = |texts: &mut Vec<String>, text: &str| -> String {
+        texts.push(text.to_string());
+        format!("${}", texts.len())
+    };
+    if let Some(email) = &search.email {
+        let p = bind(&mut texts, email);
+        sql += &format!(" AND LOWER(email) = LOWER({p})");
+    }
+    if !search.phones.is_empty() {
+        let list: Vec<String> = search.phones.iter().map(|p| bind(&mut texts, p)).collect();
+        sql += &format!(" AND phone IN ({})", list.join(", "));
+    }
+    if let Some(family) = &search.family_name {
+        let p = bind(&mut texts, family);
+        sql += &format!(" AND LOWER(family_name) = LOWER({p})");
+    }
+    if let Some(given) = &search.given_name {
+        let p = bind(&mut texts, given);
+        sql += &format!(" AND LOWER(given_name) = LOWER({p})");
+    }
+    if let Some(postcode) = &search.postcode {
+        let p = bind(&mut texts, postcode);
+        sql += &format!(" AND UPPER(REPLACE(postcode, ' ', '')) = UPPER(REPLACE({p}, ' ', ''))");
+    }
+    sql += &format!(" ORDER BY golden_id LIMIT ${}", texts.len() + 1);
+    Some((sql, texts))
+}
+
 /// Golden IDs, source keys and e-mails picked at random, for a load test's request mix.
 #[derive(Debug, Clone, Default)]
 pub struct LookupSample {
@@ -120,28 +160,29 @@ fn document_sql(asked: &str) -> String {
     )
 }
 
-static BY_GOLDEN_ID: LazyLock<String> = LazyLock::new(|| document_sql("SELECT CAST($1 AS TEXT)"));
-static BY_SOURCE_KEY: LazyLock<String> = LazyLock::new(|| {
+pub(super) static BY_GOLDEN_ID: LazyLock<String> =
+    LazyLock::new(|| document_sql("SELECT CAST($1 AS TEXT)"));
+pub(super) static BY_SOURCE_KEY: LazyLock<String> = LazyLock::new(|| {
     document_sql("SELECT golden_id FROM source_records WHERE source = $1 AND record_key = $2")
 });
 
 /// A golden customer's fields (repeated) with one of its linked records.
 #[derive(sqlx::FromRow)]
-struct DocumentRow {
-    asked_id: Option<String>,
+pub(super) struct DocumentRow {
+    pub asked_id: Option<String>,
     #[sqlx(flatten)]
-    golden: CustomerFields,
-    source: Option<String>,
-    record_key: Option<String>,
-    record_kind: Option<String>,
-    record: Option<String>,
+    pub golden: CustomerFields,
+    pub source: Option<String>,
+    pub record_key: Option<String>,
+    pub record_kind: Option<String>,
+    pub record: Option<String>,
 }
 
 fn raw_json(text: String, what: &str) -> Result<Box<RawValue>, StoreError> {
     RawValue::from_string(text).map_err(|_| StoreError::Corrupt(format!("{what} is not JSON")))
 }
 
-fn document_of(rows: Vec<DocumentRow>) -> Result<Option<CustomerDocument>, StoreError> {
+pub(super) fn document_of(rows: Vec<DocumentRow>) -> Result<Option<CustomerDocument>, StoreError> {
     let mut rows = rows.into_iter();
     let Some(first) = rows.next() else {
         return Ok(None);
@@ -220,38 +261,16 @@ impl Store {
         search: &CustomerSearch,
         limit: i64,
     ) -> Result<Vec<GoldenSummary>, StoreError> {
-        if search.is_empty() {
+        let Some((sql, texts)) = search_sql(search) else {
             return Ok(Vec::new());
-        }
+        };
         let rows: Vec<GoldenSummary> = on_pool!(self, pool => {
-            let mut qb = sqlx::QueryBuilder::new(
-                "SELECT golden_id, full_name, date_of_birth, email, phone, city, postcode, record_count, billing_accounts, orders \
-                 FROM golden_customers WHERE 1 = 1",
-            );
-            if let Some(email) = &search.email {
-                qb.push(" AND LOWER(email) = LOWER(").push_bind(email.as_str()).push(")");
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+            for text in &texts {
+                query = query.bind(text.as_str());
             }
-            if !search.phones.is_empty() {
-                qb.push(" AND phone IN (");
-                let mut list = qb.separated(", ");
-                for p in &search.phones {
-                    list.push_bind(p.as_str());
-                }
-                qb.push(")");
-            }
-            if let Some(family) = &search.family_name {
-                qb.push(" AND LOWER(family_name) = LOWER(").push_bind(family.as_str()).push(")");
-            }
-            if let Some(given) = &search.given_name {
-                qb.push(" AND LOWER(given_name) = LOWER(").push_bind(given.as_str()).push(")");
-            }
-            if let Some(postcode) = &search.postcode {
-                qb.push(" AND UPPER(REPLACE(postcode, ' ', '')) = UPPER(REPLACE(")
-                    .push_bind(postcode.as_str())
-                    .push(", ' ', ''))");
-            }
-            qb.push(" ORDER BY golden_id LIMIT ").push_bind(limit);
-            qb.build_query_as()
+            query
+                .bind(limit)
                 .fetch_all(pool)
                 .await
                 .doing("searching golden customers")?
