@@ -91,14 +91,15 @@ macro_rules! insert_events {
         let audit: Option<i64> = $audit;
         let at: chrono::DateTime<chrono::Utc> = $at;
         for chunk in events.chunks(2_000) {
+            let changes = $crate::store::bulk::encode_json(chunk, |e| &e.changes)?;
             let mut qb = sqlx::QueryBuilder::new(
                 "INSERT INTO golden_events (kind, golden_id, related_ids, changes, run_id, audit_id, occurred_at) ",
             );
-            qb.push_values(chunk, |mut b, e| {
+            qb.push_values(chunk.iter().zip(&changes), |mut b, (e, changes)| {
                 b.push_bind(e.kind.as_str())
                     .push_bind(e.golden_id.as_str())
                     .push_bind(serde_json::to_string(&e.related_ids).unwrap_or_else(|_| "[]".into()))
-                    .push_bind(sqlx::types::Json(&e.changes))
+                    .push_bind(sqlx::types::Json(&**changes))
                     .push_bind(run)
                     .push_bind(audit)
                     .push_bind(at);

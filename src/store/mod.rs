@@ -5,6 +5,7 @@
 //! have the same schema, applied by sqlx migrations, and every query here is written once with
 //! `$n` parameters, which both engines accept.
 
+mod bulk;
 mod direct;
 mod events;
 mod lock;

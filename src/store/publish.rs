@@ -1,10 +1,12 @@
 //! Publishing a run: everything it changes, in one transaction, so that a failed sync leaves
 //! the previous golden view intact and readable.
 
+use super::bulk::BulkIndexes;
 use super::events::lineage_changes;
 use super::{insert_events, now, on_pool, Doing, EventKind, NewEvent, Store, StoreError};
 use crate::record::{Record, SourceKey};
 use chrono::{DateTime, NaiveDate, Utc};
+use rayon::prelude::*;
 use sqlx::types::Json;
 
 /// Parameters per statement: under SQLite's limit of 32,766 and PostgreSQL's of 65,535.
@@ -178,12 +180,13 @@ macro_rules! upsert_golden {
     ($tx:expr, $rows:expr) => {{
         let rows: &[$crate::store::GoldenRow] = $rows;
         for chunk in rows.chunks(MAX_BINDS / 26) {
+            let lineage = $crate::store::bulk::encode_json(chunk, |g| &g.lineage)?;
             let mut qb = sqlx::QueryBuilder::new(
                 "INSERT INTO golden_customers (golden_id, given_name, middle_name, family_name, full_name, date_of_birth, email, phone, \
                  street, unit, city, region, postcode, country, national_id, record_count, customer_records, billing_accounts, orders, \
                  lineage, content_hash, created_seq, created_run, updated_run, created_at, updated_at) ",
             );
-            qb.push_values(chunk, |mut b, g| {
+            qb.push_values(chunk.iter().zip(&lineage), |mut b, (g, lineage)| {
                 b.push_bind(&g.golden_id)
                     .push_bind(&g.given_name)
                     .push_bind(&g.middle_name)
@@ -203,7 +206,7 @@ macro_rules! upsert_golden {
                     .push_bind(g.customer_records)
                     .push_bind(g.billing_accounts)
                     .push_bind(g.orders)
-                    .push_bind(Json(&g.lineage))
+                    .push_bind(Json(&**lineage))
                     .push_bind(g.content_hash)
                     .push_bind(g.created_seq)
                     .push_bind(&g.created_run)
@@ -342,17 +345,19 @@ impl Store {
                     _ => None,
                 })
                 .collect();
+            let records_aside = tx.set_aside_indexes("source_records", upserts.len()).await?;
             for chunk in upserts.chunks(MAX_BINDS / 9) {
+                let records = super::bulk::encode_json(chunk, |(r, _, _)| *r)?;
                 let mut qb = sqlx::QueryBuilder::new(
                     "INSERT INTO source_records (source, record_key, record_kind, golden_id, content_hash, record, source_updated_at, first_seen_run, updated_run) ",
                 );
-                qb.push_values(chunk, |mut b, (r, g, h)| {
+                qb.push_values(chunk.iter().zip(&records), |mut b, ((r, g, h), json)| {
                     b.push_bind(r.source.as_str())
                         .push_bind(r.key.as_str())
                         .push_bind(r.kind().as_str())
                         .push_bind(*g)
                         .push_bind(*h)
-                        .push_bind(Json(*r))
+                        .push_bind(Json(&**json))
                         .push_bind(r.updated_at)
                         .push_bind(run)
                         .push_bind(run);
@@ -387,9 +392,12 @@ impl Store {
                     StagedChange::Upsert { .. } => {}
                 }
             }
+            tx.rebuild_indexes(records_aside).await?;
 
             let (deletions, structural): (Vec<NewEvent>, Vec<NewEvent>) =
                 p.events.iter().cloned().partition(|e| e.kind == EventKind::Deleted);
+            let total = p.golden_upserts.len();
+            let events_aside = tx.set_aside_indexes("golden_events", total + p.events.len()).await?;
             insert_events!(tx, &structural, Some(run), None, at);
 
             for id in &p.golden_deletes {
@@ -399,7 +407,7 @@ impl Store {
                     .await
                     .doing("removing golden customers")?;
             }
-            let total = p.golden_upserts.len();
+            let golden_aside = tx.set_aside_indexes("golden_customers", total).await?;
             for start in (0..total).step_by(GOLDEN_SLICE) {
             let slice = p.golden_upserts.rows(start..total.min(start + GOLDEN_SLICE));
             // What the updated ones looked like, for the change feed.
@@ -417,7 +425,7 @@ impl Store {
                 before.extend(rows.into_iter().map(|(id, Json(l), n)| (id, (l, n))));
             }
             let events: Vec<NewEvent> = slice
-                .iter()
+                .par_iter()
                 .map(|g| {
                     let old = before.get(&g.golden_id);
                     let created = g.created_run == run || old.is_none();
@@ -432,9 +440,13 @@ impl Store {
             insert_events!(tx, &events, Some(run), None, at);
             upsert_golden!(tx, &slice);
             }
+            tx.rebuild_indexes(golden_aside).await?;
             write_redirects!(tx, &p.redirects, run, at);
 
             insert_events!(tx, &deletions, Some(run), None, at);
+            tx.rebuild_indexes(events_aside).await?;
+
+            let review_aside = tx.set_aside_indexes("review_items", p.review_items.len()).await?;
 
             for chunk in p.review_items.chunks(MAX_BINDS / 15) {
                 let mut qb = sqlx::QueryBuilder::new(
@@ -473,6 +485,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .doing("closing review items no longer in question")?;
+            tx.rebuild_indexes(review_aside).await?;
 
             sqlx::query("DELETE FROM match_pairs").execute(&mut *tx).await.doing("replacing match pairs")?;
             for chunk in p.pairs.chunks(MAX_BINDS / 9) {

@@ -1,0 +1,212 @@
+//! Bulk writes: a table's secondary indexes set aside while a large batch of rows goes in, and
+//! built again from the finished table, all inside the publishing transaction.
+//!
+//! Measured on the 1M benchmark store (SQLite, 700k golden customers): inserting them with the
+//! seven secondary indexes in place took 26.8 s; without them 5.5 s, and building the seven
+//! afterwards 8.2 s. Inserting into an index in key order after a sort beats inserting in the
+//! table's order, once the rows are many.
+//!
+//! SQLite only. A reader of a SQLite store in WAL mode keeps seeing the last committed snapshot,
+//! indexes included, while the transaction runs; a PostgreSQL `DROP INDEX` would lock the
+//! table against readers until the commit.
+
+use super::{Doing, StoreError};
+use rayon::prelude::*;
+use serde_json::value::RawValue;
+
+/// Each item as JSON text, encoded on all cores: a bulk write's JSON columns (lineage, change
+/// sets, records) cost as much to encode as SQLite takes to store them, and the statement that
+/// binds them then only copies text.
+pub(crate) fn encode_json<T, V, J>(items: &[T], json: J) -> Result<Vec<Box<RawValue>>, StoreError>
+where
+    T: Sync,
+    V: serde::Serialize + ?Sized,
+    J: Fn(&T) -> &V + Sync,
+{
+    items
+        .par_iter()
+        .map(|item| {
+            serde_json::value::to_raw_value(json(item)).map_err(|e| {
+                StoreError::Corrupt(format!("a value could not be written as JSON: {e}"))
+            })
+        })
+        .collect()
+}
+
+/// A batch is bulk when it writes at least this many rows…
+const BULK_MIN_ROWS: usize = 20_000;
+/// …and at least this fraction of the rows the table already holds.
+const BULK_MIN_SHARE: f64 = 0.5;
+
+/// The statements that build a table's secondary indexes again.
+#[must_use = "the indexes must be built again before the commit"]
+pub(crate) struct SetAside {
+    ddl: Vec<String>,
+}
+
+/// Sets a table's secondary indexes aside for a bulk write, and builds them again after it;
+/// implemented by each engine's connection.
+pub(crate) trait BulkIndexes {
+    /// Drops `table`'s secondary indexes (not the ones behind its keys and UNIQUE constraints)
+    /// when `rows` rows are about to be written, and says how to build them again.
+    async fn set_aside_indexes(
+        &mut self,
+        table: &'static str,
+        rows: usize,
+    ) -> Result<SetAside, StoreError>;
+
+    /// Builds the indexes again, from the definitions the store held.
+    async fn rebuild_indexes(&mut self, aside: SetAside) -> Result<(), StoreError>;
+}
+
+/// Runs the statements that build the indexes again.
+macro_rules! rebuild_indexes {
+    () => {
+        async fn rebuild_indexes(&mut self, aside: SetAside) -> Result<(), StoreError> {
+            for sql in aside.ddl {
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut *self)
+                    .await
+                    .doing("building indexes again after a bulk write")?;
+            }
+            Ok(())
+        }
+    };
+}
+
+impl BulkIndexes for sqlx::SqliteConnection {
+    async fn set_aside_indexes(
+        &mut self,
+        table: &'static str,
+        rows: usize,
+    ) -> Result<SetAside, StoreError> {
+        let nothing = SetAside { ddl: Vec::new() };
+        if rows < BULK_MIN_ROWS {
+            return Ok(nothing);
+        }
+        // Table names are ours (a `&'static str`), never input: a name can't be bound.
+        let held: (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM \"{table}\""
+        )))
+        .fetch_one(&mut *self)
+        .await
+        .doing("counting rows before a bulk write")?;
+        if (rows as f64) < BULK_MIN_SHARE * held.0 as f64 {
+            return Ok(nothing);
+        }
+        // `sql` is NULL for the indexes SQLite makes for keys and UNIQUE constraints.
+        let indexes: Vec<(String, String)> = sqlx::query_as(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL ORDER BY name",
+        )
+        .bind(table)
+        .fetch_all(&mut *self)
+        .await
+        .doing("reading index definitions before a bulk write")?;
+        let mut ddl = Vec::with_capacity(indexes.len());
+        for (name, sql) in indexes {
+            let drop = format!("DROP INDEX \"{}\"", name.replace('"', "\"\""));
+            sqlx::query(sqlx::AssertSqlSafe(drop))
+                .execute(&mut *self)
+                .await
+                .doing("setting indexes aside for a bulk write")?;
+            ddl.push(sql);
+        }
+        tracing::debug!(
+            table,
+            rows,
+            indexes = ddl.len(),
+            "bulk write: indexes set aside"
+        );
+        Ok(SetAside { ddl })
+    }
+
+    rebuild_indexes!();
+}
+
+impl BulkIndexes for sqlx::PgConnection {
+    async fn set_aside_indexes(
+        &mut self,
+        _table: &'static str,
+        _rows: usize,
+    ) -> Result<SetAside, StoreError> {
+        Ok(SetAside { ddl: Vec::new() })
+    }
+
+    rebuild_indexes!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn memory_store() -> sqlx::SqlitePool {
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .expect("memory db");
+        for sql in [
+            "CREATE TABLE t (id TEXT PRIMARY KEY, a TEXT, b TEXT, UNIQUE (a, b))",
+            "CREATE INDEX t_a ON t (a)",
+            "CREATE INDEX t_b_ci ON t (LOWER(b))",
+        ] {
+            sqlx::query(sql).execute(&pool).await.expect("schema");
+        }
+        pool
+    }
+
+    async fn indexes(conn: &mut sqlx::SqliteConnection) -> Vec<(String, Option<String>)> {
+        sqlx::query_as("SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name")
+            .fetch_all(conn)
+            .await
+            .expect("indexes")
+    }
+
+    #[tokio::test]
+    async fn a_bulk_write_sets_secondary_indexes_aside_and_builds_them_again() {
+        let pool = memory_store().await;
+        let mut tx = pool.begin().await.expect("tx");
+        let before = indexes(&mut tx).await;
+        assert_eq!(before.len(), 4, "{before:?}");
+
+        let aside = tx
+            .set_aside_indexes("t", BULK_MIN_ROWS)
+            .await
+            .expect("set aside");
+        let during = indexes(&mut tx).await;
+        assert!(
+            during.iter().all(|(_, sql)| sql.is_none()),
+            "only the key and UNIQUE indexes stay: {during:?}"
+        );
+        assert_eq!(during.len(), 2);
+        tx.rebuild_indexes(aside).await.expect("rebuild");
+        assert_eq!(indexes(&mut tx).await, before);
+        tx.commit().await.expect("commit");
+    }
+
+    #[tokio::test]
+    async fn a_small_write_or_one_into_a_big_table_keeps_the_indexes() {
+        let pool = memory_store().await;
+        let mut tx = pool.begin().await.expect("tx");
+        let aside = tx
+            .set_aside_indexes("t", BULK_MIN_ROWS - 1)
+            .await
+            .expect("small");
+        assert!(aside.ddl.is_empty());
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000) \
+             INSERT INTO t SELECT 'k' || i, 'a' || i, 'b' || i FROM n",
+        )
+        .execute(&mut *tx)
+        .await
+        .expect("rows");
+        let aside = tx
+            .set_aside_indexes("t", BULK_MIN_ROWS)
+            .await
+            .expect("into a big table");
+        assert!(aside.ddl.is_empty(), "20k rows into 50k is not bulk");
+        let aside = tx.set_aside_indexes("t", 30_000).await.expect("bulk");
+        assert_eq!(aside.ddl.len(), 2);
+        tx.rebuild_indexes(aside).await.expect("rebuild");
+    }
+}
