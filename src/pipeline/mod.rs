@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod matching;
+mod memory;
 pub mod progress;
 mod pull;
 pub mod report;
@@ -263,6 +264,7 @@ async fn run(
         &mut stages,
     );
 
+    memory::release_freed();
     let members = outcome.clusters.members();
     let golden = matching::stage("golden", progress, &mut stages, || {
         golden::build(
@@ -383,6 +385,7 @@ async fn run(
         seconds: 0.0,
     };
 
+    memory::release_freed();
     let publish_started = Instant::now();
     progress.stage_started("publish");
     let finish = |report: &SyncReport| RunFinish {
