@@ -21,17 +21,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// Read-only SQLite connections to one store file, handed out one per concurrent caller.
+#[derive(Debug)]
 pub struct DirectReads {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
-}
-
-impl std::fmt::Debug for DirectReads {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DirectReads")
-            .field("path", &self.path)
-            .finish_non_exhaustive()
-    }
 }
 
 fn failed(doing: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {

@@ -87,6 +87,11 @@ impl CustomerSearch {
     }
 }
 
+/// A search result's columns, in [`GoldenSummary`]'s order (the direct reads decode by position).
+pub(super) const SUMMARY_COLUMNS: &str =
+    "golden_id, full_name, date_of_birth, email, phone, city, postcode, \
+    record_count, billing_accounts, orders";
+
 /// The search as SQL: every criterion's texts bound as `$1`.. in order, then the limit. Each
 /// criterion compares with the expression an index of migration 0003 (or 0001) is on. None when
 /// there is nothing to search for.
@@ -94,10 +99,7 @@ pub(super) fn search_sql(search: &CustomerSearch) -> Option<(String, Vec<String>
     if search.is_empty() {
         return None;
     }
-    let mut sql = String::from(
-        "SELECT golden_id, full_name, date_of_birth, email, phone, city, postcode, record_count, billing_accounts, orders \
-         FROM golden_customers WHERE 1 = 1",
-    );
+    let mut sql = format!("SELECT {SUMMARY_COLUMNS} FROM golden_customers WHERE 1 = 1");
     let mut texts: Vec<String> = Vec::new();
     let bind = |texts: &mut Vec<String>, text: &str| -> String {
         texts.push(text.to_string());
