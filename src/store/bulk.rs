@@ -33,6 +33,35 @@ where
         .collect()
 }
 
+/// Runs one statement per chunk inside an open transaction (`$tx`), building the next chunk's
+/// statement (binding, JSON encoding) while the database runs the current one. SQLite runs a
+/// statement on its connection's own thread, so building and writing overlap: on the 1M
+/// benchmark's first publish the two were about equal halves of the time.
+macro_rules! write_chunks {
+    ($tx:expr, $chunks:expr, $doing:expr, |$chunk:ident| $build:expr) => {{
+        let mut chunks = $chunks;
+        let mut build_next =
+            || -> Result<Option<sqlx::QueryBuilder<_>>, $crate::store::StoreError> {
+                match chunks.next() {
+                    Some($chunk) => Ok(Some($build)),
+                    None => Ok(None),
+                }
+            };
+        let mut current = build_next()?;
+        while let Some(mut qb) = current {
+            // `join` polls the statement first, which hands it to the connection's thread.
+            let (written, next) =
+                futures::future::join(async { qb.build().execute(&mut *$tx).await }, async {
+                    build_next()
+                })
+                .await;
+            written.doing($doing)?;
+            current = next?;
+        }
+    }};
+}
+pub(crate) use write_chunks;
+
 /// A batch is bulk when it writes at least this many rows…
 const BULK_MIN_ROWS: usize = 20_000;
 /// …and at least this fraction of the rows the table already holds.

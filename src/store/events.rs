@@ -90,7 +90,7 @@ macro_rules! insert_events {
         let run: Option<&str> = $run;
         let audit: Option<i64> = $audit;
         let at: chrono::DateTime<chrono::Utc> = $at;
-        for chunk in events.chunks(2_000) {
+        $crate::store::bulk::write_chunks!($tx, events.chunks(2_000), "writing the change feed", |chunk| {
             let changes = $crate::store::bulk::encode_json(chunk, |e| &e.changes)?;
             let mut qb = sqlx::QueryBuilder::new(
                 "INSERT INTO golden_events (kind, golden_id, related_ids, changes, run_id, audit_id, occurred_at) ",
@@ -104,11 +104,8 @@ macro_rules! insert_events {
                     .push_bind(audit)
                     .push_bind(at);
             });
-            qb.build()
-                .execute(&mut *$tx)
-                .await
-                .doing("writing the change feed")?;
-        }
+            qb
+        });
     }};
 }
 pub(crate) use insert_events;

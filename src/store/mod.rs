@@ -8,6 +8,7 @@
 mod bulk;
 mod direct;
 mod events;
+mod journal;
 mod lock;
 mod models;
 mod publish;

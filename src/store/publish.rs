@@ -1,8 +1,9 @@
 //! Publishing a run: everything it changes, in one transaction, so that a failed sync leaves
 //! the previous golden view intact and readable.
 
-use super::bulk::BulkIndexes;
+use super::bulk::{write_chunks, BulkIndexes};
 use super::events::lineage_changes;
+use super::journal::PublishingPool;
 use super::{insert_events, now, on_pool, Doing, EventKind, NewEvent, Store, StoreError};
 use crate::record::{Record, SourceKey};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -179,7 +180,7 @@ pub struct Publication<'a> {
 macro_rules! upsert_golden {
     ($tx:expr, $rows:expr) => {{
         let rows: &[$crate::store::GoldenRow] = $rows;
-        for chunk in rows.chunks(MAX_BINDS / 26) {
+        $crate::store::bulk::write_chunks!($tx, rows.chunks(MAX_BINDS / 26), "writing golden customers", |chunk| {
             let lineage = $crate::store::bulk::encode_json(chunk, |g| &g.lineage)?;
             let mut qb = sqlx::QueryBuilder::new(
                 "INSERT INTO golden_customers (golden_id, given_name, middle_name, family_name, full_name, date_of_birth, email, phone, \
@@ -223,8 +224,8 @@ macro_rules! upsert_golden {
                  billing_accounts = excluded.billing_accounts, orders = excluded.orders, lineage = excluded.lineage, \
                  content_hash = excluded.content_hash, updated_run = excluded.updated_run, updated_at = excluded.updated_at",
             );
-            qb.build().execute(&mut *$tx).await.doing("writing golden customers")?;
-        }
+            qb
+        });
     }};
 }
 pub(crate) use upsert_golden;
@@ -321,246 +322,254 @@ impl Store {
     pub async fn publish(&self, p: &Publication<'_>) -> Result<(), StoreError> {
         let run = p.run_id.as_str();
         let at = now();
+        let rows = p.staged.len() + p.golden_upserts.len() + p.pairs.len();
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await.doing("starting the publishing transaction")?;
+            let mut publishing = pool.publishing(rows).await?;
+            let written = async {
+                let mut tx = sqlx::Connection::begin(&mut *publishing.conn).await.doing("starting the publishing transaction")?;
 
-            for chunk in p.rejects.chunks(MAX_BINDS / 6) {
-                let mut qb = sqlx::QueryBuilder::new("INSERT INTO rejects (run_id, source, location, record_key, reason, raw) ");
-                qb.push_values(chunk, |mut b, r| {
-                    b.push_bind(run)
-                        .push_bind(&r.source)
-                        .push_bind(&r.location)
-                        .push_bind(&r.record_key)
-                        .push_bind(&r.reason)
-                        .push_bind(&r.raw);
+                write_chunks!(tx, p.rejects.chunks(MAX_BINDS / 6), "writing rejected rows", |chunk| {
+                    let mut qb = sqlx::QueryBuilder::new("INSERT INTO rejects (run_id, source, location, record_key, reason, raw) ");
+                    qb.push_values(chunk, |mut b, r| {
+                        b.push_bind(run)
+                            .push_bind(&r.source)
+                            .push_bind(&r.location)
+                            .push_bind(&r.record_key)
+                            .push_bind(&r.reason)
+                            .push_bind(&r.raw);
+                    });
+                    qb
                 });
-                qb.build().execute(&mut *tx).await.doing("writing rejected rows")?;
-            }
 
-            let upserts: Vec<(&Record, &str, i64)> = p
-                .staged
-                .iter()
-                .filter_map(|c| match c {
-                    StagedChange::Upsert { record, golden_id, content_hash } => Some((*record, golden_id.as_str(), *content_hash)),
-                    _ => None,
-                })
-                .collect();
-            let records_aside = tx.set_aside_indexes("source_records", upserts.len()).await?;
-            for chunk in upserts.chunks(MAX_BINDS / 9) {
-                let records = super::bulk::encode_json(chunk, |(r, _, _)| *r)?;
-                let mut qb = sqlx::QueryBuilder::new(
-                    "INSERT INTO source_records (source, record_key, record_kind, golden_id, content_hash, record, source_updated_at, first_seen_run, updated_run) ",
-                );
-                qb.push_values(chunk.iter().zip(&records), |mut b, ((r, g, h), json)| {
-                    b.push_bind(r.source.as_str())
-                        .push_bind(r.key.as_str())
-                        .push_bind(r.kind().as_str())
-                        .push_bind(*g)
-                        .push_bind(*h)
-                        .push_bind(Json(&**json))
-                        .push_bind(r.updated_at)
-                        .push_bind(run)
-                        .push_bind(run);
+                let upserts: Vec<(&Record, &str, i64)> = p
+                    .staged
+                    .iter()
+                    .filter_map(|c| match c {
+                        StagedChange::Upsert { record, golden_id, content_hash } => Some((*record, golden_id.as_str(), *content_hash)),
+                        _ => None,
+                    })
+                    .collect();
+                let records_aside = tx.set_aside_indexes("source_records", upserts.len()).await?;
+                write_chunks!(tx, upserts.chunks(MAX_BINDS / 9), "writing staged records", |chunk| {
+                    let records = super::bulk::encode_json(chunk, |(r, _, _)| *r)?;
+                    let mut qb = sqlx::QueryBuilder::new(
+                        "INSERT INTO source_records (source, record_key, record_kind, golden_id, content_hash, record, source_updated_at, first_seen_run, updated_run) ",
+                    );
+                    qb.push_values(chunk.iter().zip(&records), |mut b, ((r, g, h), json)| {
+                        b.push_bind(r.source.as_str())
+                            .push_bind(r.key.as_str())
+                            .push_bind(r.kind().as_str())
+                            .push_bind(*g)
+                            .push_bind(*h)
+                            .push_bind(Json(&**json))
+                            .push_bind(r.updated_at)
+                            .push_bind(run)
+                            .push_bind(run);
+                    });
+                    qb.push(
+                        " ON CONFLICT (source, record_key) DO UPDATE SET record_kind = excluded.record_kind, golden_id = excluded.golden_id, \
+                         content_hash = excluded.content_hash, record = excluded.record, source_updated_at = excluded.source_updated_at, \
+                         updated_run = excluded.updated_run",
+                    );
+                    qb
                 });
-                qb.push(
-                    " ON CONFLICT (source, record_key) DO UPDATE SET record_kind = excluded.record_kind, golden_id = excluded.golden_id, \
-                     content_hash = excluded.content_hash, record = excluded.record, source_updated_at = excluded.source_updated_at, \
-                     updated_run = excluded.updated_run",
-                );
-                qb.build().execute(&mut *tx).await.doing("writing staged records")?;
-            }
-            for c in &p.staged {
-                match c {
-                    StagedChange::Regolden { key, golden_id } => {
-                        sqlx::query("UPDATE source_records SET golden_id = $1, updated_run = $2 WHERE source = $3 AND record_key = $4")
-                            .bind(golden_id)
-                            .bind(run)
-                            .bind(key.source.as_str())
-                            .bind(key.key.as_str())
-                            .execute(&mut *tx)
-                            .await
-                            .doing("moving records between golden customers")?;
+                for c in &p.staged {
+                    match c {
+                        StagedChange::Regolden { key, golden_id } => {
+                            sqlx::query("UPDATE source_records SET golden_id = $1, updated_run = $2 WHERE source = $3 AND record_key = $4")
+                                .bind(golden_id)
+                                .bind(run)
+                                .bind(key.source.as_str())
+                                .bind(key.key.as_str())
+                                .execute(&mut *tx)
+                                .await
+                                .doing("moving records between golden customers")?;
+                        }
+                        StagedChange::Delete { key } => {
+                            sqlx::query("DELETE FROM source_records WHERE source = $1 AND record_key = $2")
+                                .bind(key.source.as_str())
+                                .bind(key.key.as_str())
+                                .execute(&mut *tx)
+                                .await
+                                .doing("removing records gone from their source")?;
+                        }
+                        StagedChange::Upsert { .. } => {}
                     }
-                    StagedChange::Delete { key } => {
-                        sqlx::query("DELETE FROM source_records WHERE source = $1 AND record_key = $2")
-                            .bind(key.source.as_str())
-                            .bind(key.key.as_str())
-                            .execute(&mut *tx)
-                            .await
-                            .doing("removing records gone from their source")?;
-                    }
-                    StagedChange::Upsert { .. } => {}
                 }
-            }
-            tx.rebuild_indexes(records_aside).await?;
+                tx.rebuild_indexes(records_aside).await?;
 
-            let (deletions, structural): (Vec<NewEvent>, Vec<NewEvent>) =
-                p.events.iter().cloned().partition(|e| e.kind == EventKind::Deleted);
-            let total = p.golden_upserts.len();
-            let events_aside = tx.set_aside_indexes("golden_events", total + p.events.len()).await?;
-            insert_events!(tx, &structural, Some(run), None, at);
+                let (deletions, structural): (Vec<NewEvent>, Vec<NewEvent>) =
+                    p.events.iter().cloned().partition(|e| e.kind == EventKind::Deleted);
+                let total = p.golden_upserts.len();
+                let events_aside = tx.set_aside_indexes("golden_events", total + p.events.len()).await?;
+                insert_events!(tx, &structural, Some(run), None, at);
 
-            for id in &p.golden_deletes {
-                sqlx::query("DELETE FROM golden_customers WHERE golden_id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await
-                    .doing("removing golden customers")?;
-            }
-            let golden_aside = tx.set_aside_indexes("golden_customers", total).await?;
-            for start in (0..total).step_by(GOLDEN_SLICE) {
-            let slice = p.golden_upserts.rows(start..total.min(start + GOLDEN_SLICE));
-            // What the updated ones looked like, for the change feed.
-            let mut before: std::collections::HashMap<String, (serde_json::Value, i64)> = std::collections::HashMap::new();
-            let updated: Vec<&str> = slice.iter().filter(|g| g.created_run != run).map(|g| g.golden_id.as_str()).collect();
-            for chunk in updated.chunks(MAX_BINDS) {
-                let mut qb = sqlx::QueryBuilder::new("SELECT golden_id, lineage, record_count FROM golden_customers WHERE golden_id IN (");
-                let mut list = qb.separated(", ");
-                for id in chunk {
-                    list.push_bind(*id);
+                for id in &p.golden_deletes {
+                    sqlx::query("DELETE FROM golden_customers WHERE golden_id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .doing("removing golden customers")?;
                 }
-                qb.push(")");
-                let rows: Vec<(String, Json<serde_json::Value>, i64)> =
-                    qb.build_query_as().fetch_all(&mut *tx).await.doing("reading golden customers before their update")?;
-                before.extend(rows.into_iter().map(|(id, Json(l), n)| (id, (l, n))));
-            }
-            let events: Vec<NewEvent> = slice
-                .par_iter()
-                .map(|g| {
-                    let old = before.get(&g.golden_id);
-                    let created = g.created_run == run || old.is_none();
-                    NewEvent {
-                        kind: if created { EventKind::Created } else { EventKind::Updated },
-                        golden_id: g.golden_id.clone(),
-                        related_ids: if created { p.split_from.get(&g.golden_id).cloned().into_iter().collect() } else { Vec::new() },
-                        changes: lineage_changes(old.map(|(l, n)| (l, *n)), Some((&g.lineage, g.record_count))),
+                let golden_aside = tx.set_aside_indexes("golden_customers", total).await?;
+                for start in (0..total).step_by(GOLDEN_SLICE) {
+                let slice = p.golden_upserts.rows(start..total.min(start + GOLDEN_SLICE));
+                // What the updated ones looked like, for the change feed.
+                let mut before: std::collections::HashMap<String, (serde_json::Value, i64)> = std::collections::HashMap::new();
+                let updated: Vec<&str> = slice.iter().filter(|g| g.created_run != run).map(|g| g.golden_id.as_str()).collect();
+                for chunk in updated.chunks(MAX_BINDS) {
+                    let mut qb = sqlx::QueryBuilder::new("SELECT golden_id, lineage, record_count FROM golden_customers WHERE golden_id IN (");
+                    let mut list = qb.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
                     }
-                })
-                .collect();
-            insert_events!(tx, &events, Some(run), None, at);
-            upsert_golden!(tx, &slice);
-            }
-            tx.rebuild_indexes(golden_aside).await?;
-            write_redirects!(tx, &p.redirects, run, at);
+                    qb.push(")");
+                    let rows: Vec<(String, Json<serde_json::Value>, i64)> =
+                        qb.build_query_as().fetch_all(&mut *tx).await.doing("reading golden customers before their update")?;
+                    before.extend(rows.into_iter().map(|(id, Json(l), n)| (id, (l, n))));
+                }
+                let events: Vec<NewEvent> = slice
+                    .par_iter()
+                    .map(|g| {
+                        let old = before.get(&g.golden_id);
+                        let created = g.created_run == run || old.is_none();
+                        NewEvent {
+                            kind: if created { EventKind::Created } else { EventKind::Updated },
+                            golden_id: g.golden_id.clone(),
+                            related_ids: if created { p.split_from.get(&g.golden_id).cloned().into_iter().collect() } else { Vec::new() },
+                            changes: lineage_changes(old.map(|(l, n)| (l, *n)), Some((&g.lineage, g.record_count))),
+                        }
+                    })
+                    .collect();
+                insert_events!(tx, &events, Some(run), None, at);
+                upsert_golden!(tx, &slice);
+                }
+                tx.rebuild_indexes(golden_aside).await?;
+                write_redirects!(tx, &p.redirects, run, at);
 
-            insert_events!(tx, &deletions, Some(run), None, at);
-            tx.rebuild_indexes(events_aside).await?;
+                insert_events!(tx, &deletions, Some(run), None, at);
+                tx.rebuild_indexes(events_aside).await?;
 
-            let review_aside = tx.set_aside_indexes("review_items", p.review_items.len()).await?;
+                let review_aside = tx.set_aside_indexes("review_items", p.review_items.len()).await?;
 
-            for chunk in p.review_items.chunks(MAX_BINDS / 15) {
-                let mut qb = sqlx::QueryBuilder::new(
-                    "INSERT INTO review_items (golden_a, golden_b, kind, source_a, key_a, source_b, key_b, match_probability, \
-                     record_pairs, records, impact, reason, status, run_id, created_at) ",
-                );
-                qb.push_values(chunk, |mut b, r| {
-                    b.push_bind(r.golden_a.as_str())
-                        .push_bind(r.golden_b.as_str())
-                        .push_bind(r.kind)
-                        .push_bind(r.a.source.as_str())
-                        .push_bind(r.a.key.as_str())
-                        .push_bind(r.b.source.as_str())
-                        .push_bind(r.b.key.as_str())
-                        .push_bind(r.probability)
-                        .push_bind(r.record_pairs)
-                        .push_bind(r.records)
-                        .push_bind(r.impact)
-                        .push_bind(r.reason.as_deref())
-                        .push_bind("open")
-                        .push_bind(run)
-                        .push_bind(at);
+                write_chunks!(tx, p.review_items.chunks(MAX_BINDS / 15), "updating the review queue", |chunk| {
+                    let mut qb = sqlx::QueryBuilder::new(
+                        "INSERT INTO review_items (golden_a, golden_b, kind, source_a, key_a, source_b, key_b, match_probability, \
+                         record_pairs, records, impact, reason, status, run_id, created_at) ",
+                    );
+                    qb.push_values(chunk, |mut b, r| {
+                        b.push_bind(r.golden_a.as_str())
+                            .push_bind(r.golden_b.as_str())
+                            .push_bind(r.kind)
+                            .push_bind(r.a.source.as_str())
+                            .push_bind(r.a.key.as_str())
+                            .push_bind(r.b.source.as_str())
+                            .push_bind(r.b.key.as_str())
+                            .push_bind(r.probability)
+                            .push_bind(r.record_pairs)
+                            .push_bind(r.records)
+                            .push_bind(r.impact)
+                            .push_bind(r.reason.as_deref())
+                            .push_bind("open")
+                            .push_bind(run)
+                            .push_bind(at);
+                    });
+                    // Stewards' decisions stand; an item that had left the queue and is back reopens.
+                    qb.push(
+                        " ON CONFLICT (golden_a, golden_b) DO UPDATE SET kind = excluded.kind, source_a = excluded.source_a, \
+                         key_a = excluded.key_a, source_b = excluded.source_b, key_b = excluded.key_b, \
+                         match_probability = excluded.match_probability, record_pairs = excluded.record_pairs, \
+                         records = excluded.records, impact = excluded.impact, reason = excluded.reason, run_id = excluded.run_id, \
+                         status = CASE WHEN review_items.status = 'resolved' THEN 'open' ELSE review_items.status END",
+                    );
+                    qb
                 });
-                // Stewards' decisions stand; an item that had left the queue and is back reopens.
-                qb.push(
-                    " ON CONFLICT (golden_a, golden_b) DO UPDATE SET kind = excluded.kind, source_a = excluded.source_a, \
-                     key_a = excluded.key_a, source_b = excluded.source_b, key_b = excluded.key_b, \
-                     match_probability = excluded.match_probability, record_pairs = excluded.record_pairs, \
-                     records = excluded.records, impact = excluded.impact, reason = excluded.reason, run_id = excluded.run_id, \
-                     status = CASE WHEN review_items.status = 'resolved' THEN 'open' ELSE review_items.status END",
-                );
-                qb.build().execute(&mut *tx).await.doing("updating the review queue")?;
-            }
-            sqlx::query("UPDATE review_items SET status = 'resolved' WHERE status IN ('open', 'deferred') AND run_id <> $1")
-                .bind(run)
-                .execute(&mut *tx)
-                .await
-                .doing("closing review items no longer in question")?;
-            tx.rebuild_indexes(review_aside).await?;
-
-            sqlx::query("DELETE FROM match_pairs").execute(&mut *tx).await.doing("replacing match pairs")?;
-            for chunk in p.pairs.chunks(MAX_BINDS / 9) {
-                let mut qb = sqlx::QueryBuilder::new(
-                    "INSERT INTO match_pairs (source_a, key_a, source_b, key_b, match_probability, match_weight, decision, blocking_rule, run_id) ",
-                );
-                qb.push_values(chunk, |mut b, pr| {
-                    b.push_bind(pr.a.source.as_str())
-                        .push_bind(pr.a.key.as_str())
-                        .push_bind(pr.b.source.as_str())
-                        .push_bind(pr.b.key.as_str())
-                        .push_bind(pr.probability)
-                        .push_bind(pr.weight)
-                        .push_bind(pr.decision)
-                        .push_bind(pr.rule.as_str())
-                        .push_bind(run);
-                });
-                qb.build().execute(&mut *tx).await.doing("writing match pairs")?;
-            }
-
-            for (source, column, value) in &p.watermarks {
-                sqlx::query(
-                    "INSERT INTO watermarks (source, column_name, value, run_id, updated_at) VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (source) DO UPDATE SET column_name = excluded.column_name, value = excluded.value, \
-                     run_id = excluded.run_id, updated_at = excluded.updated_at",
-                )
-                .bind(source)
-                .bind(column)
-                .bind(value)
-                .bind(run)
-                .bind(at)
-                .execute(&mut *tx)
-                .await
-                .doing("writing watermarks")?;
-            }
-            sqlx::query(
-                "INSERT INTO store_meta (name, value) VALUES ('next_golden_seq', $1) \
-                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-            )
-            .bind(p.next_golden_seq.to_string())
-            .execute(&mut *tx)
-            .await
-            .doing("writing the golden id counter")?;
-
-            if let Some(model) = p.model {
-                sqlx::query("INSERT INTO models (model_id, trained_at, run_id, params) VALUES ($1, $2, $3, $4)")
-                    .bind(uuid::Uuid::now_v7().to_string())
-                    .bind(model.trained_at)
+                sqlx::query("UPDATE review_items SET status = 'resolved' WHERE status IN ('open', 'deferred') AND run_id <> $1")
                     .bind(run)
-                    .bind(Json(model))
                     .execute(&mut *tx)
                     .await
-                    .doing("saving the matching model")?;
-            }
-            for o in &p.outcomes {
+                    .doing("closing review items no longer in question")?;
+                tx.rebuild_indexes(review_aside).await?;
+
+                sqlx::query("DELETE FROM match_pairs").execute(&mut *tx).await.doing("replacing match pairs")?;
+                write_chunks!(tx, p.pairs.chunks(MAX_BINDS / 9), "writing match pairs", |chunk| {
+                    let mut qb = sqlx::QueryBuilder::new(
+                        "INSERT INTO match_pairs (source_a, key_a, source_b, key_b, match_probability, match_weight, decision, blocking_rule, run_id) ",
+                    );
+                    qb.push_values(chunk, |mut b, pr| {
+                        b.push_bind(pr.a.source.as_str())
+                            .push_bind(pr.a.key.as_str())
+                            .push_bind(pr.b.source.as_str())
+                            .push_bind(pr.b.key.as_str())
+                            .push_bind(pr.probability)
+                            .push_bind(pr.weight)
+                            .push_bind(pr.decision)
+                            .push_bind(pr.rule.as_str())
+                            .push_bind(run);
+                    });
+                    qb
+                });
+
+                for (source, column, value) in &p.watermarks {
+                    sqlx::query(
+                        "INSERT INTO watermarks (source, column_name, value, run_id, updated_at) VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (source) DO UPDATE SET column_name = excluded.column_name, value = excluded.value, \
+                         run_id = excluded.run_id, updated_at = excluded.updated_at",
+                    )
+                    .bind(source)
+                    .bind(column)
+                    .bind(value)
+                    .bind(run)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await
+                    .doing("writing watermarks")?;
+                }
                 sqlx::query(
-                    "INSERT INTO run_sources (run_id, source, record_kind, status, rows_read, rows_rejected, rows_kept, fields_nulled, seconds, error) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    "INSERT INTO store_meta (name, value) VALUES ('next_golden_seq', $1) \
+                     ON CONFLICT (name) DO UPDATE SET value = excluded.value",
                 )
-                .bind(run)
-                .bind(&o.source)
-                .bind(&o.record_kind)
-                .bind(&o.status)
-                .bind(o.rows_read as i64)
-                .bind(o.rows_rejected as i64)
-                .bind(o.rows_kept as i64)
-                .bind(o.fields_nulled as i64)
-                .bind(o.seconds)
-                .bind(&o.error)
+                .bind(p.next_golden_seq.to_string())
                 .execute(&mut *tx)
                 .await
-                .doing("recording per-source counts")?;
+                .doing("writing the golden id counter")?;
+
+                if let Some(model) = p.model {
+                    sqlx::query("INSERT INTO models (model_id, trained_at, run_id, params) VALUES ($1, $2, $3, $4)")
+                        .bind(uuid::Uuid::now_v7().to_string())
+                        .bind(model.trained_at)
+                        .bind(run)
+                        .bind(Json(model))
+                        .execute(&mut *tx)
+                        .await
+                        .doing("saving the matching model")?;
+                }
+                for o in &p.outcomes {
+                    sqlx::query(
+                        "INSERT INTO run_sources (run_id, source, record_kind, status, rows_read, rows_rejected, rows_kept, fields_nulled, seconds, error) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(run)
+                    .bind(&o.source)
+                    .bind(&o.record_kind)
+                    .bind(&o.status)
+                    .bind(o.rows_read as i64)
+                    .bind(o.rows_rejected as i64)
+                    .bind(o.rows_kept as i64)
+                    .bind(o.fields_nulled as i64)
+                    .bind(o.seconds)
+                    .bind(&o.error)
+                    .execute(&mut *tx)
+                    .await
+                    .doing("recording per-source counts")?;
+                }
+                finish_run_query(run, &p.finish).execute(&mut *tx).await.doing("recording the end of the run")?;
+                tx.commit().await.doing("committing the run")
             }
-            finish_run_query(run, &p.finish).execute(&mut *tx).await.doing("recording the end of the run")?;
-            tx.commit().await.doing("committing the run")?;
+            .await;
+            tracing::debug!(rows, rollback_journal = publishing.rollback_journal(), "published");
+            pool.done_publishing(publishing).await;
+            written?;
         });
         Ok(())
     }
