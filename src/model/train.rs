@@ -4,7 +4,7 @@
 
 use super::{ComparisonParams, LevelParams, Model, MODEL_FORMAT};
 use crate::blocking::{self, BlockKey, BlockLimits, BlockingRule, BlockingRuleConfig, LinkType};
-use crate::compare::{Comparator, Comparison, Field, Prepared};
+use crate::compare::{Comparator, Comparison, Field, Prepared, PREFETCH_AHEAD};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -85,6 +85,9 @@ pub struct EmSession {
     pub held_out: Vec<String>,
     /// The share of the session's pairs EM judged to be matches.
     pub match_share: f64,
+    /// Time taken: finding the rule's pairs, comparing the sample, iterating.
+    #[serde(default)]
+    pub seconds: f64,
 }
 
 /// What training did, kept with the model.
@@ -99,6 +102,11 @@ pub struct TrainingReport {
     /// Labelled pairs from stewards' decisions used to refine m.
     #[serde(default)]
     pub labelled_pairs: u64,
+    /// Time taken by the u sample, and by the prior's deterministic rules.
+    #[serde(default)]
+    pub u_seconds: f64,
+    #[serde(default)]
+    pub prior_seconds: f64,
     pub seconds: f64,
 }
 
@@ -119,6 +127,15 @@ impl SplitMix {
     }
 }
 
+/// Starts loading the records of the pair a few steps after `k`.
+#[inline]
+fn prefetch_ahead(comparator: &Comparator<'_>, pairs: &[(u32, u32)], k: usize) {
+    if let Some(&(i, j)) = pairs.get(k + PREFETCH_AHEAD) {
+        comparator.prefetch(i as usize);
+        comparator.prefetch(j as usize);
+    }
+}
+
 /// Level counts per comparison over a set of pairs.
 fn count_levels(comparator: &Comparator<'_>, pairs: &[(u32, u32)]) -> Vec<Vec<u64>> {
     let comps = comparator.comparisons;
@@ -128,7 +145,8 @@ fn count_levels(comparator: &Comparator<'_>, pairs: &[(u32, u32)]) -> Vec<Vec<u6
             let mut counts: Vec<Vec<u64>> =
                 comps.iter().map(|c| vec![0; c.level_count()]).collect();
             let mut levels = vec![0u8; comps.len()];
-            for &(i, j) in chunk {
+            for (k, &(i, j)) in chunk.iter().enumerate() {
+                prefetch_ahead(comparator, chunk, k);
                 comparator.levels_into(i as usize, j as usize, &mut levels);
                 for (c, &l) in levels.iter().enumerate() {
                     counts[c][l as usize] += 1;
@@ -284,7 +302,8 @@ fn em_session(
         .map(|chunk| {
             let mut local: HashMap<Vec<u8>, u64> = HashMap::new();
             let mut levels = vec![0u8; comps.len()];
-            for &(i, j) in chunk {
+            for (k, &(i, j)) in chunk.iter().enumerate() {
+                prefetch_ahead(comparator, chunk, k);
                 comparator.levels_into(i as usize, j as usize, &mut levels);
                 for (c, h) in held.iter().enumerate() {
                     if *h {
@@ -393,6 +412,7 @@ pub fn train(
     let random = random_pairs(prepared, link_type, training.u_sample_pairs, training.seed);
     report.u_pairs_sampled = random.len() as u64;
     let counts = count_levels(comparator, &random);
+    report.u_seconds = started.elapsed().as_secs_f64();
     let u_floor = 0.5 / (random.len().max(1) as f64);
     let u: Vec<Vec<f64>> = counts
         .iter()
@@ -408,6 +428,7 @@ pub fn train(
     let mut sums: Vec<Option<(Vec<f64>, f64)>> = vec![None; comps.len()];
     let mut m_start: Vec<Vec<f64>> = comps.iter().map(initial_m).collect();
     for (s, rule) in training.em_rules.iter().enumerate() {
+        let session_started = std::time::Instant::now();
         let cands = blocking::candidates(prepared, std::slice::from_ref(rule), link_type, limits);
         let pairs: Vec<(u32, u32)> = cands.iter().map(|(i, j, _)| (i, j)).collect();
         let pairs = sample(
@@ -425,6 +446,7 @@ pub fn train(
                 converged: false,
                 held_out: Vec::new(),
                 match_share: 0.0,
+                seconds: session_started.elapsed().as_secs_f64(),
             });
             continue;
         }
@@ -458,6 +480,7 @@ pub fn train(
                 .map(|(c, _)| c.name.clone())
                 .collect(),
             match_share: share,
+            seconds: session_started.elapsed().as_secs_f64(),
         });
     }
     let mut m: Vec<Vec<f64>> = comps
@@ -497,6 +520,7 @@ pub fn train(
     }
 
     // Prior: pairs the deterministic rules find, over all pairs, corrected for their recall.
+    let prior_started = std::time::Instant::now();
     let prior = if training.prior_rules.is_empty() {
         1.0 / prepared.n.max(2) as f64
     } else {
@@ -505,6 +529,8 @@ pub fn train(
         let total = total_pairs(prepared, link_type).max(1.0);
         (det.len() as f64 / training.prior_recall.max(0.01) / total).clamp(1e-12, 0.5)
     };
+
+    report.prior_seconds = prior_started.elapsed().as_secs_f64();
 
     let comparisons = comps
         .iter()
