@@ -86,7 +86,8 @@ const EVENT_COLUMNS: &str =
 /// limits.
 macro_rules! insert_events {
     ($tx:expr, $events:expr, $run:expr, $audit:expr, $at:expr) => {{
-        let events: &[$crate::store::NewEvent] = $events;
+        // NewEvent, or anything with the same fields (publishing passes its changes pre-encoded).
+        let events = $events;
         let run: Option<&str> = $run;
         let audit: Option<i64> = $audit;
         let at: chrono::DateTime<chrono::Utc> = $at;
@@ -201,10 +202,111 @@ pub fn lineage_changes(
     Value::Object(out)
 }
 
+/// An event whose changes are already JSON text.
+pub(crate) struct EncodedEvent {
+    pub kind: EventKind,
+    pub golden_id: String,
+    pub related_ids: Vec<String>,
+    pub changes: Box<serde_json::value::RawValue>,
+}
+
+/// `lineage_changes(None, Some((lineage, record_count)))` written straight to JSON text: a
+/// first sync creates every golden record, and building each change set as a JSON tree only to
+/// write it out and free it cost more than SQLite took to store it.
+pub(crate) fn created_changes_json(
+    lineage: &serde_json::Value,
+    record_count: i64,
+) -> Result<Box<serde_json::value::RawValue>, serde_json::Error> {
+    use serde::ser::{SerializeMap, Serializer};
+    use serde_json::Value;
+
+    struct Created<'a> {
+        fields: Vec<(&'a str, &'a Value)>,
+        record_count: i64,
+    }
+    struct Field<'a>(&'a Value);
+    impl serde::Serialize for Field<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let get = |k: &str| self.0.get(k).unwrap_or(&Value::Null);
+            let mut map = s.serialize_map(Some(5))?;
+            map.serialize_entry("after", get("value"))?;
+            map.serialize_entry("before", &Value::Null)?;
+            map.serialize_entry("key", get("key"))?;
+            map.serialize_entry("rule", get("rule"))?;
+            map.serialize_entry("source", get("source"))?;
+            map.end()
+        }
+    }
+    struct Count(i64);
+    impl serde::Serialize for Count {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut map = s.serialize_map(Some(2))?;
+            map.serialize_entry("after", &self.0)?;
+            map.serialize_entry("before", &Value::Null)?;
+            map.end()
+        }
+    }
+    impl serde::Serialize for Created<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut map = s.serialize_map(Some(self.fields.len() + 1))?;
+            let mut count_written = false;
+            for (name, entry) in &self.fields {
+                if !count_written && *name > "record_count" {
+                    map.serialize_entry("record_count", &Count(self.record_count))?;
+                    count_written = true;
+                }
+                map.serialize_entry(name, &Field(entry))?;
+            }
+            if !count_written {
+                map.serialize_entry("record_count", &Count(self.record_count))?;
+            }
+            map.end()
+        }
+    }
+
+    let mut fields: Vec<(&str, &Value)> = lineage
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(name, _)| name.as_str() != "record_count")
+                .map(|(name, entry)| (name.as_str(), entry))
+                .collect()
+        })
+        .unwrap_or_default();
+    fields.sort_by(|a, b| a.0.cmp(b.0));
+    serde_json::value::to_raw_value(&Created {
+        fields,
+        record_count,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_created_change_set_written_directly_equals_the_built_one() {
+        let lineage = json!({
+            "email": {"value": "a@x.com", "source": "crm", "key": "1", "rule": "most_recent"},
+            "city": {"value": "Leeds", "source": "billing", "key": "B7", "rule": "most_common"},
+            "street": {"value": null, "source": "crm", "key": "1"},
+        });
+        let built = lineage_changes(None, Some((&lineage, 3)));
+        let direct = created_changes_json(&lineage, 3).expect("encodes");
+        let parsed: serde_json::Value = serde_json::from_str(direct.get()).expect("valid JSON");
+        assert_eq!(parsed, built);
+        assert_eq!(
+            direct.get(),
+            serde_json::to_string(&built).expect("encodes")
+        );
+
+        let empty = created_changes_json(&json!({}), 1).expect("encodes");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(empty.get()).expect("valid JSON"),
+            lineage_changes(None, Some((&json!({}), 1)))
+        );
+    }
 
     #[test]
     fn changes_name_each_changed_field_with_its_new_lineage() {

@@ -2,7 +2,7 @@
 //! the previous golden view intact and readable.
 
 use super::bulk::{write_chunks, BulkIndexes};
-use super::events::lineage_changes;
+use super::events::{created_changes_json, lineage_changes, EncodedEvent};
 use super::journal::PublishingPool;
 use super::{insert_events, now, on_pool, Doing, EventKind, NewEvent, Store, StoreError};
 use crate::record::{Record, SourceKey};
@@ -428,19 +428,24 @@ impl Store {
                         qb.build_query_as().fetch_all(&mut *tx).await.doing("reading golden customers before their update")?;
                     before.extend(rows.into_iter().map(|(id, Json(l), n)| (id, (l, n))));
                 }
-                let events: Vec<NewEvent> = slice
+                let events: Vec<EncodedEvent> = slice
                     .par_iter()
                     .map(|g| {
                         let old = before.get(&g.golden_id);
                         let created = g.created_run == run || old.is_none();
-                        NewEvent {
+                        let changes = match old {
+                            None => created_changes_json(&g.lineage, g.record_count),
+                            Some((l, n)) => serde_json::value::to_raw_value(&lineage_changes(Some((l, *n)), Some((&g.lineage, g.record_count)))),
+                        }
+                        .map_err(|e| StoreError::Corrupt(format!("a change set could not be written as JSON: {e}")))?;
+                        Ok(EncodedEvent {
                             kind: if created { EventKind::Created } else { EventKind::Updated },
                             golden_id: g.golden_id.clone(),
                             related_ids: if created { p.split_from.get(&g.golden_id).cloned().into_iter().collect() } else { Vec::new() },
-                            changes: lineage_changes(old.map(|(l, n)| (l, *n)), Some((&g.lineage, g.record_count))),
-                        }
+                            changes,
+                        })
                     })
-                    .collect();
+                    .collect::<Result<_, StoreError>>()?;
                 insert_events!(tx, &events, Some(run), None, at);
                 upsert_golden!(tx, &slice);
                 }
