@@ -86,21 +86,19 @@ const EVENT_COLUMNS: &str =
 /// limits.
 macro_rules! insert_events {
     ($tx:expr, $events:expr, $run:expr, $audit:expr, $at:expr) => {{
-        // NewEvent, or anything with the same fields (publishing passes its changes pre-encoded).
-        let events = $events;
+        let events: &[$crate::store::events::EncodedEvent] = $events;
         let run: Option<&str> = $run;
         let audit: Option<i64> = $audit;
         let at: chrono::DateTime<chrono::Utc> = $at;
         $crate::store::bulk::write_chunks!($tx, events.chunks(2_000), "writing the change feed", |chunk| {
-            let changes = $crate::store::bulk::encode_json(chunk, |e| &e.changes)?;
             let mut qb = sqlx::QueryBuilder::new(
                 "INSERT INTO golden_events (kind, golden_id, related_ids, changes, run_id, audit_id, occurred_at) ",
             );
-            qb.push_values(chunk.iter().zip(&changes), |mut b, (e, changes)| {
+            qb.push_values(chunk, |mut b, e| {
                 b.push_bind(e.kind.as_str())
                     .push_bind(e.golden_id.as_str())
                     .push_bind(serde_json::to_string(&e.related_ids).unwrap_or_else(|_| "[]".into()))
-                    .push_bind(sqlx::types::Json(&**changes))
+                    .push_bind(sqlx::types::Json(&*e.changes))
                     .push_bind(run)
                     .push_bind(audit)
                     .push_bind(at);
@@ -202,12 +200,27 @@ pub fn lineage_changes(
     Value::Object(out)
 }
 
-/// An event whose changes are already JSON text.
+/// An event whose changes are already JSON text, as `insert_events!` writes it.
 pub(crate) struct EncodedEvent {
     pub kind: EventKind,
     pub golden_id: String,
     pub related_ids: Vec<String>,
     pub changes: Box<serde_json::value::RawValue>,
+}
+
+/// Events with their change sets encoded on all cores.
+pub(crate) fn encode_events(events: &[NewEvent]) -> Result<Vec<EncodedEvent>, StoreError> {
+    let changes = super::bulk::encode_json(events, |e| &e.changes)?;
+    Ok(events
+        .iter()
+        .zip(changes)
+        .map(|(e, changes)| EncodedEvent {
+            kind: e.kind,
+            golden_id: e.golden_id.clone(),
+            related_ids: e.related_ids.clone(),
+            changes,
+        })
+        .collect())
 }
 
 /// `lineage_changes(None, Some((lineage, record_count)))` written straight to JSON text: a

@@ -2,7 +2,7 @@
 //! the previous golden view intact and readable.
 
 use super::bulk::{write_chunks, BulkIndexes};
-use super::events::{created_changes_json, lineage_changes, EncodedEvent};
+use super::events::{created_changes_json, encode_events, lineage_changes, EncodedEvent};
 use super::journal::PublishingPool;
 use super::{insert_events, now, on_pool, Doing, EventKind, NewEvent, Store, StoreError};
 use crate::record::{Record, SourceKey};
@@ -294,23 +294,7 @@ impl Store {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.doing("starting to record a failed run")?;
             for o in outcomes {
-                sqlx::query(
-                    "INSERT INTO run_sources (run_id, source, record_kind, status, rows_read, rows_rejected, rows_kept, fields_nulled, seconds, error) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (run_id, source) DO NOTHING",
-                )
-                .bind(run_id)
-                .bind(&o.source)
-                .bind(&o.record_kind)
-                .bind(&o.status)
-                .bind(o.rows_read as i64)
-                .bind(o.rows_rejected as i64)
-                .bind(o.rows_kept as i64)
-                .bind(o.fields_nulled as i64)
-                .bind(o.seconds)
-                .bind(&o.error)
-                .execute(&mut *tx)
-                .await
-                .doing("recording a failed run's sources")?;
+                run_source_query(run_id, o).execute(&mut *tx).await.doing("recording a failed run's sources")?;
             }
             finish_run_query(run_id, finish).execute(&mut *tx).await.doing("recording a failed run")?;
             tx.commit().await.doing("recording a failed run")?;
@@ -398,8 +382,8 @@ impl Store {
                 }
                 tx.rebuild_indexes(records_aside).await?;
 
-                let (deletions, structural): (Vec<NewEvent>, Vec<NewEvent>) =
-                    p.events.iter().cloned().partition(|e| e.kind == EventKind::Deleted);
+                let (deletions, structural): (Vec<EncodedEvent>, Vec<EncodedEvent>) =
+                    encode_events(&p.events)?.into_iter().partition(|e| e.kind == EventKind::Deleted);
                 let total = p.golden_upserts.len();
                 let events_aside = tx.set_aside_indexes("golden_events", total + p.events.len()).await?;
                 insert_events!(tx, &structural, Some(run), None, at);
@@ -550,23 +534,7 @@ impl Store {
                         .doing("saving the matching model")?;
                 }
                 for o in &p.outcomes {
-                    sqlx::query(
-                        "INSERT INTO run_sources (run_id, source, record_kind, status, rows_read, rows_rejected, rows_kept, fields_nulled, seconds, error) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                    )
-                    .bind(run)
-                    .bind(&o.source)
-                    .bind(&o.record_kind)
-                    .bind(&o.status)
-                    .bind(o.rows_read as i64)
-                    .bind(o.rows_rejected as i64)
-                    .bind(o.rows_kept as i64)
-                    .bind(o.fields_nulled as i64)
-                    .bind(o.seconds)
-                    .bind(&o.error)
-                    .execute(&mut *tx)
-                    .await
-                    .doing("recording per-source counts")?;
+                    run_source_query(run, o).execute(&mut *tx).await.doing("recording per-source counts")?;
                 }
                 finish_run_query(run, &p.finish).execute(&mut *tx).await.doing("recording the end of the run")?;
                 tx.commit().await.doing("committing the run")
@@ -578,6 +546,34 @@ impl Store {
         });
         Ok(())
     }
+}
+
+/// Records one source's counts for a run (once: a run's sources are written when it ends).
+fn run_source_query<'q, DB>(
+    run_id: &'q str,
+    o: &'q SourceOutcome,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
+where
+    DB: sqlx::Database,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    f64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    sqlx::query(
+        "INSERT INTO run_sources (run_id, source, record_kind, status, rows_read, rows_rejected, rows_kept, fields_nulled, seconds, error) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (run_id, source) DO NOTHING",
+    )
+    .bind(run_id)
+    .bind(o.source.as_str())
+    .bind(o.record_kind.as_str())
+    .bind(o.status.as_str())
+    .bind(o.rows_read as i64)
+    .bind(o.rows_rejected as i64)
+    .bind(o.rows_kept as i64)
+    .bind(o.fields_nulled as i64)
+    .bind(o.seconds)
+    .bind(o.error.clone())
 }
 
 fn finish_run_query<'q, DB>(

@@ -320,7 +320,8 @@ impl Store {
                 .await
                 .doing("recording a pinned value")?;
             }
-            insert_events!(tx, &c.events, None, Some(audit_id), at);
+            let events = super::events::encode_events(&c.events)?;
+            insert_events!(tx, &events, None, Some(audit_id), at);
             for id in &c.golden_deletes {
                 sqlx::query("DELETE FROM golden_customers WHERE golden_id = $1")
                     .bind(id)
