@@ -48,6 +48,20 @@ impl Interner {
         self.strings.get(id as usize).map(|s| &**s).unwrap_or("")
     }
 
+    /// Starts loading where value `id`'s text is (see `Comparator::prefetch_ahead`).
+    #[inline]
+    pub(crate) fn prefetch_handle(&self, id: Sym) {
+        super::prefetch(self.strings.as_ptr().wrapping_add(id as usize));
+    }
+
+    /// Starts loading value `id`'s text; its handle should already be in cache.
+    #[inline]
+    pub(crate) fn prefetch_text(&self, id: Sym) {
+        if let Some(s) = self.strings.get(id as usize) {
+            super::prefetch(s.as_ptr());
+        }
+    }
+
     pub fn count(&self, id: Sym) -> u32 {
         self.counts.get(id as usize).copied().unwrap_or(0)
     }

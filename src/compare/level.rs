@@ -73,6 +73,22 @@ fn op(tokens: &[&str], want: &str, level: &str) -> Result<(), String> {
 }
 
 impl LevelKind {
+    /// Whether the level reads the values' text (not only their interned numbers).
+    pub fn reads_text(self) -> bool {
+        use LevelKind::*;
+        matches!(
+            self,
+            Initial
+                | Swapped
+                | JaroWinkler { .. }
+                | Jaro { .. }
+                | Levenshtein { .. }
+                | DamerauLevenshtein { .. }
+                | Jaccard { .. }
+                | Prefix { .. }
+        )
+    }
+
     /// Parses one level string.
     pub fn parse(s: &str) -> Result<LevelKind, String> {
         let tokens: Vec<&str> = s.split_whitespace().collect();

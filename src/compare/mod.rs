@@ -196,8 +196,25 @@ struct SideTables {
     email_local: Vec<u32>,
 }
 
-/// How many pairs ahead a loop over pairs prefetches (see [`Comparator::prefetch`]).
-pub const PREFETCH_AHEAD: usize = 8;
+/// How many pairs ahead a walk over pairs starts loading a pair's data, stage by stage: the
+/// records' rows first, then the text handles the rows name, then the text itself. Each stage
+/// reads only what the stage before brought into cache, so no stage waits on memory.
+const ROWS_AHEAD: usize = 12;
+const HANDLES_AHEAD: usize = 8;
+const TEXT_AHEAD: usize = 4;
+
+/// Asks the CPU to start loading the cache line at `p`.
+#[inline]
+pub(crate) fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: a prefetch is only a hint; it never faults, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
 
 /// Compares record pairs under a fixed set of comparisons.
 pub struct Comparator<'a> {
@@ -213,6 +230,10 @@ pub struct Comparator<'a> {
     /// per comparison halves the cost of a pair on a million records.
     rows: Vec<Sym>,
     width: usize,
+    /// Row positions (and interners) of the comparisons whose levels read text.
+    text_columns: Vec<(usize, &'a Interner)>,
+    /// Multi-valued columns whose levels read text.
+    text_multis: Vec<&'a MultiColumn>,
 }
 
 /// Where a comparison's values are.
@@ -324,6 +345,23 @@ impl<'a> Comparator<'a> {
                 },
             })
             .collect();
+        let reads_text = |c: &Comparison| c.levels.iter().any(|l| l.reads_text());
+        let text_columns = slots
+            .iter()
+            .zip(comparisons)
+            .filter_map(|(slot, c)| match slot {
+                Slot::Text(column, interner) if reads_text(c) => Some((*column, *interner)),
+                _ => None,
+            })
+            .collect();
+        let text_multis = slots
+            .iter()
+            .zip(comparisons)
+            .filter_map(|(slot, c)| match slot {
+                Slot::Multi(multi) if reads_text(c) => Some(*multi),
+                _ => None,
+            })
+            .collect();
         let width = columns.len();
         let mut rows = Vec::with_capacity(prepared.n * width);
         for i in 0..prepared.n {
@@ -337,6 +375,8 @@ impl<'a> Comparator<'a> {
             slots,
             rows,
             width,
+            text_columns,
+            text_multis,
         }
     }
 
@@ -344,22 +384,57 @@ impl<'a> Comparator<'a> {
     /// the records of a pair a few steps ahead, so that its values are in cache when compared.
     #[inline]
     pub fn prefetch(&self, record: usize) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            let p = self.prepared;
-            let row = self.rows.as_ptr().wrapping_add(record * self.width);
-            let dob = p.dob.as_ptr().wrapping_add(record);
-            // SAFETY: a prefetch is only a hint; it never faults, whatever the address.
-            unsafe {
-                _mm_prefetch::<_MM_HINT_T0>(row.cast());
-                _mm_prefetch::<_MM_HINT_T0>(dob.cast());
+        let p = self.prepared;
+        prefetch(self.rows.as_ptr().wrapping_add(record * self.width));
+        prefetch(p.dob.as_ptr().wrapping_add(record));
+        p.emails.prefetch(record);
+        p.phones.prefetch(record);
+    }
+
+    /// Second stage: where the record's text values are (its row must be in cache).
+    #[inline]
+    fn prefetch_handles(&self, record: usize) {
+        let row = record * self.width;
+        for &(column, interner) in &self.text_columns {
+            if let Some(&sym) = self.rows.get(row + column) {
+                interner.prefetch_handle(sym);
             }
-            p.emails.prefetch(record);
-            p.phones.prefetch(record);
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = record;
+        for multi in &self.text_multis {
+            multi.prefetch_values(record);
+        }
+    }
+
+    /// Third stage: the record's text itself (its handles must be in cache).
+    #[inline]
+    fn prefetch_text(&self, record: usize) {
+        let row = record * self.width;
+        for &(column, interner) in &self.text_columns {
+            if let Some(&sym) = self.rows.get(row + column) {
+                interner.prefetch_text(sym);
+            }
+        }
+        for multi in &self.text_multis {
+            multi.prefetch_first_handle(record);
+        }
+    }
+
+    /// Prefetches for a walk over pairs, at step `k`; `pair_at` gives the walk's pair at any
+    /// step (None past its end). Call it once per step, before comparing pair `k`.
+    #[inline]
+    pub fn prefetch_ahead(&self, k: usize, pair_at: impl Fn(usize) -> Option<(u32, u32)>) {
+        if let Some((i, j)) = pair_at(k + ROWS_AHEAD) {
+            self.prefetch(i as usize);
+            self.prefetch(j as usize);
+        }
+        if let Some((i, j)) = pair_at(k + HANDLES_AHEAD) {
+            self.prefetch_handles(i as usize);
+            self.prefetch_handles(j as usize);
+        }
+        if let Some((i, j)) = pair_at(k + TEXT_AHEAD) {
+            self.prefetch_text(i as usize);
+            self.prefetch_text(j as usize);
+        }
     }
 
     /// The level comparison `c` falls in for records `i` and `j`.

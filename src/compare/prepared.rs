@@ -137,11 +137,33 @@ impl MultiColumn {
     }
 
     /// Starts loading record `i`'s offsets (see `Comparator::prefetch`).
-    #[cfg(target_arch = "x86_64")]
+    #[inline]
     pub(crate) fn prefetch(&self, i: usize) {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        // SAFETY: a prefetch is only a hint; it never faults, whatever the address.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(self.offsets.as_ptr().wrapping_add(i).cast()) }
+        super::prefetch(self.offsets.as_ptr().wrapping_add(i));
+    }
+
+    /// Starts loading record `i`'s values; its offsets should already be in cache.
+    #[inline]
+    pub(crate) fn prefetch_values(&self, i: usize) {
+        if let Some(&a) = self.offsets.get(i) {
+            super::prefetch(self.values.as_ptr().wrapping_add(a as usize));
+        }
+    }
+
+    /// Starts loading where record `i`'s first value's text is; its values should be in cache.
+    #[inline]
+    pub(crate) fn prefetch_first_handle(&self, i: usize) {
+        if let Some(&first) = self.of_checked(i).and_then(|v| v.first()) {
+            self.interner.prefetch_handle(first);
+        }
+    }
+
+    fn of_checked(&self, i: usize) -> Option<&[Sym]> {
+        let (a, b) = (
+            *self.offsets.get(i)? as usize,
+            *self.offsets.get(i + 1)? as usize,
+        );
+        self.values.get(a..b)
     }
 }
 

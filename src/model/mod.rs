@@ -220,11 +220,10 @@ impl<'a> Scorer<'a> {
             .par_chunks(16_384)
             .flat_map_iter(|chunk| {
                 chunk.iter().enumerate().filter_map(move |(k, &packed)| {
-                    if let Some(&ahead) = chunk.get(k + crate::compare::PREFETCH_AHEAD) {
-                        let (i, j, _) = crate::blocking::unpack(ahead);
-                        self.comparator.prefetch(i as usize);
-                        self.comparator.prefetch(j as usize);
-                    }
+                    self.comparator.prefetch_ahead(k, |at| {
+                        let (i, j, _) = crate::blocking::unpack(*chunk.get(at)?);
+                        Some((i, j))
+                    });
                     let (i, j, rule) = crate::blocking::unpack(packed);
                     let (w, _) = self.score(i as usize, j as usize);
                     (w >= min_weight).then_some(ScoredPair {

@@ -4,7 +4,7 @@
 
 use super::{ComparisonParams, LevelParams, Model, MODEL_FORMAT};
 use crate::blocking::{self, BlockKey, BlockLimits, BlockingRule, BlockingRuleConfig, LinkType};
-use crate::compare::{Comparator, Comparison, Field, Prepared, PREFETCH_AHEAD};
+use crate::compare::{Comparator, Comparison, Field, Prepared};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -127,13 +127,10 @@ impl SplitMix {
     }
 }
 
-/// Starts loading the records of the pair a few steps after `k`.
+/// Starts loading the data of the pairs a few steps after `k`.
 #[inline]
 fn prefetch_ahead(comparator: &Comparator<'_>, pairs: &[(u32, u32)], k: usize) {
-    if let Some(&(i, j)) = pairs.get(k + PREFETCH_AHEAD) {
-        comparator.prefetch(i as usize);
-        comparator.prefetch(j as usize);
-    }
+    comparator.prefetch_ahead(k, |at| pairs.get(at).copied());
 }
 
 /// Level counts per comparison over a set of pairs.
