@@ -9,8 +9,13 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // Before anything opens a database: SQLite takes this only before its first use.
+    let sqlite_memory = gild::store::use_global_allocator_for_sqlite();
     let args = cli::Args::parse();
     cli::init_tracing(&args);
+    if let Err(code) = sqlite_memory {
+        tracing::debug!(code, "SQLite keeps its own allocator");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

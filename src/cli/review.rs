@@ -186,10 +186,8 @@ fn lineage_value(v: &GoldenView, field: &str) -> String {
 fn row_value(r: &GoldenRow, field: &str) -> String {
     r.lineage
         .get(field)
-        .and_then(|l| l.get("value"))
-        .and_then(|x| x.as_str())
-        .unwrap_or("")
-        .to_string()
+        .map(|o| o.value.to_string())
+        .unwrap_or_default()
 }
 
 /// The text of `gild review show`, also each step of the interactive session.

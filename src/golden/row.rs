@@ -3,9 +3,8 @@
 
 use super::survivorship::{choose, Candidate, GoldenField, Rule, Survivorship};
 use crate::record::{Record, RecordKind};
-use crate::store::GoldenRow;
+use crate::store::{FieldOrigin, GoldenRow, Lineage};
 use chrono::{DateTime, Utc};
-use serde_json::json;
 use std::collections::HashMap;
 
 /// A steward's value for one golden field, overriding survivorship.
@@ -83,10 +82,15 @@ fn apply_pins(row: &mut GoldenRow, pins: &[Pin]) {
             // Checked when pinned; an unknown field from a newer version is left alone.
             _ => continue,
         }
-        if let Some(lineage) = row.lineage.as_object_mut() {
-            lineage.insert(
-                pin.field.clone(),
-                json!({"value": pin.value, "source": "steward", "key": pin.by, "rule": "pinned"}),
+        if let Some(field) = FIELD_COLUMNS.iter().find(|f| **f == pin.field) {
+            row.lineage.set(
+                field,
+                FieldOrigin {
+                    value: pin.value.as_str().into(),
+                    source: "steward".into(),
+                    key: pin.by.as_str().into(),
+                    rule: "pinned",
+                },
             );
         }
     }
@@ -106,11 +110,16 @@ fn text(v: &Option<crate::record::Text>) -> Option<String> {
 
 /// Field values of one golden record, before pins, IDs, timestamps and hash.
 pub(crate) fn survive(s: &Survivorship, members: &[&Record]) -> GoldenRow {
-    let mut lineage = serde_json::Map::new();
-    let mut note = |field: &str, value: &str, r: &Record, rule: Rule| {
-        lineage.insert(
-            field.to_string(),
-            json!({"value": value, "source": r.source.as_str(), "key": r.key.as_str(), "rule": rule.name()}),
+    let mut lineage = Lineage::new();
+    let mut note = |field: &'static str, value: &str, r: &Record, rule: Rule| {
+        lineage.set(
+            field,
+            FieldOrigin {
+                value: value.into(),
+                source: r.source.as_str().into(),
+                key: r.key.as_str().into(),
+                rule: rule.name(),
+            },
         );
     };
     let single = |f: GoldenField, get: &dyn Fn(&Record) -> Option<String>| {
@@ -222,7 +231,6 @@ pub(crate) fn survive(s: &Survivorship, members: &[&Record]) -> GoldenRow {
     let (g, m, f) = (value(&given), value(&middle), value(&family));
     let full_name = full_name(&g, &m, &f);
     let count = |k: RecordKind| members.iter().filter(|r| r.kind() == k).count() as i64;
-    let lineage = serde_json::Value::Object(lineage);
     let row = GoldenRow {
         golden_id: String::new(),
         given_name: g,

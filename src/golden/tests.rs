@@ -73,11 +73,12 @@ fn survivorship_picks_per_field_and_keeps_lineage() {
     );
     assert_eq!(g.street.as_deref(), Some("9 NEW RD"), "most recent address");
     assert_eq!(g.full_name.as_deref(), Some("Robert Smith"));
-    assert_eq!(g.lineage["given_name"]["source"], "billing");
-    assert_eq!(g.lineage["given_name"]["rule"], "longest");
-    assert_eq!(g.lineage["email"]["key"], "C1");
+    assert_eq!(g.lineage.to_value()["given_name"]["source"], "billing");
+    assert_eq!(g.lineage.to_value()["given_name"]["rule"], "longest");
+    assert_eq!(g.lineage.to_value()["email"]["key"], "C1");
     assert_eq!(
-        g.lineage["city"]["key"], "B1",
+        g.lineage.to_value()["city"]["key"],
+        "B1",
         "the address moves as a whole"
     );
     assert_eq!(b.counts.created, 1);
@@ -292,6 +293,6 @@ fn merges_splits_and_deletes_become_events_and_redirects() {
         .find(|r| r.golden_id == "G00000001")
         .expect("merged row");
     assert_eq!(merged.email.as_deref(), Some("pinned@x.com"));
-    assert_eq!(merged.lineage["email"]["rule"], "pinned");
-    assert_eq!(merged.lineage["email"]["key"], "anna");
+    assert_eq!(merged.lineage.to_value()["email"]["rule"], "pinned");
+    assert_eq!(merged.lineage.to_value()["email"]["key"], "anna");
 }

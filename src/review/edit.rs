@@ -137,7 +137,7 @@ fn updated(view: &GoldenView, row: &GoldenRow) -> NewEvent {
         related_ids: Vec::new(),
         changes: lineage_changes(
             Some((&view.lineage, view.golden.record_count)),
-            Some((&row.lineage, row.record_count)),
+            Some((&row.lineage.to_value(), row.record_count)),
         ),
     }
 }
@@ -367,7 +367,10 @@ async fn split_locked(
                 kind: EventKind::Created,
                 golden_id: new_id.clone(),
                 related_ids: vec![gid.clone()],
-                changes: lineage_changes(None, Some((&new_row.lineage, new_row.record_count))),
+                changes: lineage_changes(
+                    None,
+                    Some((&new_row.lineage.to_value(), new_row.record_count)),
+                ),
             },
         ],
         moves: off.0.iter().map(|k| (k.clone(), new_id.clone())).collect(),
@@ -452,6 +455,7 @@ async fn repin(
         .unwrap_or(serde_json::Value::Null);
     let after = row
         .lineage
+        .to_value()
         .get(field)
         .cloned()
         .unwrap_or(serde_json::Value::Null);

@@ -227,26 +227,25 @@ pub(crate) fn encode_events(events: &[NewEvent]) -> Result<Vec<EncodedEvent>, St
 /// first sync creates every golden record, and building each change set as a JSON tree only to
 /// write it out and free it cost more than SQLite took to store it.
 pub(crate) fn created_changes_json(
-    lineage: &serde_json::Value,
+    lineage: &super::Lineage,
     record_count: i64,
 ) -> Result<Box<serde_json::value::RawValue>, serde_json::Error> {
+    use super::FieldOrigin;
     use serde::ser::{SerializeMap, Serializer};
-    use serde_json::Value;
 
     struct Created<'a> {
-        fields: Vec<(&'a str, &'a Value)>,
+        lineage: &'a super::Lineage,
         record_count: i64,
     }
-    struct Field<'a>(&'a Value);
+    struct Field<'a>(&'a FieldOrigin);
     impl serde::Serialize for Field<'_> {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            let get = |k: &str| self.0.get(k).unwrap_or(&Value::Null);
             let mut map = s.serialize_map(Some(5))?;
-            map.serialize_entry("after", get("value"))?;
-            map.serialize_entry("before", &Value::Null)?;
-            map.serialize_entry("key", get("key"))?;
-            map.serialize_entry("rule", get("rule"))?;
-            map.serialize_entry("source", get("source"))?;
+            map.serialize_entry("after", self.0.value.as_str())?;
+            map.serialize_entry("before", &())?;
+            map.serialize_entry("key", self.0.key.as_str())?;
+            map.serialize_entry("rule", self.0.rule)?;
+            map.serialize_entry("source", self.0.source.as_str())?;
             map.end()
         }
     }
@@ -255,20 +254,21 @@ pub(crate) fn created_changes_json(
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
             let mut map = s.serialize_map(Some(2))?;
             map.serialize_entry("after", &self.0)?;
-            map.serialize_entry("before", &Value::Null)?;
+            map.serialize_entry("before", &())?;
             map.end()
         }
     }
     impl serde::Serialize for Created<'_> {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            let mut map = s.serialize_map(Some(self.fields.len() + 1))?;
+            // Field names in order, with record_count in its alphabetical place.
+            let mut map = s.serialize_map(None)?;
             let mut count_written = false;
-            for (name, entry) in &self.fields {
-                if !count_written && *name > "record_count" {
+            for (name, origin) in self.lineage.iter() {
+                if !count_written && name > "record_count" {
                     map.serialize_entry("record_count", &Count(self.record_count))?;
                     count_written = true;
                 }
-                map.serialize_entry(name, &Field(entry))?;
+                map.serialize_entry(name, &Field(origin))?;
             }
             if !count_written {
                 map.serialize_entry("record_count", &Count(self.record_count))?;
@@ -277,18 +277,8 @@ pub(crate) fn created_changes_json(
         }
     }
 
-    let mut fields: Vec<(&str, &Value)> = lineage
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .filter(|(name, _)| name.as_str() != "record_count")
-                .map(|(name, entry)| (name.as_str(), entry))
-                .collect()
-        })
-        .unwrap_or_default();
-    fields.sort_by(|a, b| a.0.cmp(b.0));
     serde_json::value::to_raw_value(&Created {
-        fields,
+        lineage,
         record_count,
     })
 }
@@ -300,12 +290,18 @@ mod tests {
 
     #[test]
     fn a_created_change_set_written_directly_equals_the_built_one() {
-        let lineage = json!({
-            "email": {"value": "a@x.com", "source": "crm", "key": "1", "rule": "most_recent"},
-            "city": {"value": "Leeds", "source": "billing", "key": "B7", "rule": "most_common"},
-            "street": {"value": null, "source": "crm", "key": "1"},
-        });
-        let built = lineage_changes(None, Some((&lineage, 3)));
+        use crate::store::{FieldOrigin, Lineage};
+        let origin = |value: &str, source: &str, key: &str, rule| FieldOrigin {
+            value: value.into(),
+            source: source.into(),
+            key: key.into(),
+            rule,
+        };
+        let mut lineage = Lineage::new();
+        lineage.set("email", origin("a@x.com", "crm", "1", "most_recent"));
+        lineage.set("city", origin("Leeds", "billing", "B7", "most_common"));
+        lineage.set("street", origin("1 \"A\" ST", "crm", "1", "most_common"));
+        let built = lineage_changes(None, Some((&lineage.to_value(), 3)));
         let direct = created_changes_json(&lineage, 3).expect("encodes");
         let parsed: serde_json::Value = serde_json::from_str(direct.get()).expect("valid JSON");
         assert_eq!(parsed, built);
@@ -314,7 +310,7 @@ mod tests {
             serde_json::to_string(&built).expect("encodes")
         );
 
-        let empty = created_changes_json(&json!({}), 1).expect("encodes");
+        let empty = created_changes_json(&Lineage::new(), 1).expect("encodes");
         assert_eq!(
             serde_json::from_str::<serde_json::Value>(empty.get()).expect("valid JSON"),
             lineage_changes(None, Some((&json!({}), 1)))

@@ -8,17 +8,21 @@
 mod bulk;
 mod direct;
 mod events;
+mod golden_feed;
 mod journal;
+mod lineage;
 mod lock;
 mod models;
 mod publish;
 mod read;
 mod search;
+mod sqlite_memory;
 mod steward;
 
 pub use direct::DirectReads;
 pub(crate) use events::insert_events;
 pub use events::{lineage_changes, EventKind, GoldenEvent, NewEvent};
+pub use lineage::{FieldOrigin, Lineage};
 pub use lock::{LockGuard, SYNC_LOCK};
 pub use publish::{
     GoldenRow, GoldenRows, PairRow, Publication, Redirect, RejectRow, ReviewItemRow, RunFinish,
@@ -28,6 +32,7 @@ pub use read::{
     GoldenSummary, GoldenView, LinkedRecord, PreviousGolden, RejectView, RunSourceView, RunView,
 };
 pub use search::{CustomerDocument, CustomerFields, CustomerSearch, LookupSample, RawLinkedRecord};
+pub use sqlite_memory::use_global_allocator_for_sqlite;
 pub use steward::{AuditRecord, LinkDecision, LinkKind, PinDecision, ReviewItem, StewardChange};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};

@@ -2,12 +2,12 @@
 //! the previous golden view intact and readable.
 
 use super::bulk::{write_chunks, BulkIndexes};
-use super::events::{created_changes_json, encode_events, lineage_changes, EncodedEvent};
+use super::events::{encode_events, EncodedEvent};
+use super::golden_feed::{prepare_slice, Before};
 use super::journal::PublishingPool;
 use super::{insert_events, now, on_pool, Doing, EventKind, NewEvent, Store, StoreError};
 use crate::record::{Record, SourceKey};
 use chrono::{DateTime, NaiveDate, Utc};
-use rayon::prelude::*;
 use sqlx::types::Json;
 
 /// Parameters per statement: under SQLite's limit of 32,766 and PostgreSQL's of 65,535.
@@ -95,7 +95,7 @@ pub struct GoldenRow {
     pub customer_records: i64,
     pub billing_accounts: i64,
     pub orders: i64,
-    pub lineage: serde_json::Value,
+    pub lineage: super::Lineage,
     pub content_hash: i64,
     pub created_seq: i64,
     pub created_run: String,
@@ -311,6 +311,7 @@ impl Store {
             let mut publishing = pool.publishing(rows).await?;
             let written = async {
                 let mut tx = sqlx::Connection::begin(&mut *publishing.conn).await.doing("starting the publishing transaction")?;
+                let mut steps = Steps::new();
 
                 write_chunks!(tx, p.rejects.chunks(MAX_BINDS / 6), "writing rejected rows", |chunk| {
                     let mut qb = sqlx::QueryBuilder::new("INSERT INTO rejects (run_id, source, location, record_key, reason, raw) ");
@@ -381,6 +382,7 @@ impl Store {
                     }
                 }
                 tx.rebuild_indexes(records_aside).await?;
+                steps.done("staged records");
 
                 let (deletions, structural): (Vec<EncodedEvent>, Vec<EncodedEvent>) =
                     encode_events(&p.events)?.into_iter().partition(|e| e.kind == EventKind::Deleted);
@@ -396,48 +398,57 @@ impl Store {
                         .doing("removing golden customers")?;
                 }
                 let golden_aside = tx.set_aside_indexes("golden_customers", total).await?;
-                for start in (0..total).step_by(GOLDEN_SLICE) {
-                let slice = p.golden_upserts.rows(start..total.min(start + GOLDEN_SLICE));
-                // What the updated ones looked like, for the change feed.
-                let mut before: std::collections::HashMap<String, (serde_json::Value, i64)> = std::collections::HashMap::new();
-                let updated: Vec<&str> = slice.iter().filter(|g| g.created_run != run).map(|g| g.golden_id.as_str()).collect();
-                for chunk in updated.chunks(MAX_BINDS) {
-                    let mut qb = sqlx::QueryBuilder::new("SELECT golden_id, lineage, record_count FROM golden_customers WHERE golden_id IN (");
-                    let mut list = qb.separated(", ");
-                    for id in chunk {
-                        list.push_bind(*id);
-                    }
-                    qb.push(")");
-                    let rows: Vec<(String, Json<serde_json::Value>, i64)> =
-                        qb.build_query_as().fetch_all(&mut *tx).await.doing("reading golden customers before their update")?;
-                    before.extend(rows.into_iter().map(|(id, Json(l), n)| (id, (l, n))));
-                }
-                let events: Vec<EncodedEvent> = slice
-                    .par_iter()
-                    .map(|g| {
-                        let old = before.get(&g.golden_id);
-                        let created = g.created_run == run || old.is_none();
-                        let changes = match old {
-                            None => created_changes_json(&g.lineage, g.record_count),
-                            Some((l, n)) => serde_json::value::to_raw_value(&lineage_changes(Some((l, *n)), Some((&g.lineage, g.record_count)))),
+                let slices: Vec<std::ops::Range<usize>> =
+                    (0..total).step_by(GOLDEN_SLICE).map(|start| start..total.min(start + GOLDEN_SLICE)).collect();
+                let upserts = &*p.golden_upserts;
+                let mut prepared = match slices.first() {
+                    Some(range) => Some(prepare_slice(upserts, range.clone(), run, &p.split_from).await?),
+                    None => None,
+                };
+                let mut next_slice = 1;
+                while let Some(mut slice) = prepared.take() {
+                    // What the rows created by earlier runs looked like, for the change feed.
+                    let mut before = Before::new();
+                    for chunk in slice.earlier_ids().chunks(MAX_BINDS) {
+                        let mut qb = sqlx::QueryBuilder::new("SELECT golden_id, lineage, record_count FROM golden_customers WHERE golden_id IN (");
+                        let mut list = qb.separated(", ");
+                        for id in chunk {
+                            list.push_bind(*id);
                         }
-                        .map_err(|e| StoreError::Corrupt(format!("a change set could not be written as JSON: {e}")))?;
-                        Ok(EncodedEvent {
-                            kind: if created { EventKind::Created } else { EventKind::Updated },
-                            golden_id: g.golden_id.clone(),
-                            related_ids: if created { p.split_from.get(&g.golden_id).cloned().into_iter().collect() } else { Vec::new() },
-                            changes,
-                        })
-                    })
-                    .collect::<Result<_, StoreError>>()?;
-                insert_events!(tx, &events, Some(run), None, at);
-                upsert_golden!(tx, &slice);
+                        qb.push(")");
+                        let rows: Vec<(String, Json<serde_json::Value>, i64)> =
+                            qb.build_query_as().fetch_all(&mut *tx).await.doing("reading golden customers before their update")?;
+                        before.extend(rows.into_iter().map(|(id, Json(l), n)| (id, (l, n))));
+                    }
+                    let events = slice.take_events(&before, &p.split_from)?;
+                    let next_range = slices.get(next_slice).cloned();
+                    next_slice += 1;
+                    // This slice is written while the next one is built.
+                    let (written, next) = futures::future::join(
+                        async {
+                            insert_events!(tx, &events, Some(run), None, at);
+                            upsert_golden!(tx, &slice.rows);
+                            Ok::<(), StoreError>(())
+                        },
+                        async {
+                            match next_range {
+                                Some(range) => prepare_slice(upserts, range, run, &p.split_from).await.map(Some),
+                                None => Ok(None),
+                            }
+                        },
+                    )
+                    .await;
+                    written?;
+                    prepared = next?;
                 }
+                steps.done("golden customers and their events");
                 tx.rebuild_indexes(golden_aside).await?;
+                steps.done("golden customers' indexes");
                 write_redirects!(tx, &p.redirects, run, at);
 
                 insert_events!(tx, &deletions, Some(run), None, at);
                 tx.rebuild_indexes(events_aside).await?;
+                steps.done("redirects, deletions, change feed index");
 
                 let review_aside = tx.set_aside_indexes("review_items", p.review_items.len()).await?;
 
@@ -479,6 +490,7 @@ impl Store {
                     .await
                     .doing("closing review items no longer in question")?;
                 tx.rebuild_indexes(review_aside).await?;
+                steps.done("review queue");
 
                 sqlx::query("DELETE FROM match_pairs").execute(&mut *tx).await.doing("replacing match pairs")?;
                 write_chunks!(tx, p.pairs.chunks(MAX_BINDS / 9), "writing match pairs", |chunk| {
@@ -498,6 +510,7 @@ impl Store {
                     });
                     qb
                 });
+                steps.done("match pairs");
 
                 for (source, column, value) in &p.watermarks {
                     sqlx::query(
@@ -537,7 +550,9 @@ impl Store {
                     run_source_query(run, o).execute(&mut *tx).await.doing("recording per-source counts")?;
                 }
                 finish_run_query(run, &p.finish).execute(&mut *tx).await.doing("recording the end of the run")?;
-                tx.commit().await.doing("committing the run")
+                let committed = tx.commit().await.doing("committing the run");
+                steps.done("the rest and the commit");
+                committed
             }
             .await;
             tracing::debug!(rows, rollback_journal = publishing.rollback_journal(), "published");
@@ -549,6 +564,24 @@ impl Store {
 }
 
 /// Records one source's counts for a run (once: a run's sources are written when it ends).
+/// Logs how long each step of a publish took (debug level: for tuning, not for every day).
+struct Steps(std::time::Instant);
+
+impl Steps {
+    fn new() -> Steps {
+        Steps(std::time::Instant::now())
+    }
+
+    fn done(&mut self, step: &'static str) {
+        tracing::debug!(
+            step,
+            seconds = self.0.elapsed().as_secs_f64(),
+            "publish step done"
+        );
+        self.0 = std::time::Instant::now();
+    }
+}
+
 fn run_source_query<'q, DB>(
     run_id: &'q str,
     o: &'q SourceOutcome,

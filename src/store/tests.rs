@@ -47,7 +47,19 @@ fn golden(id: &str, seq: i64) -> GoldenRow {
         customer_records: 1,
         billing_accounts: 1,
         orders: 0,
-        lineage: serde_json::json!({"family_name": {"value": "Lee", "source": "crm", "key": "1", "rule": "source_priority"}}),
+        lineage: {
+            let mut l = crate::store::Lineage::new();
+            l.set(
+                "family_name",
+                crate::store::FieldOrigin {
+                    value: "Lee".into(),
+                    source: "crm".into(),
+                    key: "1".into(),
+                    rule: "source_priority",
+                },
+            );
+            l
+        },
         content_hash: 99,
         created_seq: seq,
         created_run: "r1".into(),
