@@ -406,7 +406,9 @@ pub fn train(
     };
 
     // u: how often random pairs (nearly all non-matches) fall in each level.
-    let random = random_pairs(prepared, link_type, training.u_sample_pairs, training.seed);
+    let mut random = random_pairs(prepared, link_type, training.u_sample_pairs, training.seed);
+    // In record order, the first record of each pair is read from memory in sequence.
+    random.sort_unstable();
     report.u_pairs_sampled = random.len() as u64;
     let counts = count_levels(comparator, &random);
     report.u_seconds = started.elapsed().as_secs_f64();
@@ -428,11 +430,13 @@ pub fn train(
         let session_started = std::time::Instant::now();
         let cands = blocking::candidates(prepared, std::slice::from_ref(rule), link_type, limits);
         let pairs: Vec<(u32, u32)> = cands.iter().map(|(i, j, _)| (i, j)).collect();
-        let pairs = sample(
+        let mut pairs = sample(
             pairs,
             training.em_max_pairs,
             training.seed.wrapping_add(s as u64 + 1),
         );
+        // The sample comes shuffled; EM only counts level patterns, so order is free to choose.
+        pairs.sort_unstable();
         let fields = rule_fields(rule);
         let held: Vec<bool> = comps.iter().map(|c| held_out(c, &fields)).collect();
         if pairs.is_empty() {
