@@ -372,20 +372,6 @@ fn em_session(
     (out, iterations, converged, lambda)
 }
 
-fn sample(mut pairs: Vec<(u32, u32)>, max: usize, seed: u64) -> Vec<(u32, u32)> {
-    if pairs.len() <= max {
-        return pairs;
-    }
-    let mut rng = SplitMix(seed);
-    // Partial Fisher-Yates: the first `max` entries become a uniform sample.
-    for k in 0..max {
-        let r = k + rng.below((pairs.len() - k) as u64) as usize;
-        pairs.swap(k, r);
-    }
-    pairs.truncate(max);
-    pairs
-}
-
 /// Labelled pairs from stewards: (i, j, is_match).
 pub type Labels = [(u32, u32, bool)];
 
@@ -428,15 +414,15 @@ pub fn train(
     let mut m_start: Vec<Vec<f64>> = comps.iter().map(initial_m).collect();
     for (s, rule) in training.em_rules.iter().enumerate() {
         let session_started = std::time::Instant::now();
-        let cands = blocking::candidates(prepared, std::slice::from_ref(rule), link_type, limits);
-        let pairs: Vec<(u32, u32)> = cands.iter().map(|(i, j, _)| (i, j)).collect();
-        let mut pairs = sample(
-            pairs,
+        // Sorted by record: the first record of each pair is read from memory in sequence.
+        let pairs = blocking::sample_rule_pairs(
+            prepared,
+            rule,
+            link_type,
+            limits,
             training.em_max_pairs,
             training.seed.wrapping_add(s as u64 + 1),
         );
-        // The sample comes shuffled; EM only counts level patterns, so order is free to choose.
-        pairs.sort_unstable();
         let fields = rule_fields(rule);
         let held: Vec<bool> = comps.iter().map(|c| held_out(c, &fields)).collect();
         if pairs.is_empty() {
