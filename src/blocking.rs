@@ -122,6 +122,17 @@ pub enum LinkType {
     DedupeOnly,
 }
 
+impl LinkType {
+    /// Whether two records, from the same source or not, may be paired.
+    pub fn allows(self, same_source: bool) -> bool {
+        match self {
+            LinkType::LinkAndDedupe => true,
+            LinkType::LinkOnly => !same_source,
+            LinkType::DedupeOnly => same_source,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RuleStats {
     pub rule: String,
@@ -387,17 +398,7 @@ pub fn candidates(
         let mut e = entries(&cols, rule, n);
         e.par_sort_unstable();
         e.dedup();
-        // Group boundaries.
-        let mut groups: Vec<(usize, usize)> = Vec::new();
-        let mut start = 0;
-        for k in 1..=e.len() {
-            if k == e.len() || e[k].0 != e[start].0 {
-                if k - start > 1 {
-                    groups.push((start, k));
-                }
-                start = k;
-            }
-        }
+        let groups = blocks_of(&e);
         let mut largest = 0u64;
         let mut kept_groups = Vec::with_capacity(groups.len());
         for &(a, b) in &groups {
@@ -435,12 +436,7 @@ pub fn candidates(
                         let (i, j) = (block[x].1, block[y].1);
                         let (i, j) = if i < j { (i, j) } else { (j, i) };
                         let same = source[i as usize] == source[j as usize];
-                        let allowed = match link_type {
-                            LinkType::LinkAndDedupe => true,
-                            LinkType::LinkOnly => !same,
-                            LinkType::DedupeOnly => same,
-                        };
-                        if allowed && i != j {
+                        if link_type.allows(same) && i != j {
                             out.push(pack(i, j, r as u8));
                         }
                     }
@@ -503,27 +499,14 @@ pub fn sample_rule_pairs(
     let mut e = entries(&cols, rule, prepared.n);
     e.par_sort_unstable();
     e.dedup();
-    let mut blocks: Vec<&[(u64, u32)]> = Vec::new();
-    let mut start = 0;
-    for k in 1..=e.len() {
-        if k == e.len() || e[k].0 != e[start].0 {
-            let size = k - start;
-            if size > 1 && size <= limits.max_block_records {
-                blocks.push(&e[start..k]);
-            }
-            start = k;
-        }
-    }
+    let blocks: Vec<&[(u64, u32)]> = blocks_of(&e)
+        .into_iter()
+        .filter(|(a, b)| b - a <= limits.max_block_records)
+        .map(|(a, b)| &e[a..b])
+        .collect();
     let source = &prepared.source;
-    let allowed = |i: u32, j: u32| {
-        let same = source[i as usize] == source[j as usize];
-        i != j
-            && match link_type {
-                LinkType::LinkAndDedupe => true,
-                LinkType::LinkOnly => !same,
-                LinkType::DedupeOnly => same,
-            }
-    };
+    let allowed =
+        |i: u32, j: u32| i != j && link_type.allows(source[i as usize] == source[j as usize]);
     let block_pairs = |block: &[(u64, u32)]| (block.len() * (block.len() - 1) / 2) as u64;
     let found: u64 = blocks.iter().map(|b| block_pairs(b)).sum();
     // Pairs the link type rules out are counted here but never kept: the rate is a little low
@@ -553,6 +536,21 @@ pub fn sample_rule_pairs(
     pairs.par_sort_unstable();
     pairs.dedup();
     pairs
+}
+
+/// The blocks of sorted (key, record) entries that hold two records or more, as index ranges.
+fn blocks_of(e: &[(u64, u32)]) -> Vec<(usize, usize)> {
+    let mut blocks = Vec::new();
+    let mut start = 0;
+    for k in 1..=e.len() {
+        if k == e.len() || e[k].0 != e[start].0 {
+            if k - start > 1 {
+                blocks.push((start, k));
+            }
+            start = k;
+        }
+    }
+    blocks
 }
 
 /// A well-mixed 64-bit hash of a pair (SplitMix64's finaliser over both halves and the seed).

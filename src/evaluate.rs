@@ -257,11 +257,7 @@ pub fn evaluate(
         0.0
     };
 
-    let allowed = |a: &SourceKey, b: &SourceKey| match link_type {
-        LinkType::LinkAndDedupe => true,
-        LinkType::LinkOnly => a.source != b.source,
-        LinkType::DedupeOnly => a.source == b.source,
-    };
+    let allowed = |a: &SourceKey, b: &SourceKey| link_type.allows(a.source == b.source);
     let judged: Vec<(f64, bool)> = scored
         .iter()
         .filter(|(a, b, _)| allowed(a, b))

@@ -391,31 +391,23 @@ impl<'a> Comparator<'a> {
         p.phones.prefetch(record);
     }
 
-    /// Second stage: where the record's text values are (its row must be in cache).
+    /// A later prefetch stage for the record's text: `text` for each single value, `multi` for
+    /// each multi-valued column (the record's row must already be in cache).
     #[inline]
-    fn prefetch_handles(&self, record: usize) {
+    fn prefetch_text_stage(
+        &self,
+        record: usize,
+        text: impl Fn(&Interner, Sym),
+        multi: impl Fn(&MultiColumn, usize),
+    ) {
         let row = record * self.width;
         for &(column, interner) in &self.text_columns {
             if let Some(&sym) = self.rows.get(row + column) {
-                interner.prefetch_handle(sym);
+                text(interner, sym);
             }
         }
-        for multi in &self.text_multis {
-            multi.prefetch_values(record);
-        }
-    }
-
-    /// Third stage: the record's text itself (its handles must be in cache).
-    #[inline]
-    fn prefetch_text(&self, record: usize) {
-        let row = record * self.width;
-        for &(column, interner) in &self.text_columns {
-            if let Some(&sym) = self.rows.get(row + column) {
-                interner.prefetch_text(sym);
-            }
-        }
-        for multi in &self.text_multis {
-            multi.prefetch_first_handle(record);
+        for column in &self.text_multis {
+            multi(column, record);
         }
     }
 
@@ -427,13 +419,24 @@ impl<'a> Comparator<'a> {
             self.prefetch(i as usize);
             self.prefetch(j as usize);
         }
+        // Where the text is, then the text itself.
         if let Some((i, j)) = pair_at(k + HANDLES_AHEAD) {
-            self.prefetch_handles(i as usize);
-            self.prefetch_handles(j as usize);
+            for r in [i, j] {
+                self.prefetch_text_stage(
+                    r as usize,
+                    Interner::prefetch_handle,
+                    MultiColumn::prefetch_values,
+                );
+            }
         }
         if let Some((i, j)) = pair_at(k + TEXT_AHEAD) {
-            self.prefetch_text(i as usize);
-            self.prefetch_text(j as usize);
+            for r in [i, j] {
+                self.prefetch_text_stage(
+                    r as usize,
+                    Interner::prefetch_text,
+                    MultiColumn::prefetch_first_handle,
+                );
+            }
         }
     }
 

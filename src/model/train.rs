@@ -127,12 +127,6 @@ impl SplitMix {
     }
 }
 
-/// Starts loading the data of the pairs a few steps after `k`.
-#[inline]
-fn prefetch_ahead(comparator: &Comparator<'_>, pairs: &[(u32, u32)], k: usize) {
-    comparator.prefetch_ahead(k, |at| pairs.get(at).copied());
-}
-
 /// Level counts per comparison over a set of pairs.
 fn count_levels(comparator: &Comparator<'_>, pairs: &[(u32, u32)]) -> Vec<Vec<u64>> {
     let comps = comparator.comparisons;
@@ -143,7 +137,7 @@ fn count_levels(comparator: &Comparator<'_>, pairs: &[(u32, u32)]) -> Vec<Vec<u6
                 comps.iter().map(|c| vec![0; c.level_count()]).collect();
             let mut levels = vec![0u8; comps.len()];
             for (k, &(i, j)) in chunk.iter().enumerate() {
-                prefetch_ahead(comparator, chunk, k);
+                comparator.prefetch_ahead(k, |at| chunk.get(at).copied());
                 comparator.levels_into(i as usize, j as usize, &mut levels);
                 for (c, &l) in levels.iter().enumerate() {
                     counts[c][l as usize] += 1;
@@ -175,12 +169,7 @@ fn random_pairs(
         return Vec::new();
     }
     let allowed = |i: u32, j: u32| {
-        let same = prepared.source[i as usize] == prepared.source[j as usize];
-        match link_type {
-            LinkType::LinkAndDedupe => true,
-            LinkType::LinkOnly => !same,
-            LinkType::DedupeOnly => same,
-        }
+        link_type.allows(prepared.source[i as usize] == prepared.source[j as usize])
     };
     let all_pairs = n * (n - 1) / 2;
     if all_pairs as usize <= want {
@@ -300,7 +289,7 @@ fn em_session(
             let mut local: HashMap<Vec<u8>, u64> = HashMap::new();
             let mut levels = vec![0u8; comps.len()];
             for (k, &(i, j)) in chunk.iter().enumerate() {
-                prefetch_ahead(comparator, chunk, k);
+                comparator.prefetch_ahead(k, |at| chunk.get(at).copied());
                 comparator.levels_into(i as usize, j as usize, &mut levels);
                 for (c, h) in held.iter().enumerate() {
                     if *h {

@@ -398,14 +398,12 @@ impl Store {
                         .doing("removing golden customers")?;
                 }
                 let golden_aside = tx.set_aside_indexes("golden_customers", total).await?;
-                let slices: Vec<std::ops::Range<usize>> =
-                    (0..total).step_by(GOLDEN_SLICE).map(|start| start..total.min(start + GOLDEN_SLICE)).collect();
+                let mut slices = (0..total).step_by(GOLDEN_SLICE).map(|start| start..total.min(start + GOLDEN_SLICE));
                 let upserts = &*p.golden_upserts;
-                let mut prepared = match slices.first() {
-                    Some(range) => Some(prepare_slice(upserts, range.clone(), run, &p.split_from).await?),
+                let mut prepared = match slices.next() {
+                    Some(range) => Some(prepare_slice(upserts, range, run, &p.split_from).await?),
                     None => None,
                 };
-                let mut next_slice = 1;
                 while let Some(mut slice) = prepared.take() {
                     // What the rows created by earlier runs looked like, for the change feed.
                     let mut before = Before::new();
@@ -421,8 +419,7 @@ impl Store {
                         before.extend(rows.into_iter().map(|(id, Json(l), n)| (id, (l, n))));
                     }
                     let events = slice.take_events(&before, &p.split_from)?;
-                    let next_range = slices.get(next_slice).cloned();
-                    next_slice += 1;
+                    let next_range = slices.next();
                     // This slice is written while the next one is built.
                     let (written, next) = futures::future::join(
                         async {
@@ -563,7 +560,6 @@ impl Store {
     }
 }
 
-/// Records one source's counts for a run (once: a run's sources are written when it ends).
 /// Logs how long each step of a publish took (debug level: for tuning, not for every day).
 struct Steps(std::time::Instant);
 
@@ -582,6 +578,7 @@ impl Steps {
     }
 }
 
+/// Records one source's counts for a run (once: a run's sources are written when it ends).
 fn run_source_query<'q, DB>(
     run_id: &'q str,
     o: &'q SourceOutcome,

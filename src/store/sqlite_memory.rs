@@ -26,14 +26,21 @@ unsafe extern "C" fn sqlite_malloc(size: c_int) -> *mut c_void {
     else {
         return std::ptr::null_mut();
     };
-    // SAFETY: the layout's size is at least HEADER, never zero.
-    let block = unsafe { alloc(layout) };
+    // SAFETY: the layout's size is at least HEADER, never zero; the block is fresh.
+    unsafe { hand_out(alloc(layout), layout.size()) }
+}
+
+/// Writes a block's size into its header and returns the part SQLite gets (null stays null).
+///
+/// # Safety
+/// `block` must be null or a live allocation of `size` bytes (at least HEADER), 8-aligned.
+unsafe fn hand_out(block: *mut u8, size: usize) -> *mut c_void {
     if block.is_null() {
         return block.cast();
     }
-    // SAFETY: the block holds HEADER bytes, 8-aligned, before what SQLite gets.
+    // SAFETY: per the contract, the block holds HEADER aligned bytes before what SQLite gets.
     unsafe {
-        block.cast::<usize>().write(layout.size() - HEADER);
+        block.cast::<usize>().write(size - HEADER);
         block.add(HEADER).cast()
     }
 }
@@ -80,12 +87,7 @@ unsafe extern "C" fn sqlite_realloc(p: *mut c_void, size: c_int) -> *mut c_void 
     // SAFETY: `p` came from this allocator; the new size is non-zero and fits a Layout.
     unsafe {
         let (block, old) = block_of(p);
-        let moved = realloc(block, old, new.size());
-        if moved.is_null() {
-            return moved.cast();
-        }
-        moved.cast::<usize>().write(new.size() - HEADER);
-        moved.add(HEADER).cast()
+        hand_out(realloc(block, old, new.size()), new.size())
     }
 }
 
