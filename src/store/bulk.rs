@@ -88,20 +88,30 @@ pub(crate) trait BulkIndexes {
     async fn rebuild_indexes(&mut self, aside: SetAside) -> Result<(), StoreError>;
 }
 
-/// Runs the statements that build the indexes again.
-macro_rules! rebuild_indexes {
-    () => {
-        async fn rebuild_indexes(&mut self, aside: SetAside) -> Result<(), StoreError> {
-            for sql in aside.ddl {
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .execute(&mut *self)
-                    .await
-                    .doing("building indexes again after a bulk write")?;
+/// Runs the statements that build the indexes again, on `$conn`.
+macro_rules! run_index_ddl {
+    ($conn:expr, $ddl:expr) => {{
+        let mut built = Ok(());
+        for sql in $ddl {
+            if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .execute(&mut *$conn)
+                .await
+                .doing("building indexes again after a bulk write")
+            {
+                built = Err(e);
+                break;
             }
-            Ok(())
         }
-    };
+        built
+    }};
 }
+
+/// The page cache SQLite's sorter gets while it builds indexes. SQLite sorts in memory up to
+/// the page cache's size, on one thread; past it, it sorts runs of that size on `PRAGMA threads`
+/// helper threads and merges them. Measured on the 1M benchmark store (seven indexes on 700k
+/// golden customers, 2 cores): 6.5 s with the usual 64 MiB cache, 3.2 s with 2 MiB and two
+/// threads (4.5 s with 2 MiB and no helper thread: small runs also sort within the CPU cache).
+const INDEX_BUILD_CACHE_KIB: i64 = 2048;
 
 impl BulkIndexes for sqlx::SqliteConnection {
     async fn set_aside_indexes(
@@ -149,7 +159,31 @@ impl BulkIndexes for sqlx::SqliteConnection {
         Ok(SetAside { ddl })
     }
 
-    rebuild_indexes!();
+    async fn rebuild_indexes(&mut self, aside: SetAside) -> Result<(), StoreError> {
+        if aside.ddl.is_empty() {
+            return Ok(());
+        }
+        let (cache,): (i64,) = sqlx::query_as("PRAGMA cache_size")
+            .fetch_one(&mut *self)
+            .await
+            .doing("reading the page cache size")?;
+        let helpers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        // Pragmas take no bound parameters; both values are numbers of ours.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "PRAGMA threads = {helpers}; PRAGMA cache_size = -{INDEX_BUILD_CACHE_KIB}"
+        )))
+        .execute(&mut *self)
+        .await
+        .doing("preparing the index sorter")?;
+        let built: Result<(), StoreError> = run_index_ddl!(self, &aside.ddl);
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "PRAGMA threads = 0; PRAGMA cache_size = {cache}"
+        )))
+        .execute(&mut *self)
+        .await
+        .doing("restoring the page cache size")?;
+        built
+    }
 }
 
 impl BulkIndexes for sqlx::PgConnection {
@@ -161,7 +195,9 @@ impl BulkIndexes for sqlx::PgConnection {
         Ok(SetAside { ddl: Vec::new() })
     }
 
-    rebuild_indexes!();
+    async fn rebuild_indexes(&mut self, aside: SetAside) -> Result<(), StoreError> {
+        run_index_ddl!(self, &aside.ddl)
+    }
 }
 
 #[cfg(test)]
