@@ -197,11 +197,14 @@ struct SideTables {
 }
 
 /// How many pairs ahead a walk over pairs starts loading a pair's data, stage by stage: the
-/// records' rows first, then the text handles the rows name, then the text itself. Each stage
-/// reads only what the stage before brought into cache, so no stage waits on memory.
+/// records' rows first, then the text handles the rows name, then the text itself (a
+/// multi-value column, e-mails and phones, has one stage more: its values, their handles, the
+/// text). Each stage reads only what the stage before brought into cache, so no stage waits on
+/// memory.
 const ROWS_AHEAD: usize = 12;
 const HANDLES_AHEAD: usize = 8;
 const TEXT_AHEAD: usize = 4;
+const MULTI_TEXT_AHEAD: usize = 2;
 
 /// Asks the CPU to start loading the cache line at `p`.
 #[inline]
@@ -436,6 +439,13 @@ impl<'a> Comparator<'a> {
                     Interner::prefetch_text,
                     MultiColumn::prefetch_first_handle,
                 );
+            }
+        }
+        if let Some((i, j)) = pair_at(k + MULTI_TEXT_AHEAD) {
+            for r in [i, j] {
+                for column in &self.text_multis {
+                    column.prefetch_first_text(r as usize);
+                }
             }
         }
     }

@@ -158,6 +158,14 @@ impl MultiColumn {
         }
     }
 
+    /// Starts loading record `i`'s first value's text; where it is should be in cache.
+    #[inline]
+    pub(crate) fn prefetch_first_text(&self, i: usize) {
+        if let Some(&first) = self.of_checked(i).and_then(|v| v.first()) {
+            self.interner.prefetch_text(first);
+        }
+    }
+
     fn of_checked(&self, i: usize) -> Option<&[Sym]> {
         let (a, b) = (
             *self.offsets.get(i)? as usize,
