@@ -9,6 +9,7 @@ use crate::store::{RejectRow, SourceOutcome};
 use chrono::NaiveDate;
 use rayon::prelude::*;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 use tracing::Instrument;
 
@@ -118,7 +119,8 @@ async fn pull_in_span(
     let source: &str = &connector.name;
     let mut records: Vec<Record> = Vec::new();
     let mut rejects: Vec<RejectRow> = Vec::new();
-    let mut first_seen: HashMap<Text, String> = HashMap::new();
+    // Where each key was first seen; the location is only written out for a duplicate.
+    let mut first_seen: HashMap<Text, (Arc<str>, u64)> = HashMap::new();
     let (mut rows_read, mut nulled) = (0u64, 0u64);
     while let Some(batch) = reader.batches.recv().await {
         let batch = match batch {
@@ -150,7 +152,8 @@ async fn pull_in_span(
         for (row, result) in batch.rows.iter().zip(mapped) {
             match result {
                 Ok(m) => {
-                    if let Some(first) = first_seen.get(&m.record.key) {
+                    if let Some((place, line)) = first_seen.get(&m.record.key) {
+                        let first = connectors::format_location(place, *line);
                         rejects.push(RejectRow {
                             source: source.to_string(),
                             location: row.location(),
@@ -163,7 +166,7 @@ async fn pull_in_span(
                         });
                         continue;
                     }
-                    first_seen.insert(m.record.key.clone(), row.location());
+                    first_seen.insert(m.record.key.clone(), (row.place.clone(), row.line));
                     nulled += u64::from(m.nulled_fields);
                     records.push(m.record);
                 }
