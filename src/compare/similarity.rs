@@ -79,7 +79,10 @@ impl Positions {
             w[..chunk.len()].copy_from_slice(chunk);
             words[k] = u64::from_le_bytes(w);
         }
-        Positions { words, len: s.len() }
+        Positions {
+            words,
+            len: s.len(),
+        }
     }
 
     /// Bit `j` set where byte `j` of the string is `c`.

@@ -285,4 +285,43 @@ mod tests {
         assert_eq!(aside.ddl.len(), 2);
         tx.rebuild_indexes(aside).await.expect("rebuild");
     }
+
+    #[tokio::test]
+    async fn a_large_table_is_indexed_with_the_small_sorter_and_gets_its_cache_back() {
+        let pool = memory_store().await;
+        let mut tx = pool.begin().await.expect("tx");
+        sqlx::query("PRAGMA cache_size = -12345")
+            .execute(&mut *tx)
+            .await
+            .expect("cache");
+        let before = indexes(&mut tx).await;
+        let mut aside = tx
+            .set_aside_indexes("t", BULK_MIN_ROWS)
+            .await
+            .expect("set aside");
+        // As if the write were large enough for the helper threads.
+        aside.rows = SMALL_SORTER_MIN_ROWS;
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30000) \
+             INSERT INTO t SELECT 'k' || i, 'a' || (i % 977), 'B' || i FROM n",
+        )
+        .execute(&mut *tx)
+        .await
+        .expect("rows");
+        tx.rebuild_indexes(aside).await.expect("rebuild");
+        assert_eq!(indexes(&mut tx).await, before);
+        let (cache,): (i64,) = sqlx::query_as("PRAGMA cache_size")
+            .fetch_one(&mut *tx)
+            .await
+            .expect("cache");
+        assert_eq!(cache, -12345, "the usual page cache is back");
+        // The rebuilt index answers queries.
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM t INDEXED BY t_b_ci WHERE LOWER(b) = 'b77'")
+                .fetch_one(&mut *tx)
+                .await
+                .expect("query");
+        assert_eq!(n, 1);
+        tx.commit().await.expect("commit");
+    }
 }

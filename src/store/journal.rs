@@ -33,7 +33,7 @@ const ROLLBACK_MIN_ROWS: usize = 20_000;
 pub(crate) struct Publishing<DB: sqlx::Database> {
     pub conn: PoolConnection<DB>,
     rollback_journal: bool,
-    _writeback: Option<EarlyWriteback>,
+    writeback: Option<EarlyWriteback>,
 }
 
 /// How often the pages a publish has written are flushed to disk while it runs.
@@ -108,7 +108,7 @@ impl PublishingPool<Sqlite> for sqlx::SqlitePool {
             return Ok(Publishing {
                 conn,
                 rollback_journal: false,
-                _writeback: None,
+                writeback: None,
             });
         }
         // This pool's own idle connections would keep the switch from happening.
@@ -148,19 +148,21 @@ impl PublishingPool<Sqlite> for sqlx::SqlitePool {
             tracing::debug!(rows, "publishing in rollback-journal mode");
         }
         let writeback = if rollback_journal {
-            database_file(&mut conn).await.and_then(EarlyWriteback::start)
+            database_file(&mut conn)
+                .await
+                .and_then(EarlyWriteback::start)
         } else {
             None
         };
         Ok(Publishing {
             conn,
             rollback_journal,
-            _writeback: writeback,
+            writeback,
         })
     }
 
     async fn done_publishing(&self, mut publishing: Publishing<Sqlite>) {
-        drop(publishing._writeback.take());
+        drop(publishing.writeback.take());
         if !publishing.rollback_journal {
             return;
         }
@@ -206,7 +208,7 @@ impl PublishingPool<Postgres> for sqlx::PgPool {
         Ok(Publishing {
             conn,
             rollback_journal: false,
-            _writeback: None,
+            writeback: None,
         })
     }
 
@@ -252,7 +254,10 @@ mod tests {
             .await
             .expect("publishing");
         assert!(publishing.rollback_journal());
-        assert!(publishing._writeback.is_some(), "pages are flushed as they are written");
+        assert!(
+            publishing.writeback.is_some(),
+            "pages are flushed as they are written"
+        );
         assert_eq!(journal_mode(&mut publishing.conn).await, "delete");
         pool.done_publishing(publishing).await;
         let mut conn = pool.acquire().await.expect("conn");
