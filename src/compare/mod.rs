@@ -418,36 +418,30 @@ impl<'a> Comparator<'a> {
     /// step (None past its end). Call it once per step, before comparing pair `k`.
     #[inline]
     pub fn prefetch_ahead(&self, k: usize, pair_at: impl Fn(usize) -> Option<(u32, u32)>) {
-        if let Some((i, j)) = pair_at(k + ROWS_AHEAD) {
-            self.prefetch(i as usize);
-            self.prefetch(j as usize);
+        #[inline(always)]
+        fn both(pair: Option<(u32, u32)>, stage: impl Fn(usize)) {
+            if let Some((i, j)) = pair {
+                stage(i as usize);
+                stage(j as usize);
+            }
         }
+        both(pair_at(k + ROWS_AHEAD), |r| self.prefetch(r));
         // Where the text is, then the text itself.
-        if let Some((i, j)) = pair_at(k + HANDLES_AHEAD) {
-            for r in [i, j] {
-                self.prefetch_text_stage(
-                    r as usize,
-                    Interner::prefetch_handle,
-                    MultiColumn::prefetch_values,
-                );
+        both(pair_at(k + HANDLES_AHEAD), |r| {
+            self.prefetch_text_stage(r, Interner::prefetch_handle, MultiColumn::prefetch_values)
+        });
+        both(pair_at(k + TEXT_AHEAD), |r| {
+            self.prefetch_text_stage(
+                r,
+                Interner::prefetch_text,
+                MultiColumn::prefetch_first_handle,
+            )
+        });
+        both(pair_at(k + MULTI_TEXT_AHEAD), |r| {
+            for column in &self.text_multis {
+                column.prefetch_first_text(r);
             }
-        }
-        if let Some((i, j)) = pair_at(k + TEXT_AHEAD) {
-            for r in [i, j] {
-                self.prefetch_text_stage(
-                    r as usize,
-                    Interner::prefetch_text,
-                    MultiColumn::prefetch_first_handle,
-                );
-            }
-        }
-        if let Some((i, j)) = pair_at(k + MULTI_TEXT_AHEAD) {
-            for r in [i, j] {
-                for column in &self.text_multis {
-                    column.prefetch_first_text(r as usize);
-                }
-            }
-        }
+        });
     }
 
     /// The level comparison `c` falls in for records `i` and `j`.

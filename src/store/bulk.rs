@@ -92,20 +92,18 @@ pub(crate) trait BulkIndexes {
 
 /// Runs the statements that build the indexes again, on `$conn`.
 macro_rules! run_index_ddl {
-    ($conn:expr, $ddl:expr) => {{
-        let mut built = Ok(());
-        for sql in $ddl {
-            if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                .execute(&mut *$conn)
-                .await
-                .doing("building indexes again after a bulk write")
-            {
-                built = Err(e);
-                break;
+    ($conn:expr, $ddl:expr) => {
+        async {
+            for sql in $ddl {
+                sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                    .execute(&mut *$conn)
+                    .await
+                    .doing("building indexes again after a bulk write")?;
             }
+            Ok::<(), StoreError>(())
         }
-        built
-    }};
+        .await
+    };
 }
 
 /// The page cache SQLite's sorter gets while it builds indexes. SQLite sorts in memory up to
@@ -183,7 +181,7 @@ impl BulkIndexes for sqlx::SqliteConnection {
         .execute(&mut *self)
         .await
         .doing("preparing the index sorter")?;
-        let built: Result<(), StoreError> = run_index_ddl!(self, &aside.ddl);
+        let built = run_index_ddl!(self, &aside.ddl);
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "PRAGMA threads = 0; PRAGMA cache_size = {cache}"
         )))

@@ -22,7 +22,7 @@
 use super::{Doing, StoreError};
 use sqlx::pool::PoolConnection;
 use sqlx::{Postgres, Sqlite};
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -46,8 +46,8 @@ struct EarlyWriteback {
 }
 
 impl EarlyWriteback {
-    fn start(path: PathBuf) -> Option<EarlyWriteback> {
-        let file = std::fs::File::open(&path)
+    fn start(path: &Path) -> Option<EarlyWriteback> {
+        let file = std::fs::File::open(path)
             .map_err(|e| tracing::debug!(error = %e, "early writeback not started"))
             .ok()?;
         let (stop, stopped) = mpsc::channel::<()>();
@@ -148,9 +148,7 @@ impl PublishingPool<Sqlite> for sqlx::SqlitePool {
             tracing::debug!(rows, "publishing in rollback-journal mode");
         }
         let writeback = if rollback_journal {
-            database_file(&mut conn)
-                .await
-                .and_then(EarlyWriteback::start)
+            EarlyWriteback::start(self.connect_options().get_filename())
         } else {
             None
         };
@@ -185,18 +183,6 @@ impl PublishingPool<Sqlite> for sqlx::SqlitePool {
             }
         }
     }
-}
-
-/// The file behind a SQLite connection's main database (None in memory).
-async fn database_file(conn: &mut sqlx::SqliteConnection) -> Option<PathBuf> {
-    let databases: Vec<(i64, String, String)> = sqlx::query_as("PRAGMA database_list")
-        .fetch_all(conn)
-        .await
-        .ok()?;
-    databases
-        .into_iter()
-        .find(|(_, name, file)| name == "main" && !file.is_empty())
-        .map(|(_, _, file)| PathBuf::from(file))
 }
 
 impl PublishingPool<Postgres> for sqlx::PgPool {
