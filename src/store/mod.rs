@@ -117,6 +117,20 @@ struct PoolTuning {
     sqlite_mmap_bytes: Option<u64>,
 }
 
+/// How often, and how far apart, opening a new SQLite store is tried when another process is
+/// creating the same store at that moment.
+const SQLITE_OPEN_ATTEMPTS: u32 = 5;
+const SQLITE_RETRY_AFTER: Duration = Duration::from_millis(200);
+
+/// SQLITE_BUSY or SQLITE_LOCKED, whatever the extended code.
+fn sqlite_busy(e: &dyn sqlx::error::DatabaseError) -> bool {
+    let primary = e
+        .code()
+        .and_then(|c| c.parse::<i32>().ok())
+        .map(|c| c & 0xff);
+    matches!(primary, Some(5 | 6))
+}
+
 impl Store {
     /// Opens (creating a SQLite file if needed) and migrates the store.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
@@ -174,15 +188,30 @@ impl Store {
                     })?;
                 }
             }
-            let pool = SqlitePoolOptions::new()
+            let pool_options = SqlitePoolOptions::new()
                 .max_connections(tuning.sqlite_connections)
-                .test_before_acquire(tuning.test_before_acquire)
-                .connect_with(options)
-                .await
-                .map_err(|e| StoreError::Open {
-                    url: redacted.clone(),
-                    reason: e.to_string(),
-                })?;
+                .test_before_acquire(tuning.test_before_acquire);
+            // Two processes creating the same new store at once (a worker and `gild runs`)
+            // race for its first locks: switching a new file to WAL mode answers the loser
+            // SQLITE_BUSY at once, without waiting for the busy timeout.
+            let mut attempt = 1;
+            let pool = loop {
+                match pool_options.clone().connect_with(options.clone()).await {
+                    Err(sqlx::Error::Database(e))
+                        if attempt < SQLITE_OPEN_ATTEMPTS && sqlite_busy(&*e) =>
+                    {
+                        tracing::debug!(error = %e, attempt, "the new store is busy; again");
+                        attempt += 1;
+                        tokio::time::sleep(SQLITE_RETRY_AFTER).await;
+                    }
+                    done => {
+                        break done.map_err(|e| StoreError::Open {
+                            url: redacted.clone(),
+                            reason: e.to_string(),
+                        })?
+                    }
+                }
+            };
             Store::Sqlite(pool)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = sqlx::postgres::PgConnectOptions::from_str(url)
@@ -219,7 +248,24 @@ impl Store {
                 let mut m = sqlx::migrate!("src/store/migrations/sqlite");
                 // Our own table name, so that other sqlx users of the same database never clash.
                 m.dangerous_set_table_name("gild_migrations");
-                m.run(pool).await.map_err(fail)
+                // sqlx takes no lock around SQLite migrations: two processes opening a new store
+                // at once (a worker and `gild runs`) both find a migration missing, and the one
+                // that applies it second fails ("table ... already exists", its transaction rolled
+                // back). Run again, it finds the migration applied by the other.
+                let mut attempt = 1;
+                loop {
+                    match m.run(pool).await {
+                        Err(
+                            sqlx::migrate::MigrateError::Execute(e)
+                            | sqlx::migrate::MigrateError::ExecuteMigration(e, _),
+                        ) if attempt < SQLITE_OPEN_ATTEMPTS => {
+                            tracing::debug!(error = %e, attempt, "migration raced another process; again");
+                            attempt += 1;
+                            tokio::time::sleep(SQLITE_RETRY_AFTER).await;
+                        }
+                        done => break done.map_err(fail),
+                    }
+                }
             }
             Store::Postgres(pool) => {
                 let mut m = sqlx::migrate!("src/store/migrations/postgres");

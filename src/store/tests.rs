@@ -306,6 +306,19 @@ async fn sqlite_store_contract() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn two_openers_of_a_new_sqlite_store_both_get_its_schema() {
+    // As a worker and `gild runs` starting on the same new file: their migrations race.
+    for round in 0..8 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("store.db").display());
+        let (a, b) = tokio::join!(Store::connect(&url), Store::connect(&url));
+        let (a, b) = (a.expect("first opener"), b.expect("second opener"));
+        assert_eq!(a.golden_count().await.expect("count"), 0, "round {round}");
+        assert_eq!(b.golden_count().await.expect("count"), 0, "round {round}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn postgres_store_contract() {
     use sqlx::Connection;
     let Some(base) = std::env::var("GILD_TEST_POSTGRES_URL")
