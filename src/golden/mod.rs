@@ -157,14 +157,17 @@ pub fn build<'a>(
     all_previous.sort_unstable();
     let assignment = assign(&prev_ids, &age, &all_previous, previous.next_seq);
 
-    // Only the content hash is kept here; rows are rebuilt when written.
-    let hashes_of_clusters: Vec<i64> = clusters
+    // Only the content hash is kept here, and only for customers already stored (it tells
+    // whether they changed); rows are rebuilt when written. A first sync builds none twice.
+    let hashes_of_clusters: Vec<Option<i64>> = clusters
         .par_iter()
         .zip(&assignment.ids)
         .map(|(members, id)| {
-            let rs: Vec<&Record> = members.iter().map(|&r| &records[r as usize]).collect();
-            let pins = previous.pins.get(id).map(Vec::as_slice).unwrap_or_default();
-            golden_row(survivorship, &rs, pins).content_hash
+            previous.golden.contains_key(id).then(|| {
+                let rs: Vec<&Record> = members.iter().map(|&r| &records[r as usize]).collect();
+                let pins = previous.pins.get(id).map(Vec::as_slice).unwrap_or_default();
+                golden_row(survivorship, &rs, pins).content_hash
+            })
         })
         .collect();
 
@@ -173,7 +176,7 @@ pub fn build<'a>(
     for (c, hash) in hashes_of_clusters.into_iter().enumerate() {
         let id = &assignment.ids[c];
         let (created_seq, created) = match previous.golden.get(id) {
-            Some(prev) if prev.content_hash == hash => {
+            Some(prev) if Some(prev.content_hash) == hash => {
                 counts.unchanged += 1;
                 continue;
             }
