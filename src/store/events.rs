@@ -61,12 +61,37 @@ type EventRow = (
     Option<String>,
     Option<i64>,
     DateTime<Utc>,
+    // The golden record's lineage and record count, for a created event that shares them.
+    Option<Json<serde_json::Value>>,
+    Option<i64>,
 );
 
 fn event_of(row: EventRow) -> Result<GoldenEvent, StoreError> {
-    let (seq, kind, golden_id, related, Json(changes), run_id, audit_id, occurred_at) = row;
+    let (
+        seq,
+        kind,
+        golden_id,
+        related,
+        Json(changes),
+        run_id,
+        audit_id,
+        occurred_at,
+        lineage,
+        count,
+    ) = row;
     let related_ids = serde_json::from_str(&related)
         .map_err(|_| StoreError::Corrupt(format!("golden_events.related_ids of seq {seq}")))?;
+    let changes = match (changes, lineage, count) {
+        (serde_json::Value::Null, Some(Json(lineage)), Some(count)) if kind == "created" => {
+            lineage_changes(None, Some((&lineage, count)))
+        }
+        (serde_json::Value::Null, _, _) if kind == "created" => {
+            return Err(StoreError::Corrupt(format!(
+                "created event {seq} shares the lineage of golden customer {golden_id}, which is not stored"
+            )))
+        }
+        (changes, _, _) => changes,
+    };
     Ok(GoldenEvent {
         seq,
         kind,
@@ -79,8 +104,12 @@ fn event_of(row: EventRow) -> Result<GoldenEvent, StoreError> {
     })
 }
 
-const EVENT_COLUMNS: &str =
-    "seq, kind, golden_id, related_ids, changes, run_id, audit_id, occurred_at";
+/// The events as stored, with the lineage a shared created change set stands for (see
+/// `CreatedChanges`): the SQLite store's triggers write it out before that lineage changes.
+const EVENTS_FROM: &str = "SELECT e.seq, e.kind, e.golden_id, e.related_ids, e.changes, e.run_id, e.audit_id, e.occurred_at, \
+     g.lineage, g.record_count \
+     FROM golden_events e LEFT JOIN golden_customers g \
+     ON e.kind = 'created' AND e.changes = 'null' AND g.golden_id = e.golden_id";
 
 /// Writes events inside an open transaction (`$tx`), in order; binds stay under the engines'
 /// limits.
@@ -116,9 +145,7 @@ impl Store {
         after: i64,
         limit: i64,
     ) -> Result<Vec<GoldenEvent>, StoreError> {
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM golden_events WHERE seq > $1 ORDER BY seq LIMIT $2"
-        );
+        let sql = format!("{EVENTS_FROM} WHERE e.seq > $1 ORDER BY e.seq LIMIT $2");
         let rows: Vec<EventRow> = on_pool!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(after)
@@ -132,9 +159,8 @@ impl Store {
 
     /// Every event that names `golden_id`, oldest first: its full history.
     pub async fn golden_history(&self, golden_id: &str) -> Result<Vec<GoldenEvent>, StoreError> {
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM golden_events WHERE golden_id = $1 OR related_ids LIKE $2 ORDER BY seq"
-        );
+        let sql =
+            format!("{EVENTS_FROM} WHERE e.golden_id = $1 OR e.related_ids LIKE $2 ORDER BY e.seq");
         let quoted = format!("%{}%", serde_json::Value::from(golden_id));
         let rows: Vec<EventRow> = on_pool!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))

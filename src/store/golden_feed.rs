@@ -30,15 +30,32 @@ fn change_set_error(e: serde_json::Error) -> StoreError {
     StoreError::Corrupt(format!("a change set could not be written as JSON: {e}"))
 }
 
+/// How a created event's change set is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CreatedChanges {
+    /// In full, in the event.
+    Written,
+    /// As JSON `null`: the golden record's lineage stands for it until the record changes or
+    /// goes, when the SQLite store's triggers write it out (migration 0004). Readers expand it.
+    SharedWithLineage,
+}
+
 fn created_event(
     g: &GoldenRow,
     split_from: &HashMap<String, String>,
+    stored: CreatedChanges,
 ) -> Result<EncodedEvent, StoreError> {
+    let changes = match stored {
+        CreatedChanges::Written => created_changes_json(&g.lineage, g.record_count),
+        CreatedChanges::SharedWithLineage => {
+            serde_json::value::RawValue::from_string("null".into())
+        }
+    };
     Ok(EncodedEvent {
         kind: EventKind::Created,
         golden_id: g.golden_id.clone(),
         related_ids: split_from.get(&g.golden_id).cloned().into_iter().collect(),
-        changes: created_changes_json(&g.lineage, g.record_count).map_err(change_set_error)?,
+        changes: changes.map_err(change_set_error)?,
     })
 }
 
@@ -49,6 +66,7 @@ pub(crate) async fn prepare_slice(
     range: Range<usize>,
     run: &str,
     split_from: &HashMap<String, String>,
+    stored: CreatedChanges,
 ) -> Result<PreparedSlice, StoreError> {
     let mut slice = PreparedSlice {
         rows: Vec::with_capacity(range.len()),
@@ -61,7 +79,7 @@ pub(crate) async fn prepare_slice(
             .par_iter()
             .map(|g| {
                 (g.created_run == run)
-                    .then(|| created_event(g, split_from))
+                    .then(|| created_event(g, split_from, stored))
                     .transpose()
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -89,6 +107,7 @@ impl PreparedSlice {
         &mut self,
         before: &Before,
         split_from: &HashMap<String, String>,
+        stored: CreatedChanges,
     ) -> Result<Vec<EncodedEvent>, StoreError> {
         let created = std::mem::take(&mut self.created);
         self.rows
@@ -96,7 +115,7 @@ impl PreparedSlice {
             .zip(created)
             .map(|(g, made)| match (made, before.get(&g.golden_id)) {
                 (Some(event), _) => Ok(event),
-                (None, None) => created_event(g, split_from),
+                (None, None) => created_event(g, split_from, stored),
                 (None, Some((lineage, count))) => Ok(EncodedEvent {
                     kind: EventKind::Updated,
                     golden_id: g.golden_id.clone(),

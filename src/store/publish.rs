@@ -3,7 +3,7 @@
 
 use super::bulk::{write_chunks, BulkIndexes};
 use super::events::{encode_events, EncodedEvent};
-use super::golden_feed::{prepare_slice, Before};
+use super::golden_feed::{prepare_slice, Before, CreatedChanges};
 use super::journal::PublishingPool;
 use super::{insert_events, now, on_pool, Doing, EventKind, NewEvent, Store, StoreError};
 use crate::record::{Record, SourceKey};
@@ -307,6 +307,10 @@ impl Store {
         let run = p.run_id.as_str();
         let at = now();
         let rows = p.staged.len() + p.golden_upserts.len() + p.pairs.len();
+        let created_changes = match self {
+            Store::Sqlite(_) => CreatedChanges::SharedWithLineage,
+            Store::Postgres(_) => CreatedChanges::Written,
+        };
         on_pool!(self, pool => {
             let mut publishing = pool.publishing(rows).await?;
             let written = async {
@@ -387,7 +391,12 @@ impl Store {
                 let (deletions, structural): (Vec<EncodedEvent>, Vec<EncodedEvent>) =
                     encode_events(&p.events)?.into_iter().partition(|e| e.kind == EventKind::Deleted);
                 let total = p.golden_upserts.len();
-                let events_aside = tx.set_aside_indexes("golden_events", total + p.events.len()).await?;
+                // Updating or deleting a golden record writes out its shared created change set
+                // (a trigger finding the event by golden ID): the feed's index must stay then.
+                let rewrites_golden = p.finish.golden_updated > 0 || !p.golden_deletes.is_empty();
+                let events_aside = tx
+                    .set_aside_indexes("golden_events", if rewrites_golden { 0 } else { total + p.events.len() })
+                    .await?;
                 insert_events!(tx, &structural, Some(run), None, at);
 
                 for id in &p.golden_deletes {
@@ -401,7 +410,7 @@ impl Store {
                 let mut slices = (0..total).step_by(GOLDEN_SLICE).map(|start| start..total.min(start + GOLDEN_SLICE));
                 let upserts = &*p.golden_upserts;
                 let mut prepared = match slices.next() {
-                    Some(range) => Some(prepare_slice(upserts, range, run, &p.split_from).await?),
+                    Some(range) => Some(prepare_slice(upserts, range, run, &p.split_from, created_changes).await?),
                     None => None,
                 };
                 while let Some(mut slice) = prepared.take() {
@@ -418,7 +427,7 @@ impl Store {
                             qb.build_query_as().fetch_all(&mut *tx).await.doing("reading golden customers before their update")?;
                         before.extend(rows.into_iter().map(|(id, Json(l), n)| (id, (l, n))));
                     }
-                    let events = slice.take_events(&before, &p.split_from)?;
+                    let events = slice.take_events(&before, &p.split_from, created_changes)?;
                     let next_range = slices.next();
                     // This slice is written while the next one is built.
                     let (written, next) = futures::future::join(
@@ -429,7 +438,7 @@ impl Store {
                         },
                         async {
                             match next_range {
-                                Some(range) => prepare_slice(upserts, range, run, &p.split_from).await.map(Some),
+                                Some(range) => prepare_slice(upserts, range, run, &p.split_from, created_changes).await.map(Some),
                                 None => Ok(None),
                             }
                         },

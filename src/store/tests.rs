@@ -241,6 +241,92 @@ async fn contract(store: Store) {
         "pairs are replaced each run"
     );
 
+    // A created change set is the new record's lineage. The SQLite store keeps it there until
+    // the record changes or goes, then writes it out; readers always see it in full.
+    let created = |events: &[GoldenEvent], id: &str| {
+        events
+            .iter()
+            .find(|e| e.kind == "created" && e.golden_id == id)
+            .map(|e| e.changes.clone())
+            .expect("created event")
+    };
+    let first_lineage = golden("G00000001", 1).lineage.to_value();
+    let as_created = lineage_changes(None, Some((&first_lineage, 2)));
+    let events = store.changes_after(0, 100).await.expect("feed");
+    assert_eq!(created(&events, "G00000001"), as_created);
+    assert_eq!(created(&events, "G00000003"), as_created);
+    let shared = stored_null_changes(&store).await;
+    assert_eq!(
+        shared,
+        if matches!(store, Store::Sqlite(_)) {
+            2
+        } else {
+            0
+        }
+    );
+    assert_feed_view_agrees(&store).await;
+
+    store
+        .begin_run("r3", "manual", "host:1", now())
+        .await
+        .expect("begin");
+    let mut changed = golden("G00000001", 1);
+    changed.lineage.set(
+        "family_name",
+        crate::store::FieldOrigin {
+            value: "Li".into(),
+            source: "billing".into(),
+            key: "AC-9".into(),
+            rule: "most_recent",
+        },
+    );
+    changed.family_name = Some("Li".into());
+    changed.record_count = 3;
+    changed.content_hash = 100;
+    changed.updated_run = "r3".into();
+    let p3 = Publication {
+        run_id: "r3".into(),
+        outcomes: vec![],
+        rejects: vec![],
+        staged: vec![],
+        golden_upserts: Box::new(vec![changed]),
+        golden_deletes: vec!["G00000003".into()],
+        redirects: vec![],
+        events: vec![],
+        split_from: Default::default(),
+        review_items: vec![],
+        pairs: vec![],
+        watermarks: vec![],
+        next_golden_seq: 4,
+        model: None,
+        finish: RunFinish {
+            golden_created: 0,
+            golden_updated: 1,
+            golden_deleted: 1,
+            ..finish()
+        },
+    };
+    store.publish(&p3).await.expect("publish 3");
+    let events = store.changes_after(0, 100).await.expect("feed");
+    assert_eq!(
+        created(&events, "G00000001"),
+        as_created,
+        "the created change set outlives the lineage it was"
+    );
+    assert_eq!(created(&events, "G00000003"), as_created, "and its record");
+    let updated = events
+        .iter()
+        .find(|e| e.kind == "updated" && e.golden_id == "G00000001")
+        .expect("updated event");
+    assert_eq!(updated.changes["family_name"]["before"], "Lee");
+    assert_eq!(updated.changes["family_name"]["after"], "Li");
+    assert_eq!(stored_null_changes(&store).await, 0, "both written out");
+    assert_eq!(
+        store.golden_history("G00000001").await.expect("history")[0].changes,
+        as_created
+    );
+    assert_feed_view_agrees(&store).await;
+
     // A failing publish changes nothing: a reject row that breaks a constraint (unknown run).
     p2.run_id = "no-such-run".into();
     p2.golden_upserts = Box::new(vec![golden("G00000009", 9)]);
@@ -291,6 +377,32 @@ async fn contract(store: Store) {
     takeover.release().await.expect("release");
 }
 
+/// Created events stored with a `null` change set (sharing their record's lineage).
+async fn stored_null_changes(store: &Store) -> i64 {
+    let (n,): (i64,) = on_pool!(store, pool => {
+        sqlx::query_as("SELECT COUNT(*) FROM golden_events WHERE changes = 'null'")
+            .fetch_one(pool)
+            .await
+            .expect("count")
+    });
+    n
+}
+
+/// SQL readers of the `golden_changes` view see the change sets gild's own readers do.
+async fn assert_feed_view_agrees(store: &Store) {
+    let rows: Vec<(i64, sqlx::types::Json<serde_json::Value>)> = on_pool!(store, pool => {
+        sqlx::query_as("SELECT seq, changes FROM golden_changes ORDER BY seq")
+            .fetch_all(pool)
+            .await
+            .expect("view")
+    });
+    let events = store.changes_after(0, 1000).await.expect("feed");
+    assert_eq!(rows.len(), events.len());
+    for ((seq, sqlx::types::Json(changes)), e) in rows.into_iter().zip(&events) {
+        assert_eq!((seq, &changes), (e.seq, &e.changes));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn sqlite_store_contract() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -302,7 +414,7 @@ async fn sqlite_store_contract() {
     store.close().await;
     // Reopening runs no migration twice.
     let again = Store::connect(&url).await.expect("reopens");
-    assert_eq!(again.golden_count().await.expect("count"), 2);
+    assert_eq!(again.golden_count().await.expect("count"), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
