@@ -122,6 +122,31 @@ struct PoolTuning {
 const SQLITE_OPEN_ATTEMPTS: u32 = 5;
 const SQLITE_RETRY_AFTER: Duration = Duration::from_millis(200);
 
+/// Runs `attempt` until it succeeds, fails with an error `racing` does not accept, or has been
+/// tried `SQLITE_OPEN_ATTEMPTS` times: for steps another process creating the same new SQLite
+/// store at that moment can make fail.
+async fn retry_while_racing<
+    T,
+    E: std::fmt::Display,
+    F: std::future::Future<Output = Result<T, E>>,
+>(
+    doing: &str,
+    mut attempt: impl FnMut() -> F,
+    racing: impl Fn(&E) -> bool,
+) -> Result<T, E> {
+    let mut tried = 1;
+    loop {
+        match attempt().await {
+            Err(e) if tried < SQLITE_OPEN_ATTEMPTS && racing(&e) => {
+                tracing::debug!(error = %e, tried, "{doing} raced another process; again");
+                tried += 1;
+                tokio::time::sleep(SQLITE_RETRY_AFTER).await;
+            }
+            done => return done,
+        }
+    }
+}
+
 /// SQLITE_BUSY or SQLITE_LOCKED, whatever the extended code.
 fn sqlite_busy(e: &dyn sqlx::error::DatabaseError) -> bool {
     let primary = e
@@ -194,24 +219,16 @@ impl Store {
             // Two processes creating the same new store at once (a worker and `gild runs`)
             // race for its first locks: switching a new file to WAL mode answers the loser
             // SQLITE_BUSY at once, without waiting for the busy timeout.
-            let mut attempt = 1;
-            let pool = loop {
-                match pool_options.clone().connect_with(options.clone()).await {
-                    Err(sqlx::Error::Database(e))
-                        if attempt < SQLITE_OPEN_ATTEMPTS && sqlite_busy(&*e) =>
-                    {
-                        tracing::debug!(error = %e, attempt, "the new store is busy; again");
-                        attempt += 1;
-                        tokio::time::sleep(SQLITE_RETRY_AFTER).await;
-                    }
-                    done => {
-                        break done.map_err(|e| StoreError::Open {
-                            url: redacted.clone(),
-                            reason: e.to_string(),
-                        })?
-                    }
-                }
-            };
+            let pool = retry_while_racing(
+                "opening the store",
+                || pool_options.clone().connect_with(options.clone()),
+                |e| matches!(e, sqlx::Error::Database(e) if sqlite_busy(&**e)),
+            )
+            .await
+            .map_err(|e| StoreError::Open {
+                url: redacted.clone(),
+                reason: e.to_string(),
+            })?;
             Store::Sqlite(pool)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = sqlx::postgres::PgConnectOptions::from_str(url)
@@ -252,20 +269,19 @@ impl Store {
                 // at once (a worker and `gild runs`) both find a migration missing, and the one
                 // that applies it second fails ("table ... already exists", its transaction rolled
                 // back). Run again, it finds the migration applied by the other.
-                let mut attempt = 1;
-                loop {
-                    match m.run(pool).await {
-                        Err(
-                            sqlx::migrate::MigrateError::Execute(e)
-                            | sqlx::migrate::MigrateError::ExecuteMigration(e, _),
-                        ) if attempt < SQLITE_OPEN_ATTEMPTS => {
-                            tracing::debug!(error = %e, attempt, "migration raced another process; again");
-                            attempt += 1;
-                            tokio::time::sleep(SQLITE_RETRY_AFTER).await;
-                        }
-                        done => break done.map_err(fail),
-                    }
-                }
+                retry_while_racing(
+                    "migrating the store",
+                    || m.run(pool),
+                    |e| {
+                        matches!(
+                            e,
+                            sqlx::migrate::MigrateError::Execute(_)
+                                | sqlx::migrate::MigrateError::ExecuteMigration(..)
+                        )
+                    },
+                )
+                .await
+                .map_err(fail)
             }
             Store::Postgres(pool) => {
                 let mut m = sqlx::migrate!("src/store/migrations/postgres");

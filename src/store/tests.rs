@@ -83,6 +83,27 @@ fn finish() -> RunFinish {
     }
 }
 
+/// A run after the first: these golden rows, nothing else read or changed.
+fn later_run(run_id: &str, golden_upserts: Vec<GoldenRow>) -> Publication<'static> {
+    Publication {
+        run_id: run_id.into(),
+        outcomes: vec![],
+        rejects: vec![],
+        staged: vec![],
+        golden_upserts: Box::new(golden_upserts),
+        golden_deletes: vec![],
+        redirects: vec![],
+        events: vec![],
+        split_from: Default::default(),
+        review_items: vec![],
+        pairs: vec![],
+        watermarks: vec![],
+        next_golden_seq: 4,
+        model: None,
+        finish: finish(),
+    }
+}
+
 async fn contract(store: Store) {
     let (a, b) = (record("1", false), record("AC-1", true));
     store
@@ -195,30 +216,16 @@ async fn contract(store: Store) {
         .begin_run("r2", "manual", "host:1", now())
         .await
         .expect("begin");
-    let mut p2 = Publication {
-        run_id: "r2".into(),
-        outcomes: vec![],
-        rejects: vec![],
-        staged: vec![StagedChange::Regolden {
-            key: SourceKey::new("billing", "AC-1"),
-            golden_id: "G00000003".into(),
-        }],
-        golden_upserts: Box::new(vec![golden("G00000003", 3)]),
-        golden_deletes: vec![],
-        redirects: vec![Redirect {
-            old_id: "G00000002".into(),
-            new_id: "G00000001".into(),
-            reason: "merged".into(),
-        }],
-        events: vec![],
-        split_from: Default::default(),
-        review_items: vec![],
-        pairs: vec![],
-        watermarks: vec![],
-        next_golden_seq: 4,
-        model: None,
-        finish: finish(),
-    };
+    let mut p2 = later_run("r2", vec![golden("G00000003", 3)]);
+    p2.staged = vec![StagedChange::Regolden {
+        key: SourceKey::new("billing", "AC-1"),
+        golden_id: "G00000003".into(),
+    }];
+    p2.redirects = vec![Redirect {
+        old_id: "G00000002".into(),
+        new_id: "G00000001".into(),
+        reason: "merged".into(),
+    }];
     store.publish(&p2).await.expect("publish 2");
     assert_eq!(
         store
@@ -284,27 +291,13 @@ async fn contract(store: Store) {
     changed.record_count = 3;
     changed.content_hash = 100;
     changed.updated_run = "r3".into();
-    let p3 = Publication {
-        run_id: "r3".into(),
-        outcomes: vec![],
-        rejects: vec![],
-        staged: vec![],
-        golden_upserts: Box::new(vec![changed]),
-        golden_deletes: vec!["G00000003".into()],
-        redirects: vec![],
-        events: vec![],
-        split_from: Default::default(),
-        review_items: vec![],
-        pairs: vec![],
-        watermarks: vec![],
-        next_golden_seq: 4,
-        model: None,
-        finish: RunFinish {
-            golden_created: 0,
-            golden_updated: 1,
-            golden_deleted: 1,
-            ..finish()
-        },
+    let mut p3 = later_run("r3", vec![changed]);
+    p3.golden_deletes = vec!["G00000003".into()];
+    p3.finish = RunFinish {
+        golden_created: 0,
+        golden_updated: 1,
+        golden_deleted: 1,
+        ..finish()
     };
     store.publish(&p3).await.expect("publish 3");
     let events = store.changes_after(0, 100).await.expect("feed");

@@ -6,25 +6,30 @@
 -- from the lineage it is about to lose; readers see full change sets through `golden_changes`.
 -- The PostgreSQL store writes every change set in full.
 
--- {field: {after, before: null, key, rule, source}, record_count: {after, before: null}}, keys in
--- order, exactly as gild writes a created change set.
-CREATE TRIGGER golden_customers_keep_created_changes_on_update
-BEFORE UPDATE OF golden_id, lineage, record_count ON golden_customers
-BEGIN
-    UPDATE golden_events
-    SET changes = (
-        SELECT json_group_object(name, json(change)) FROM (
+-- Each golden record's lineage as a created change set: {field: {after, before: null, key, rule,
+-- source}, record_count: {after, before: null}}, keys in order, exactly as gild writes one.
+-- Looked up by golden_id, it reads one record (the view is flattened into the query).
+CREATE VIEW golden_created_changes AS
+SELECT g.golden_id,
+       (SELECT json_group_object(name, json(change)) FROM (
             SELECT j.key AS name,
                    json_object('after', json_extract(j.value, '$.value'), 'before', NULL,
                                'key', json_extract(j.value, '$.key'),
                                'rule', json_extract(j.value, '$.rule'),
                                'source', json_extract(j.value, '$.source')) AS change
-            FROM json_each(OLD.lineage) j
+            FROM json_each(g.lineage) j
             UNION ALL
-            SELECT 'record_count', json_object('after', OLD.record_count, 'before', NULL)
+            SELECT 'record_count', json_object('after', g.record_count, 'before', NULL)
             ORDER BY name
-        )
-    )
+       )) AS changes
+FROM golden_customers g;
+
+-- A BEFORE trigger still sees the old row in golden_customers.
+CREATE TRIGGER golden_customers_keep_created_changes_on_update
+BEFORE UPDATE OF golden_id, lineage, record_count ON golden_customers
+BEGIN
+    UPDATE golden_events
+    SET changes = (SELECT c.changes FROM golden_created_changes c WHERE c.golden_id = OLD.golden_id)
     WHERE golden_id = OLD.golden_id AND kind = 'created' AND changes = 'null';
 END;
 
@@ -32,19 +37,7 @@ CREATE TRIGGER golden_customers_keep_created_changes_on_delete
 BEFORE DELETE ON golden_customers
 BEGIN
     UPDATE golden_events
-    SET changes = (
-        SELECT json_group_object(name, json(change)) FROM (
-            SELECT j.key AS name,
-                   json_object('after', json_extract(j.value, '$.value'), 'before', NULL,
-                               'key', json_extract(j.value, '$.key'),
-                               'rule', json_extract(j.value, '$.rule'),
-                               'source', json_extract(j.value, '$.source')) AS change
-            FROM json_each(OLD.lineage) j
-            UNION ALL
-            SELECT 'record_count', json_object('after', OLD.record_count, 'before', NULL)
-            ORDER BY name
-        )
-    )
+    SET changes = (SELECT c.changes FROM golden_created_changes c WHERE c.golden_id = OLD.golden_id)
     WHERE golden_id = OLD.golden_id AND kind = 'created' AND changes = 'null';
 END;
 
@@ -52,21 +45,8 @@ END;
 DROP VIEW golden_changes;
 CREATE VIEW golden_changes AS
 SELECT e.seq, e.kind, e.golden_id, e.related_ids,
-       CASE WHEN e.kind = 'created' AND e.changes = 'null' THEN (
-           SELECT json_group_object(name, json(change)) FROM (
-               SELECT j.key AS name,
-                      json_object('after', json_extract(j.value, '$.value'), 'before', NULL,
-                                  'key', json_extract(j.value, '$.key'),
-                                  'rule', json_extract(j.value, '$.rule'),
-                                  'source', json_extract(j.value, '$.source')) AS change
-               FROM golden_customers g, json_each(g.lineage) j
-               WHERE g.golden_id = e.golden_id
-               UNION ALL
-               SELECT 'record_count', json_object('after', g.record_count, 'before', NULL)
-               FROM golden_customers g
-               WHERE g.golden_id = e.golden_id
-               ORDER BY name
-           )
-       ) ELSE e.changes END AS changes,
+       CASE WHEN e.kind = 'created' AND e.changes = 'null'
+            THEN (SELECT c.changes FROM golden_created_changes c WHERE c.golden_id = e.golden_id)
+            ELSE e.changes END AS changes,
        e.run_id, e.audit_id, e.occurred_at
 FROM golden_events e;
