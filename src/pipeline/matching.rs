@@ -97,10 +97,11 @@ pub fn run(
             &matching.clustering,
         )
     });
-    // The comparison columns are done with: free them before golden records are built.
+    // The comparison columns are done with. Freeing their millions of interned values takes a
+    // quarter of a second on 1M records: done on the side, while golden records are built.
     drop(scorer);
     drop(comparator);
-    drop(prepared);
+    super::free_on_the_side(prepared);
     MatchOutcome {
         model,
         trained,

@@ -32,6 +32,17 @@ pub fn cpu<T>(f: impl FnOnce() -> T) -> T {
     }
 }
 
+/// Drops `leftovers` on a thread of their own. If none can be started, the closure holding them
+/// is dropped, and they with it, here.
+fn free_on_the_side<T: Send + 'static>(leftovers: T) {
+    let spawned = std::thread::Builder::new()
+        .name("gild-free".into())
+        .spawn(move || drop(leftovers));
+    if let Err(e) = spawned {
+        tracing::debug!(error = %e, "freed on this thread instead");
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {
     /// `gild sync` by hand.
@@ -286,50 +297,54 @@ async fn run(
 
     let merge_weight = crate::model::logit2(config.matching.merge_threshold);
     let of = &outcome.clusters.of;
-    let refused: HashSet<(u32, u32)> = outcome
-        .clusters
-        .refusals
-        .iter()
-        .map(|r| (r.i, r.j))
-        .collect();
     let key = |i: u32| -> SourceKey { records[i as usize].source_key() };
-    let pairs: Vec<PairRow> = outcome
-        .scored
-        .iter()
-        .map(|p| {
-            let decision = if of[p.i as usize] == of[p.j as usize] {
-                "merge"
-            } else if refused.contains(&(p.i, p.j)) || f64::from(p.weight) >= merge_weight {
-                "kept_apart"
-            } else {
-                "review"
-            };
-            PairRow {
-                a: key(p.i),
-                b: key(p.j),
-                probability: probability(f64::from(p.weight)),
-                weight: f64::from(p.weight),
-                decision,
-                rule: config
-                    .matching
-                    .blocking
-                    .get(p.rule as usize)
-                    .map(|r| r.name.clone())
-                    .unwrap_or_default(),
-            }
-        })
-        .collect();
-    let pairs_for_review = pairs.iter().filter(|p| p.decision != "merge").count() as u64;
-    let sizes: Vec<usize> = members.iter().map(Vec::len).collect();
-    let review_items = crate::review::queue_items(&crate::review::QueueInput {
-        scored: &outcome.scored,
-        of,
-        ids: &golden.ids,
-        sizes: &sizes,
-        refusals: &outcome.clusters.refusals,
-        merge_weight,
-        key: &key,
+    // Every scored pair's decision, and the stewards' queue.
+    let (pairs, review_items) = matching::stage("review", progress, &mut stages, || {
+        let refused: HashSet<(u32, u32)> = outcome
+            .clusters
+            .refusals
+            .iter()
+            .map(|r| (r.i, r.j))
+            .collect();
+        let pairs: Vec<PairRow> = outcome
+            .scored
+            .par_iter()
+            .map(|p| {
+                let decision = if of[p.i as usize] == of[p.j as usize] {
+                    "merge"
+                } else if refused.contains(&(p.i, p.j)) || f64::from(p.weight) >= merge_weight {
+                    "kept_apart"
+                } else {
+                    "review"
+                };
+                PairRow {
+                    a: key(p.i),
+                    b: key(p.j),
+                    probability: probability(f64::from(p.weight)),
+                    weight: f64::from(p.weight),
+                    decision,
+                    rule: config
+                        .matching
+                        .blocking
+                        .get(p.rule as usize)
+                        .map(|r| r.name.clone())
+                        .unwrap_or_default(),
+                }
+            })
+            .collect();
+        let sizes: Vec<usize> = members.iter().map(Vec::len).collect();
+        let review_items = crate::review::queue_items(&crate::review::QueueInput {
+            scored: &outcome.scored,
+            of,
+            ids: &golden.ids,
+            sizes: &sizes,
+            refusals: &outcome.clusters.refusals,
+            merge_weight,
+            key: &key,
+        });
+        (pairs, review_items)
     });
+    let pairs_for_review = pairs.iter().filter(|p| p.decision != "merge").count() as u64;
     let pairs_above_merge = outcome
         .scored
         .iter()
@@ -417,6 +432,10 @@ async fn run(
         finish: finish(&report),
     };
     store.publish(&publication).await?;
+    drop(publication);
+    // Freeing a million records and their match results takes half a second: the report (and
+    // the CLI's exit) need not wait for it.
+    free_on_the_side((records, outcome, members, hashes));
     let seconds = publish_started.elapsed().as_secs_f64();
     progress.stage_finished("publish", seconds);
     report.stages.push(StageTime::now("publish", seconds));

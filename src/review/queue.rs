@@ -6,6 +6,7 @@ use crate::cluster::Refusal;
 use crate::model::{probability, ScoredPair};
 use crate::record::SourceKey;
 use crate::store::ReviewItemRow;
+use rayon::prelude::*;
 use std::collections::HashMap;
 
 pub struct QueueInput<'a> {
@@ -20,7 +21,7 @@ pub struct QueueInput<'a> {
     pub refusals: &'a [Refusal],
     /// Weight at or above which a pair is a merge.
     pub merge_weight: f64,
-    pub key: &'a dyn Fn(u32) -> SourceKey,
+    pub key: &'a (dyn Fn(u32) -> SourceKey + Sync),
 }
 
 struct Group {
@@ -36,45 +37,58 @@ pub fn queue_items(input: &QueueInput<'_>) -> Vec<ReviewItemRow> {
         .iter()
         .map(|r| ((r.i.min(r.j), r.i.max(r.j)), r.reason.as_str()))
         .collect();
-    let mut groups: HashMap<(u32, u32), Group> = HashMap::new();
-    for p in input.scored {
-        let (ci, cj) = (input.of[p.i as usize], input.of[p.j as usize]);
-        if ci == cj {
-            continue;
-        }
-        // Ordered by golden ID, so that the item is the same whichever way round it was scored.
-        let (p, ci, cj) = if input.ids[ci as usize] <= input.ids[cj as usize] {
-            (*p, ci, cj)
-        } else {
-            (
-                ScoredPair {
-                    i: p.j,
-                    j: p.i,
-                    ..*p
-                },
-                cj,
-                ci,
-            )
-        };
-        let over = f64::from(p.weight) >= input.merge_weight;
-        let reason = reasons.get(&(p.i.min(p.j), p.i.max(p.j))).copied();
-        let g = groups.entry((ci, cj)).or_insert(Group {
-            best: p,
-            pairs: 0,
-            over_merge: false,
-            reason: None,
-        });
-        g.pairs += 1;
-        g.over_merge |= over;
-        g.reason = g.reason.or(reason);
-        if p.weight > g.best.weight
-            || (p.weight == g.best.weight && (p.i, p.j) < (g.best.i, g.best.j))
-        {
-            g.best = p;
-        }
-    }
+    // Pairs between two customers, ordered by golden ID, so that the item is the same whichever
+    // way round it was scored; grouped by sorting (stable: each group keeps the scored order).
+    let mut between: Vec<(u32, u32, ScoredPair)> = input
+        .scored
+        .par_iter()
+        .filter_map(|p| {
+            let (ci, cj) = (input.of[p.i as usize], input.of[p.j as usize]);
+            if ci == cj {
+                None
+            } else if input.ids[ci as usize] <= input.ids[cj as usize] {
+                Some((ci, cj, *p))
+            } else {
+                Some((
+                    cj,
+                    ci,
+                    ScoredPair {
+                        i: p.j,
+                        j: p.i,
+                        ..*p
+                    },
+                ))
+            }
+        })
+        .collect();
+    between.par_sort_by_key(|&(ci, cj, _)| (ci, cj));
+    let groups: Vec<((u32, u32), Group)> = between
+        .chunk_by(|x, y| (x.0, x.1) == (y.0, y.1))
+        .map(|pairs| {
+            let (ci, cj, first) = pairs[0];
+            let mut g = Group {
+                best: first,
+                pairs: 0,
+                over_merge: false,
+                reason: None,
+            };
+            for &(_, _, p) in pairs {
+                g.pairs += 1;
+                g.over_merge |= f64::from(p.weight) >= input.merge_weight;
+                g.reason = g
+                    .reason
+                    .or_else(|| reasons.get(&(p.i.min(p.j), p.i.max(p.j))).copied());
+                if p.weight > g.best.weight
+                    || (p.weight == g.best.weight && (p.i, p.j) < (g.best.i, g.best.j))
+                {
+                    g.best = p;
+                }
+            }
+            ((ci, cj), g)
+        })
+        .collect();
     let mut items: Vec<ReviewItemRow> = groups
-        .into_iter()
+        .into_par_iter()
         .map(|((ci, cj), g)| {
             let prob = probability(f64::from(g.best.weight));
             let records = (input.sizes[ci as usize] + input.sizes[cj as usize]) as i64;
@@ -96,7 +110,7 @@ pub fn queue_items(input: &QueueInput<'_>) -> Vec<ReviewItemRow> {
             }
         })
         .collect();
-    items.sort_by(|x, y| {
+    items.par_sort_unstable_by(|x, y| {
         y.impact
             .total_cmp(&x.impact)
             .then_with(|| (&x.golden_a, &x.golden_b).cmp(&(&y.golden_a, &y.golden_b)))
