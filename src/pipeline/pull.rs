@@ -4,10 +4,12 @@
 use super::progress::Progress;
 use crate::connectors::{self, Connector};
 use crate::record::{Record, Text};
+use crate::standardize::mapping::{Mapped, RowError};
 use crate::standardize::Mapping;
 use crate::store::{RejectRow, SourceOutcome};
 use chrono::NaiveDate;
 use rayon::prelude::*;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -117,70 +119,63 @@ async fn pull_in_span(
     };
     let columns = reader.columns.clone();
     let source: &str = &connector.name;
-    let mut records: Vec<Record> = Vec::new();
-    let mut rejects: Vec<RejectRow> = Vec::new();
-    // Where each key was first seen; the location is only written out for a duplicate.
-    let mut first_seen: HashMap<Text, (Arc<str>, u64)> = HashMap::new();
-    let (mut rows_read, mut nulled) = (0u64, 0u64);
-    while let Some(batch) = reader.batches.recv().await {
-        let batch = match batch {
-            Ok(b) => b,
-            Err(e) => {
+    let mut kept = Kept {
+        source,
+        columns: &columns,
+        delimiter,
+        records: Vec::new(),
+        rejects: Vec::new(),
+        first_seen: HashMap::new(),
+        nulled: 0,
+    };
+    let mut rows_read = 0u64;
+    // A batch mapped, waiting to be taken in while the next one is mapped: taking in (duplicate
+    // keys, rejects, moving records) runs on one core, and the cores were a third idle during
+    // the 1M benchmark's pull when the two took turns.
+    let mut mapped_before: Option<(connectors::RowBatch, Vec<Result<Mapped, RowError>>)> = None;
+    loop {
+        let batch = match reader.batches.recv().await {
+            Some(Ok(b)) => Some(b),
+            Some(Err(e)) => {
                 tracing::warn!(error = %e, "source failed while reading");
                 progress.source_finished(&connector.name, false);
                 return Pulled::failed(connector, started.elapsed().as_secs_f64(), e.to_string());
             }
+            None => None,
         };
-        rows_read += (batch.rows.len() + batch.bad.len()) as u64;
-        for bad in batch.bad {
-            rejects.push(RejectRow {
-                source: source.to_string(),
-                location: bad.location,
-                record_key: None,
-                reason: bad.reason,
-                raw: bad.raw,
-            });
+        if let Some(b) = &batch {
+            rows_read += (b.rows.len() + b.bad.len()) as u64;
         }
-        // Mapping is CPU work: spread it over the cores, keeping row order.
-        let mapped: Vec<_> = super::cpu(|| {
-            batch
-                .rows
-                .par_iter()
-                .map(|row| compiled.apply(source, row, today))
-                .collect()
-        });
-        for (row, result) in batch.rows.iter().zip(mapped) {
-            match result {
-                Ok(m) => {
-                    if let Some((place, line)) = first_seen.get(&m.record.key) {
-                        let first = connectors::format_location(place, *line);
-                        rejects.push(RejectRow {
-                            source: source.to_string(),
-                            location: row.location(),
-                            record_key: Some(m.record.key.to_string()),
-                            reason: format!(
-                                "duplicate key {:?}: already used at {first}",
-                                m.record.key.as_str()
-                            ),
-                            raw: raw_text(&columns, row, delimiter),
-                        });
-                        continue;
+        let before = mapped_before.take();
+        let ((), mapped) = super::cpu(|| {
+            rayon::join(
+                || {
+                    if let Some((b, m)) = before {
+                        kept.take_in(b, m);
                     }
-                    first_seen.insert(m.record.key.clone(), (row.place.clone(), row.line));
-                    nulled += u64::from(m.nulled_fields);
-                    records.push(m.record);
-                }
-                Err(e) => rejects.push(RejectRow {
-                    source: source.to_string(),
-                    location: row.location(),
-                    record_key: e.key,
-                    reason: e.reason,
-                    raw: raw_text(&columns, row, delimiter),
-                }),
-            }
+                },
+                || {
+                    batch.as_ref().map(|b| {
+                        b.rows
+                            .par_iter()
+                            .map(|row| compiled.apply(source, row, today))
+                            .collect::<Vec<_>>()
+                    })
+                },
+            )
+        });
+        match (batch, mapped) {
+            (Some(b), Some(m)) => mapped_before = Some((b, m)),
+            _ => break,
         }
         progress.source_rows(source, rows_read);
     }
+    let Kept {
+        records,
+        rejects,
+        nulled,
+        ..
+    } = kept;
     let watermark = connector.watermark.as_ref().and_then(|col| {
         records
             .iter()
@@ -215,5 +210,65 @@ async fn pull_in_span(
         records,
         rejects,
         watermark,
+    }
+}
+
+/// What a source keeps as its batches are taken in.
+struct Kept<'a> {
+    source: &'a str,
+    columns: &'a [String],
+    delimiter: Option<u8>,
+    records: Vec<Record>,
+    rejects: Vec<RejectRow>,
+    /// Where each key was first seen; the location is only written out for a duplicate.
+    first_seen: HashMap<Text, (Arc<str>, u64)>,
+    nulled: u64,
+}
+
+impl Kept<'_> {
+    /// Takes in one mapped batch, in row order: its unreadable rows, then each row kept or
+    /// rejected (a mapping error, or a key already seen).
+    fn take_in(&mut self, batch: connectors::RowBatch, mapped: Vec<Result<Mapped, RowError>>) {
+        for bad in batch.bad {
+            self.rejects.push(RejectRow {
+                source: self.source.to_string(),
+                location: bad.location,
+                record_key: None,
+                reason: bad.reason,
+                raw: bad.raw,
+            });
+        }
+        for (row, result) in batch.rows.iter().zip(mapped) {
+            match result {
+                Ok(m) => match self.first_seen.entry(m.record.key.clone()) {
+                    Entry::Occupied(first) => {
+                        let (place, line) = first.get();
+                        let first = connectors::format_location(place, *line);
+                        self.rejects.push(RejectRow {
+                            source: self.source.to_string(),
+                            location: row.location(),
+                            record_key: Some(m.record.key.to_string()),
+                            reason: format!(
+                                "duplicate key {:?}: already used at {first}",
+                                m.record.key.as_str()
+                            ),
+                            raw: raw_text(self.columns, row, self.delimiter),
+                        });
+                    }
+                    Entry::Vacant(slot) => {
+                        slot.insert((row.place.clone(), row.line));
+                        self.nulled += u64::from(m.nulled_fields);
+                        self.records.push(m.record);
+                    }
+                },
+                Err(e) => self.rejects.push(RejectRow {
+                    source: self.source.to_string(),
+                    location: row.location(),
+                    record_key: e.key,
+                    reason: e.reason,
+                    raw: raw_text(self.columns, row, self.delimiter),
+                }),
+            }
+        }
     }
 }
