@@ -66,24 +66,24 @@ pub fn queue_items(input: &QueueInput<'_>) -> Vec<ReviewItemRow> {
         .chunk_by(|x, y| (x.0, x.1) == (y.0, y.1))
         .map(|pairs| {
             let (ci, cj, first) = pairs[0];
-            let mut g = Group {
-                best: first,
-                pairs: 0,
-                over_merge: false,
-                reason: None,
+            let mut scored = pairs.iter().map(|&(_, _, p)| p);
+            let g = Group {
+                // The strongest pair; of equal ones, the lowest record numbers.
+                best: scored.clone().fold(first, |best, p| {
+                    if p.weight > best.weight
+                        || (p.weight == best.weight && (p.i, p.j) < (best.i, best.j))
+                    {
+                        p
+                    } else {
+                        best
+                    }
+                }),
+                pairs: pairs.len() as i64,
+                over_merge: scored
+                    .clone()
+                    .any(|p| f64::from(p.weight) >= input.merge_weight),
+                reason: scored.find_map(|p| reasons.get(&(p.i.min(p.j), p.i.max(p.j))).copied()),
             };
-            for &(_, _, p) in pairs {
-                g.pairs += 1;
-                g.over_merge |= f64::from(p.weight) >= input.merge_weight;
-                g.reason = g
-                    .reason
-                    .or_else(|| reasons.get(&(p.i.min(p.j), p.i.max(p.j))).copied());
-                if p.weight > g.best.weight
-                    || (p.weight == g.best.weight && (p.i, p.j) < (g.best.i, g.best.j))
-                {
-                    g.best = p;
-                }
-            }
             ((ci, cj), g)
         })
         .collect();
