@@ -98,6 +98,29 @@ pub(crate) trait PublishingPool<DB: sqlx::Database> {
     async fn done_publishing(&self, publishing: Publishing<DB>);
 }
 
+/// How long a publish waits for this pool's other connections to come back idle.
+const OWN_CONNECTIONS_WAIT: Duration = Duration::from_millis(500);
+
+/// Closes this pool's other connections, which would keep the switch from happening. A
+/// connection dropped a moment ago goes back to the pool on a task of its own, so it may not be
+/// idle yet: wait for it briefly, then go on (the switch fails and the publish stays in WAL mode
+/// if one is still held).
+async fn close_own_connections(pool: &sqlx::SqlitePool) {
+    let deadline = std::time::Instant::now() + OWN_CONNECTIONS_WAIT;
+    loop {
+        while let Some(idle) = pool.try_acquire() {
+            if let Err(e) = idle.close().await {
+                tracing::debug!(error = %e, "closing an idle store connection failed");
+            }
+        }
+        // The publishing connection itself is the one left.
+        if pool.size() <= 1 || std::time::Instant::now() >= deadline {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 impl PublishingPool<Sqlite> for sqlx::SqlitePool {
     async fn publishing(&self, rows: usize) -> Result<Publishing<Sqlite>, StoreError> {
         let mut conn = self
@@ -111,12 +134,7 @@ impl PublishingPool<Sqlite> for sqlx::SqlitePool {
                 writeback: None,
             });
         }
-        // This pool's own idle connections would keep the switch from happening.
-        while let Some(idle) = self.try_acquire() {
-            if let Err(e) = idle.close().await {
-                tracing::debug!(error = %e, "closing an idle store connection failed");
-            }
-        }
+        close_own_connections(self).await;
         sqlx::query("PRAGMA busy_timeout = 0")
             .execute(&mut *conn)
             .await
