@@ -300,19 +300,15 @@ async fn run(
     let key = |i: u32| -> SourceKey { records[i as usize].source_key() };
     // Every scored pair's decision, and the stewards' queue.
     let (pairs, review_items) = matching::stage("review", progress, &mut stages, || {
-        let refused: HashSet<(u32, u32)> = outcome
-            .clusters
-            .refusals
-            .iter()
-            .map(|r| (r.i, r.j))
-            .collect();
+        let refused = crate::review::Refused::new(&outcome.clusters.refusals);
         let pairs: Vec<PairRow> = outcome
             .scored
             .par_iter()
             .map(|p| {
                 let decision = if of[p.i as usize] == of[p.j as usize] {
                     "merge"
-                } else if refused.contains(&(p.i, p.j)) || f64::from(p.weight) >= merge_weight {
+                } else if refused.reason(p.i, p.j).is_some() || f64::from(p.weight) >= merge_weight
+                {
                     "kept_apart"
                 } else {
                     "review"
@@ -338,7 +334,7 @@ async fn run(
             of,
             ids: &golden.ids,
             sizes: &sizes,
-            refusals: &outcome.clusters.refusals,
+            refused: &refused,
             merge_weight,
             key: &key,
         });

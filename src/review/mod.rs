@@ -9,7 +9,7 @@ mod show;
 
 pub use decisions::{constraints_from, pins_from};
 pub use edit::{accept, defer, merge, pin, reject, split, unpin, Edited};
-pub use queue::{queue_items, QueueInput};
+pub use queue::{queue_items, QueueInput, Refused};
 pub use show::{show, Explainer, ReviewShow};
 
 use crate::store::StoreError;

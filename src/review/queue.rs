@@ -18,7 +18,7 @@ pub struct QueueInput<'a> {
     pub ids: &'a [String],
     /// Records per cluster.
     pub sizes: &'a [usize],
-    pub refusals: &'a [Refusal],
+    pub refused: &'a Refused,
     /// Weight at or above which a pair is a merge.
     pub merge_weight: f64,
     pub key: &'a (dyn Fn(u32) -> SourceKey + Sync),
@@ -31,12 +31,25 @@ struct Group {
     reason: Option<&'static str>,
 }
 
+/// The merge edges clustering refused, by record pair (either way round), with the reason.
+pub struct Refused(HashMap<(u32, u32), &'static str>);
+
+impl Refused {
+    pub fn new(refusals: &[Refusal]) -> Refused {
+        Refused(
+            refusals
+                .iter()
+                .map(|r| ((r.i.min(r.j), r.i.max(r.j)), r.reason.as_str()))
+                .collect(),
+        )
+    }
+
+    pub fn reason(&self, i: u32, j: u32) -> Option<&'static str> {
+        self.0.get(&(i.min(j), i.max(j))).copied()
+    }
+}
+
 pub fn queue_items(input: &QueueInput<'_>) -> Vec<ReviewItemRow> {
-    let reasons: HashMap<(u32, u32), &'static str> = input
-        .refusals
-        .iter()
-        .map(|r| ((r.i.min(r.j), r.i.max(r.j)), r.reason.as_str()))
-        .collect();
     // Pairs between two customers, ordered by golden ID, so that the item is the same whichever
     // way round it was scored; grouped by sorting (stable: each group keeps the scored order).
     let mut between: Vec<(u32, u32, ScoredPair)> = input
@@ -82,7 +95,7 @@ pub fn queue_items(input: &QueueInput<'_>) -> Vec<ReviewItemRow> {
                 over_merge: scored
                     .clone()
                     .any(|p| f64::from(p.weight) >= input.merge_weight),
-                reason: scored.find_map(|p| reasons.get(&(p.i.min(p.j), p.i.max(p.j))).copied()),
+                reason: scored.find_map(|p| input.refused.reason(p.i, p.j)),
             };
             ((ci, cj), g)
         })
@@ -157,7 +170,7 @@ mod tests {
             of: &of,
             ids: &ids,
             sizes: &[2, 1, 1],
-            refusals: &refusals,
+            refused: &Refused::new(&refusals),
             merge_weight: logit2(0.99),
             key: &key,
         });
