@@ -1,7 +1,6 @@
 //! The README's main job: a full sync of the demo estate into the embedded store.
 
-mod common;
-use common::*;
+use crate::support::*;
 
 #[test]
 fn demo_estate_syncs_into_golden_records_accurately_and_stably() {

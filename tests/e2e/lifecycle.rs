@@ -2,8 +2,7 @@
 //! stewards' merges, splits, pins, accepts and rejects that hold after the sources change, the
 //! change feed and redirects, and the audit trail.
 
-mod common;
-use common::*;
+use crate::support::*;
 use serde_json::Value;
 
 /// A copy of the demo estate (config, connectors, mappings, data) that a test may change.
@@ -151,7 +150,6 @@ async fn the_lifecycle_is_the_same_in_a_postgres_store() {
     };
     let db = TestDb::postgres(&base, "gild_lifecycle").await;
     lifecycle(&Estate::new(Some(&db.url))).await;
-    db.drop_now().await;
 }
 
 async fn lifecycle(e: &Estate) {

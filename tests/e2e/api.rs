@@ -1,8 +1,7 @@
 //! The read API: in-process through the router, and over loopback against the real
 //! `gild serve`, both on a store synced from the demo estate.
 
-mod common;
-use common::*;
+use crate::support::*;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
@@ -12,8 +11,8 @@ use gild::store::Store;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 use tower::ServiceExt;
 
 const TOKEN: &str = "test-read-token-0123456789";
@@ -171,7 +170,6 @@ async fn the_router_serves_a_postgres_store_the_same_way() {
     );
     assert_eq!(sync.status.code(), Some(0), "sync: {}", stderr(&sync));
     exercise_router(&db.url, "postgres").await;
-    db.drop_now().await;
 }
 
 /// Every route in-process, on a store synced from the demo estate.
@@ -503,17 +501,10 @@ async fn exercise_router(url: &str, engine: &str) {
     store.close().await;
 }
 
-/// The real server, killed if the test fails half-way.
+/// The real server (killed if the test fails half-way) and the address it listens on.
 struct Server {
-    child: Child,
+    process: Background,
     addr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn start_server(store_url: &str, tokens: &str) -> Server {
@@ -523,8 +514,8 @@ fn start_server(store_url: &str, tokens: &str) -> Server {
         .env("GILD_API_TOKENS", tokens)
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    let mut child = c.spawn().expect("gild serve starts");
-    let stderr = child.stderr.take().expect("stderr");
+    let mut process = Background::start(c);
+    let stderr = process.0.stderr.take().expect("stderr");
     let (tx, rx) = std::sync::mpsc::channel();
     // Read the address line, then keep draining so that logging never blocks the server.
     std::thread::spawn(move || {
@@ -540,7 +531,7 @@ fn start_server(store_url: &str, tokens: &str) -> Server {
     let addr = rx
         .recv_timeout(Duration::from_secs(60))
         .expect("gild serve prints `listening on http://ADDR`");
-    Server { child, addr }
+    Server { process, addr }
 }
 
 /// One HTTP/1.1 GET over a fresh connection: (status, head, body).
@@ -643,24 +634,10 @@ fn gild_serve_answers_over_loopback_and_stops_on_sigterm() {
     assert!(body.contains("\"/v1/changes\""));
 
     // SIGTERM: a graceful stop, exit code 0.
-    let pid = server.child.id().to_string();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill runs");
-    assert!(killed.success());
-    let began = Instant::now();
-    let code = loop {
-        if let Some(status) = server.child.try_wait().expect("wait") {
-            break status.code();
-        }
-        assert!(
-            began.elapsed() < Duration::from_secs(20),
-            "gild serve did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert_eq!(code, Some(0));
+    assert!(server.process.terminate(), "SIGTERM sent");
+    let status = server.process.wait_for_exit(Duration::from_secs(20));
+    assert!(status.is_some(), "gild serve did not stop on SIGTERM");
+    assert_eq!(status.and_then(|s| s.code()), Some(0));
 }
 
 #[test]

@@ -1,7 +1,6 @@
 //! Every kind of bad input: a clear message naming where and what, and nothing lost.
 
-mod common;
-use common::*;
+use crate::support::*;
 
 fn rejects(env: &[(&str, &str)]) -> Vec<serde_json::Value> {
     let out = run(

@@ -1,8 +1,7 @@
 //! The demo estate from real servers: the CRM in MariaDB, billing in PostgreSQL, synced into a
 //! PostgreSQL store; the golden view must match the embedded run's.
 
-mod common;
-use common::*;
+use crate::support::*;
 use std::collections::BTreeSet;
 
 /// The partition of records into golden customers, as sets of source keys, read from the
@@ -122,10 +121,6 @@ async fn mariadb_and_postgres_sources_into_a_postgres_store() {
             .expect("lineage view");
     assert!(lineage > 400);
     conn.close().await.ok();
-
-    crm.drop_now().await;
-    billing.drop_now().await;
-    store.drop_now().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,7 +1,6 @@
 //! `gild explain` and `gild evaluate`, and the shipped benchmark configs, on real runs.
 
-mod common;
-use common::*;
+use crate::support::*;
 use std::fmt::Write as _;
 
 fn truth_entity_of(key: &str) -> (String, Vec<(String, String)>) {

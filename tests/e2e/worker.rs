@@ -1,20 +1,10 @@
 //! `gild worker`: a cron schedule that fires within seconds, and the recorded run completing.
 
-mod common;
-use common::*;
-use std::process::{Child, Stdio};
+use crate::support::*;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-struct Worker(Child);
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_worker(env: &[(&str, &str)]) -> Worker {
+fn start_worker(env: &[(&str, &str)]) -> Background {
     let mut c = gild();
     c.args(["worker"])
         .stdout(Stdio::null())
@@ -22,7 +12,7 @@ fn start_worker(env: &[(&str, &str)]) -> Worker {
     for (k, v) in env {
         c.env(k, v);
     }
-    Worker(c.spawn().expect("start gild worker"))
+    Background::start(c)
 }
 
 /// Waits until the store shows a scheduled run that finished, returning the first one (the
@@ -46,20 +36,12 @@ fn wait_for_scheduled_run(env: &[(&str, &str)], limit: Duration) -> Option<serde
     None
 }
 
-fn stop(mut worker: Worker) -> String {
-    #[cfg(unix)]
-    {
-        let pid = worker.0.id().to_string();
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status();
-    }
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(40) {
-        if let Ok(Some(_)) = worker.0.try_wait() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(200));
+/// Stops the worker with SIGTERM (killed if it does not stop within 40 s) and returns its log.
+fn stop(mut worker: Background) -> String {
+    worker.terminate();
+    if worker.wait_for_exit(Duration::from_secs(40)).is_none() {
+        // Its log ends only when it does.
+        let _ = worker.0.kill();
     }
     let mut err = String::new();
     if let Some(mut e) = worker.0.stderr.take() {
@@ -140,5 +122,4 @@ async fn a_scheduled_sync_runs_with_the_postgres_queue_and_store() {
     for w in spans.windows(2) {
         assert!(w[0].1 <= w[1].0, "runs overlapped: {w:?}");
     }
-    store.drop_now().await;
 }
