@@ -4,8 +4,9 @@
 
 use super::output::{json, opt, out, outln, thousands, Table};
 use super::{load_config, Args, Format, EXIT_OK, EXIT_USAGE};
+use gild::golden::GoldenRow;
 use gild::review::{self, Edited, Explainer, ReviewShow, Steward};
-use gild::store::{AuditRecord, GoldenRow, GoldenView, ReviewItem, Store};
+use gild::store::{AuditRecord, GoldenView, ReviewItem, Store};
 use std::io::IsTerminal;
 
 #[derive(Debug, clap::Args)]

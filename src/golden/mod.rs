@@ -2,17 +2,21 @@
 //! lineage kept, IDs stable across runs, and the diff against what the store already holds.
 
 mod ids;
+mod lineage;
+mod record;
 mod row;
 mod survivorship;
 
 pub use ids::{assign, format_id, Assignment, Origin};
+pub use lineage::{FieldOrigin, Lineage};
+pub use record::{GoldenRow, GoldenRows, PreviousGolden};
 pub use row::{check_pin, golden_row, Pin, Pins, FIELD_COLUMNS};
 pub use survivorship::{
     choose, Candidate, GoldenField, Rule, Survivorship, SurvivorshipConfig, GOLDEN_FIELDS,
 };
 
 use crate::record::{Record, SourceKey};
-use crate::store::{EventKind, GoldenRow, NewEvent, PreviousGolden, Redirect, StagedChange};
+use crate::store::{EventKind, NewEvent, Redirect, StagedChange};
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -108,7 +112,7 @@ impl Upserts<'_> {
     }
 }
 
-impl crate::store::GoldenRows for Upserts<'_> {
+impl GoldenRows for Upserts<'_> {
     fn len(&self) -> usize {
         Upserts::len(self)
     }

@@ -1,9 +1,10 @@
 //! One golden record from its cluster's source records: survivorship per field, lineage per
 //! field, steward pins on top, and a hash of what a reader sees.
 
+use super::lineage::{FieldOrigin, Lineage};
+use super::record::GoldenRow;
 use super::survivorship::{choose, Candidate, GoldenField, Rule, Survivorship};
 use crate::record::{Record, RecordKind};
-use crate::store::{FieldOrigin, GoldenRow, Lineage};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 

@@ -3,11 +3,13 @@
 //! change in every later sync, and is audited, all in one transaction.
 
 use super::{ReviewError, Steward};
-use crate::golden::{check_pin, format_id, golden_row, Pin, Survivorship};
+use crate::golden::{
+    check_pin, format_id, golden_row, GoldenRow, Pin, PreviousGolden, Survivorship,
+};
 use crate::record::{Record, SourceKey};
 use crate::store::{
-    lineage_changes, EventKind, GoldenRow, GoldenView, LinkKind, LockGuard, NewEvent,
-    PreviousGolden, Redirect, ReviewItem, StewardChange, Store, SYNC_LOCK,
+    lineage_changes, EventKind, GoldenView, LinkKind, LockGuard, NewEvent, Redirect, ReviewItem,
+    StewardChange, Store, SYNC_LOCK,
 };
 use serde_json::json;
 use std::collections::HashSet;

@@ -3,10 +3,10 @@
 
 use super::{edit::pins_of, ReviewError};
 use crate::compare::{Comparator, Comparison, Prepared};
-use crate::golden::{golden_row, Survivorship};
+use crate::golden::{golden_row, GoldenRow, Survivorship};
 use crate::model::{Explanation, Model, Scorer};
 use crate::record::{Record, SourceKey};
-use crate::store::{GoldenRow, GoldenView, ReviewItem, Store, StoreError};
+use crate::store::{GoldenView, ReviewItem, Store, StoreError};
 use std::collections::HashMap;
 
 /// Scores pairs of staged records with the stored model. Term-frequency adjustments need every

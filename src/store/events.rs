@@ -253,14 +253,14 @@ pub(crate) fn encode_events(events: &[NewEvent]) -> Result<Vec<EncodedEvent>, St
 /// first sync creates every golden record, and building each change set as a JSON tree only to
 /// write it out and free it cost more than SQLite took to store it.
 pub(crate) fn created_changes_json(
-    lineage: &super::Lineage,
+    lineage: &crate::golden::Lineage,
     record_count: i64,
 ) -> Result<Box<serde_json::value::RawValue>, serde_json::Error> {
-    use super::FieldOrigin;
+    use crate::golden::FieldOrigin;
     use serde::ser::{SerializeMap, Serializer};
 
     struct Created<'a> {
-        lineage: &'a super::Lineage,
+        lineage: &'a crate::golden::Lineage,
         record_count: i64,
     }
     struct Field<'a>(&'a FieldOrigin);
@@ -316,7 +316,7 @@ mod tests {
 
     #[test]
     fn a_created_change_set_written_directly_equals_the_built_one() {
-        use crate::store::{FieldOrigin, Lineage};
+        use crate::golden::{FieldOrigin, Lineage};
         let origin = |value: &str, source: &str, key: &str, rule| FieldOrigin {
             value: value.into(),
             source: source.into(),

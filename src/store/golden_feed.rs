@@ -6,7 +6,8 @@
 //! 1M benchmark's first publish the cores were a third idle.
 
 use super::events::{created_changes_json, lineage_changes, EncodedEvent};
-use super::{EventKind, GoldenRow, GoldenRows, StoreError};
+use super::{EventKind, StoreError};
+use crate::golden::{GoldenRow, GoldenRows};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::ops::Range;

@@ -6,8 +6,9 @@ use super::events::{encode_events, EncodedEvent};
 use super::golden_feed::{prepare_slice, Before, CreatedChanges};
 use super::journal::PublishingPool;
 use super::{insert_events, now, on_pool, Doing, EventKind, NewEvent, Store, StoreError};
+use crate::golden::GoldenRows;
 use crate::record::{Record, SourceKey};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
 /// Parameters per statement: under SQLite's limit of 32,766 and PostgreSQL's of 65,535.
@@ -25,26 +26,6 @@ pub struct SourceOutcome {
     pub fields_nulled: u64,
     pub seconds: f64,
     pub error: Option<String>,
-}
-
-/// Golden rows to write, produced a slice at a time so that a million of them never sit in
-/// memory at once.
-pub trait GoldenRows: Send + Sync {
-    fn len(&self) -> usize;
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-    /// The rows at `range` (within `0..len()`).
-    fn rows(&self, range: std::ops::Range<usize>) -> Vec<GoldenRow>;
-}
-
-impl GoldenRows for Vec<GoldenRow> {
-    fn len(&self) -> usize {
-        self.as_slice().len()
-    }
-    fn rows(&self, range: std::ops::Range<usize>) -> Vec<GoldenRow> {
-        self[range].to_vec()
-    }
 }
 
 /// Golden rows built per slice of this many.
@@ -72,36 +53,6 @@ pub enum StagedChange<'a> {
     Regolden { key: SourceKey, golden_id: String },
     /// Gone from its source.
     Delete { key: SourceKey },
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct GoldenRow {
-    pub golden_id: String,
-    pub given_name: Option<String>,
-    pub middle_name: Option<String>,
-    pub family_name: Option<String>,
-    pub full_name: Option<String>,
-    pub date_of_birth: Option<NaiveDate>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub street: Option<String>,
-    pub unit: Option<String>,
-    pub city: Option<String>,
-    pub region: Option<String>,
-    pub postcode: Option<String>,
-    pub country: Option<String>,
-    pub national_id: Option<String>,
-    pub record_count: i64,
-    pub customer_records: i64,
-    pub billing_accounts: i64,
-    pub orders: i64,
-    pub lineage: super::Lineage,
-    pub content_hash: i64,
-    pub created_seq: i64,
-    pub created_run: String,
-    pub updated_run: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -179,7 +130,7 @@ pub struct Publication<'a> {
 /// Inserts or updates golden rows inside an open transaction (`$tx`).
 macro_rules! upsert_golden {
     ($tx:expr, $rows:expr) => {{
-        let rows: &[$crate::store::GoldenRow] = $rows;
+        let rows: &[$crate::golden::GoldenRow] = $rows;
         $crate::store::bulk::write_chunks!($tx, rows.chunks(MAX_BINDS / 26), "writing golden customers", |chunk| {
             let lineage = $crate::store::bulk::encode_json(chunk, |g| &g.lineage)?;
             let mut qb = sqlx::QueryBuilder::new(

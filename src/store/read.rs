@@ -1,20 +1,11 @@
 //! Reading the store: the previous run's state for the next run, and the views the CLI shows.
 
 use super::{on_pool, Doing, Store, StoreError};
+use crate::golden::PreviousGolden;
 use crate::record::{Record, SourceKey};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::types::Json;
 use std::collections::HashMap;
-
-/// What a run needs to know about a golden customer that already exists.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct PreviousGolden {
-    pub golden_id: String,
-    pub content_hash: i64,
-    pub created_seq: i64,
-    pub created_run: String,
-    pub created_at: DateTime<Utc>,
-}
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
 pub struct GoldenSummary {

@@ -1,6 +1,7 @@
 //! One contract suite for every store engine: SQLite always, PostgreSQL when GILD_TEST_POSTGRES_URL is set.
 
 use super::*;
+use crate::golden::GoldenRow;
 use crate::record::{BillingFacts, Facts, Record, SourceKey};
 
 fn record(key: &str, kind_billing: bool) -> Record {
@@ -48,10 +49,10 @@ fn golden(id: &str, seq: i64) -> GoldenRow {
         billing_accounts: 1,
         orders: 0,
         lineage: {
-            let mut l = crate::store::Lineage::new();
+            let mut l = crate::golden::Lineage::new();
             l.set(
                 "family_name",
-                crate::store::FieldOrigin {
+                crate::golden::FieldOrigin {
                     value: "Lee".into(),
                     source: "crm".into(),
                     key: "1".into(),
@@ -280,7 +281,7 @@ async fn contract(store: Store) {
     let mut changed = golden("G00000001", 1);
     changed.lineage.set(
         "family_name",
-        crate::store::FieldOrigin {
+        crate::golden::FieldOrigin {
             value: "Li".into(),
             source: "billing".into(),
             key: "AC-9".into(),
