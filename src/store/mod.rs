@@ -27,7 +27,7 @@ pub use publish::{
     StagedChange,
 };
 pub use read::{GoldenSummary, GoldenView, LinkedRecord, RejectView, RunSourceView, RunView};
-pub use search::{CustomerDocument, CustomerFields, CustomerSearch, LookupSample, RawLinkedRecord};
+pub use search::{CustomerDocument, CustomerSearch, LookupSample, RawLinkedRecord};
 pub use sqlite_memory::use_global_allocator_for_sqlite;
 pub use steward::{AuditRecord, LinkDecision, LinkKind, PinDecision, ReviewItem, StewardChange};
 
