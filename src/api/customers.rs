@@ -233,4 +233,50 @@ mod tests {
         assert!(msg(&[("name", "x"), ("limit", "0")]).contains("limit must be"));
         assert!(msg(&[("name", "x"), ("limit", "ten")]).contains("not \"ten\""));
     }
+
+    #[test]
+    fn the_openapi_customer_is_the_document_served() {
+        use crate::golden::{GoldenColumn, GoldenFields, GoldenRecord};
+        use serde_json::value::RawValue;
+        let spec: serde_json::Value = serde_json::from_str(crate::api::OPENAPI).expect("JSON");
+        let documented: Vec<&str> = spec["components"]["schemas"]["Customer"]["properties"]
+            .as_object()
+            .expect("Customer properties")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let golden = GoldenRecord {
+            golden_id: "G00000001".into(),
+            fields: GoldenFields::default(),
+            full_name: None,
+            record_count: 1,
+            customer_records: 1,
+            billing_accounts: 0,
+            orders: 0,
+            created_run: "r".into(),
+            updated_run: "r".into(),
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            updated_at: chrono::DateTime::UNIX_EPOCH,
+            lineage: RawValue::from_string("{}".into()).expect("JSON"),
+        };
+        let doc = CustomerDocument {
+            golden,
+            records: Vec::new(),
+            redirected_from: None,
+        };
+        let mut served: Vec<String> = match serde_json::to_value(&doc).expect("encodes") {
+            serde_json::Value::Object(map) => map.keys().cloned().collect(),
+            other => panic!("not an object: {other}"),
+        };
+        let mut documented_sorted: Vec<String> = documented.iter().map(|k| k.to_string()).collect();
+        served.sort_unstable();
+        documented_sorted.sort_unstable();
+        assert_eq!(served, documented_sorted);
+        for column in GoldenColumn::ALL {
+            assert!(
+                documented.contains(&column.name()),
+                "{column} is documented"
+            );
+        }
+    }
 }

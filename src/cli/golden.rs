@@ -4,6 +4,7 @@ use super::changes::events_table;
 use super::output::{json, opt, out, outln, thousands, Table};
 use super::review::print_edit;
 use super::{load_config, Args, Format, NotFound, EXIT_OK};
+use gild::golden::GoldenColumn;
 use gild::record::{Facts, SourceKey};
 use gild::review::{self, Steward};
 use gild::store::{GoldenView, Store};
@@ -44,8 +45,7 @@ pub enum GoldenCommand {
     /// Set one field's value whatever survivorship would choose.
     Pin {
         id: String,
-        /// One of given_name, middle_name, family_name, date_of_birth, email, phone, street,
-        /// unit, city, region, postcode, country, national_id.
+        #[arg(help = pin_field_help())]
         field: String,
         value: String,
         #[command(flatten)]
@@ -60,6 +60,10 @@ pub enum GoldenCommand {
     },
     /// Every change to one golden customer, oldest first, from the change feed.
     History { id: String },
+}
+
+fn pin_field_help() -> String {
+    format!("One of {}", GoldenColumn::list("{}"))
 }
 
 /// Who makes a correction, and why (the audit trail keeps both).
@@ -226,14 +230,13 @@ fn render(v: &GoldenView) -> String {
         g.record_count, g.customer_records, g.billing_accounts, g.orders, g.created_run, g.updated_run
     ));
     let mut t = Table::new(&["field", "value", "from", "rule"]);
-    for f in gild::golden::FIELD_COLUMNS {
-        if let Some(l) = v.lineage.get(f) {
-            let s = |k: &str| l.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
+    for f in GoldenColumn::ALL {
+        if let Some(o) = g.lineage.get(f) {
             t.row(vec![
                 f.to_string(),
-                s("value"),
-                format!("{}:{}", s("source"), s("key")),
-                s("rule"),
+                o.value.to_string(),
+                format!("{}:{}", o.source, o.key),
+                o.rule.name().to_string(),
             ]);
         }
     }

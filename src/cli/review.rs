@@ -4,8 +4,9 @@
 
 use super::output::{json, opt, out, outln, thousands, Table};
 use super::{load_config, Args, Format, EXIT_OK, EXIT_USAGE};
+use gild::golden::{GoldenColumn, Lineage};
 use gild::review::{self, Edited, Explainer, ReviewShow, Steward};
-use gild::store::{AuditRecord, GoldenRow, GoldenView, ReviewItem, Store};
+use gild::store::{AuditRecord, ReviewItem, Store};
 use std::io::IsTerminal;
 
 #[derive(Debug, clap::Args)]
@@ -172,19 +173,8 @@ fn history_table(trail: &[AuditRecord]) -> String {
     t.render()
 }
 
-const FIELDS: [&str; 13] = gild::golden::FIELD_COLUMNS;
-
-fn lineage_value(v: &GoldenView, field: &str) -> String {
-    v.lineage
-        .get(field)
-        .and_then(|l| l.get("value"))
-        .and_then(|x| x.as_str())
-        .unwrap_or("")
-        .to_string()
-}
-
-fn row_value(r: &GoldenRow, field: &str) -> String {
-    r.lineage
+fn lineage_value(lineage: &Lineage, field: GoldenColumn) -> String {
+    lineage
         .get(field)
         .map(|o| o.value.to_string())
         .unwrap_or_default()
@@ -274,9 +264,15 @@ pub fn render(s: &ReviewShow) -> String {
     }
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
     let mut t = Table::new(&header);
-    for f in FIELDS {
-        let (a, b) = (lineage_value(ga, f), lineage_value(gb, f));
-        let merged = s.merged.as_ref().map(|m| row_value(m, f));
+    for f in GoldenColumn::ALL {
+        let (a, b) = (
+            lineage_value(&ga.golden.lineage, f),
+            lineage_value(&gb.golden.lineage, f),
+        );
+        let merged = s
+            .merged
+            .as_ref()
+            .map(|m| lineage_value(&m.record.lineage, f));
         if a.is_empty() && b.is_empty() && merged.as_deref().unwrap_or("").is_empty() {
             continue;
         }

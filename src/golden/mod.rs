@@ -2,17 +2,24 @@
 //! lineage kept, IDs stable across runs, and the diff against what the store already holds.
 
 mod ids;
-mod row;
+mod lineage;
+mod record;
 mod survivorship;
+mod version;
 
 pub use ids::{assign, format_id, Assignment, Origin};
-pub use row::{check_pin, golden_row, Pin, Pins, FIELD_COLUMNS};
+pub use lineage::{ChosenBy, FieldOrigin, Lineage};
+pub use record::{
+    FieldValue, GoldenColumn, GoldenFields, GoldenRecord, GoldenVersion, GoldenVersions,
+    PreviousGolden,
+};
 pub use survivorship::{
     choose, Candidate, GoldenField, Rule, Survivorship, SurvivorshipConfig, GOLDEN_FIELDS,
 };
+pub use version::{check_pin, golden_version, Pin, Pins};
 
 use crate::record::{Record, SourceKey};
-use crate::store::{EventKind, GoldenRow, NewEvent, PreviousGolden, Redirect, StagedChange};
+use crate::store::{EventKind, NewEvent, Redirect, StagedChange};
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -83,7 +90,7 @@ impl Upserts<'_> {
         self.items.is_empty()
     }
 
-    pub fn rows(&self, range: std::ops::Range<usize>) -> Vec<GoldenRow> {
+    pub fn versions(&self, range: std::ops::Range<usize>) -> Vec<GoldenVersion> {
         self.items[range]
             .par_iter()
             .map(|u| {
@@ -93,27 +100,28 @@ impl Upserts<'_> {
                     .collect();
                 let id = &self.ids[u.cluster as usize];
                 let pins = self.pins.get(id).map(Vec::as_slice).unwrap_or_default();
-                let mut row = golden_row(self.survivorship, &rs, pins);
-                row.golden_id = id.clone();
-                row.created_seq = u.created_seq;
-                (row.created_run, row.created_at) = match &u.created {
+                let mut version = golden_version(self.survivorship, &rs, pins);
+                version.created_seq = u.created_seq;
+                let g = &mut version.record;
+                g.golden_id = id.clone();
+                (g.created_run, g.created_at) = match &u.created {
                     Some((run, at)) => (run.clone(), *at),
                     None => (self.run_id.clone(), self.now),
                 };
-                row.updated_run = self.run_id.clone();
-                row.updated_at = self.now;
-                row
+                g.updated_run = self.run_id.clone();
+                g.updated_at = self.now;
+                version
             })
             .collect()
     }
 }
 
-impl crate::store::GoldenRows for Upserts<'_> {
+impl GoldenVersions for Upserts<'_> {
     fn len(&self) -> usize {
         Upserts::len(self)
     }
-    fn rows(&self, range: std::ops::Range<usize>) -> Vec<GoldenRow> {
-        Upserts::rows(self, range)
+    fn versions(&self, range: std::ops::Range<usize>) -> Vec<GoldenVersion> {
+        Upserts::versions(self, range)
     }
 }
 
@@ -166,7 +174,7 @@ pub fn build<'a>(
             previous.golden.contains_key(id).then(|| {
                 let rs: Vec<&Record> = members.iter().map(|&r| &records[r as usize]).collect();
                 let pins = previous.pins.get(id).map(Vec::as_slice).unwrap_or_default();
-                golden_row(survivorship, &rs, pins).content_hash
+                golden_version(survivorship, &rs, pins).content_hash
             })
         })
         .collect();

@@ -1,5 +1,6 @@
 //! Survivorship: which source record's value each golden field takes.
 
+use super::record::GoldenColumn;
 use crate::record::Record;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -41,6 +42,29 @@ pub enum GoldenField {
     Phone,
     Address,
     NationalId,
+}
+
+impl GoldenField {
+    /// The golden record's columns it chooses, in display order.
+    pub const fn columns(self) -> &'static [GoldenColumn] {
+        match self {
+            GoldenField::GivenName => &[GoldenColumn::GivenName],
+            GoldenField::MiddleName => &[GoldenColumn::MiddleName],
+            GoldenField::FamilyName => &[GoldenColumn::FamilyName],
+            GoldenField::DateOfBirth => &[GoldenColumn::DateOfBirth],
+            GoldenField::Email => &[GoldenColumn::Email],
+            GoldenField::Phone => &[GoldenColumn::Phone],
+            GoldenField::Address => &[
+                GoldenColumn::Street,
+                GoldenColumn::Unit,
+                GoldenColumn::City,
+                GoldenColumn::Region,
+                GoldenColumn::Postcode,
+                GoldenColumn::Country,
+            ],
+            GoldenField::NationalId => &[GoldenColumn::NationalId],
+        }
+    }
 }
 
 pub const GOLDEN_FIELDS: [GoldenField; 8] = [

@@ -62,16 +62,20 @@ fn survivorship_picks_per_field_and_keeps_lineage() {
         at(),
     );
     assert_eq!(b.upserts.len(), 1);
-    let rows = b.upserts.rows(0..b.upserts.len());
-    let g = &rows[0];
+    let rows = b.upserts.versions(0..b.upserts.len());
+    let g = &rows[0].record;
     assert_eq!(g.golden_id, "G00000001");
-    assert_eq!(g.given_name.as_deref(), Some("Robert"), "longest");
+    assert_eq!(g.fields.given_name.as_deref(), Some("Robert"), "longest");
     assert_eq!(
-        g.email.as_deref(),
+        g.fields.email.as_deref(),
         Some("bob@old.com"),
         "source priority: crm first"
     );
-    assert_eq!(g.street.as_deref(), Some("9 NEW RD"), "most recent address");
+    assert_eq!(
+        g.fields.street.as_deref(),
+        Some("9 NEW RD"),
+        "most recent address"
+    );
     assert_eq!(g.full_name.as_deref(), Some("Robert Smith"));
     assert_eq!(g.lineage.to_value()["given_name"]["source"], "billing");
     assert_eq!(g.lineage.to_value()["given_name"]["rule"], "longest");
@@ -110,8 +114,8 @@ fn a_rerun_with_the_same_input_changes_nothing_and_a_changed_record_updates() {
         "run1",
         at(),
     );
-    let rows = first.upserts.rows(0..first.upserts.len());
-    let g = &rows[0];
+    let rows = first.upserts.versions(0..first.upserts.len());
+    let (g, hash) = (&rows[0].record, rows[0].content_hash);
     let xref: HashMap<SourceKey, (String, i64)> = records
         .iter()
         .zip(&hashes)
@@ -121,8 +125,8 @@ fn a_rerun_with_the_same_input_changes_nothing_and_a_changed_record_updates() {
         g.golden_id.clone(),
         PreviousGolden {
             golden_id: g.golden_id.clone(),
-            content_hash: g.content_hash,
-            created_seq: g.created_seq,
+            content_hash: hash,
+            created_seq: rows[0].created_seq,
             created_run: g.created_run.clone(),
             created_at: g.created_at,
         },
@@ -162,9 +166,9 @@ fn a_rerun_with_the_same_input_changes_nothing_and_a_changed_record_updates() {
         at(),
     );
     assert_eq!(third.counts.updated, 1);
-    let third_rows = third.upserts.rows(0..third.upserts.len());
-    assert_eq!(third_rows[0].golden_id, g.golden_id);
-    assert_eq!(third_rows[0].created_run, "run1", "creation is kept");
+    let third_rows = third.upserts.versions(0..third.upserts.len());
+    assert_eq!(third_rows[0].record.golden_id, g.golden_id);
+    assert_eq!(third_rows[0].record.created_run, "run1", "creation is kept");
     assert_eq!(third.staged.len(), 1);
 
     // The billing record is gone from a source that was pulled: deleted from the store.
@@ -287,12 +291,120 @@ fn merges_splits_and_deletes_become_events_and_redirects() {
             && b.deletes.contains(&"G00000009".to_string())
     );
     // The steward's pin rides on the surviving ID.
-    let rows = b.upserts.rows(0..b.upserts.len());
+    let rows = b.upserts.versions(0..b.upserts.len());
     let merged = rows
         .iter()
-        .find(|r| r.golden_id == "G00000001")
+        .find(|r| r.record.golden_id == "G00000001")
+        .map(|r| &r.record)
         .expect("merged row");
-    assert_eq!(merged.email.as_deref(), Some("pinned@x.com"));
+    assert_eq!(merged.fields.email.as_deref(), Some("pinned@x.com"));
     assert_eq!(merged.lineage.to_value()["email"]["rule"], "pinned");
     assert_eq!(merged.lineage.to_value()["email"]["key"], "anna");
+}
+
+/// A record with every field, from two sources.
+fn full(source: &str, key: &str, day: u32, given: &str) -> Record {
+    Record {
+        source: source.into(),
+        key: key.into(),
+        given_name: Some(given.into()),
+        middle_name: Some("Q".into()),
+        family_name: Some("Smith".into()),
+        date_of_birth: NaiveDate::from_ymd_opt(1980, 2, day),
+        emails: vec![format!("{given}@x.com").into(), "b@y.org".into()],
+        phones: vec!["+15550001".into()],
+        street: Some(format!("{day} MAIN ST").into()),
+        unit: Some("APT 2".into()),
+        city: Some("BOSTON".into()),
+        region: Some("MA".into()),
+        postcode: Some("02101".into()),
+        country: Some("US".into()),
+        national_id: Some(format!("99{day}").into()),
+        updated_at: NaiveDate::from_ymd_opt(2024, 1, day).and_then(|d| d.and_hms_opt(0, 0, 0)),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn content_hashes_and_lineage_are_those_stored_by_earlier_versions() {
+    // Taken from the version before golden records had their own type: a stored hash that
+    // changed would make every stored customer look changed to the next sync.
+    let (a, b) = (
+        full("crm", "C1", 3, "Robert"),
+        full("billing", "B1", 9, "Bob"),
+    );
+    let pin = |field: &str, value: &str| Pin {
+        field: field.into(),
+        value: value.into(),
+        decision_id: 1,
+        by: "anna".into(),
+    };
+    let pins = [
+        pin("middle_name", "Quinn"),
+        pin("date_of_birth", "1980-02-04"),
+    ];
+    let surv = survivorship();
+    let plain = golden_version(&surv, &[&a, &b], &[]);
+    assert_eq!(plain.content_hash, 865366209444736207);
+    assert_eq!(
+        serde_json::to_string(&plain.record.lineage).expect("encodes"),
+        r#"{"city":{"key":"B1","rule":"most_recent","source":"billing","value":"BOSTON"},"country":{"key":"B1","rule":"most_recent","source":"billing","value":"US"},"date_of_birth":{"key":"C1","rule":"source_priority","source":"crm","value":"1980-02-03"},"email":{"key":"C1","rule":"source_priority","source":"crm","value":"b@y.org"},"family_name":{"key":"C1","rule":"source_priority","source":"crm","value":"Smith"},"given_name":{"key":"C1","rule":"longest","source":"crm","value":"Robert"},"middle_name":{"key":"C1","rule":"source_priority","source":"crm","value":"Q"},"national_id":{"key":"C1","rule":"source_priority","source":"crm","value":"993"},"phone":{"key":"C1","rule":"source_priority","source":"crm","value":"+15550001"},"postcode":{"key":"B1","rule":"most_recent","source":"billing","value":"02101"},"region":{"key":"B1","rule":"most_recent","source":"billing","value":"MA"},"street":{"key":"B1","rule":"most_recent","source":"billing","value":"9 MAIN ST"},"unit":{"key":"B1","rule":"most_recent","source":"billing","value":"APT 2"}}"#
+    );
+    assert_eq!(plain.record.full_name.as_deref(), Some("Robert Q Smith"));
+    let pinned = golden_version(&surv, &[&a, &b], &pins);
+    assert_eq!(pinned.content_hash, -4917068901379227901);
+    assert_eq!(
+        serde_json::to_string(&pinned.record.lineage).expect("encodes"),
+        r#"{"city":{"key":"B1","rule":"most_recent","source":"billing","value":"BOSTON"},"country":{"key":"B1","rule":"most_recent","source":"billing","value":"US"},"date_of_birth":{"key":"anna","rule":"pinned","source":"steward","value":"1980-02-04"},"email":{"key":"C1","rule":"source_priority","source":"crm","value":"b@y.org"},"family_name":{"key":"C1","rule":"source_priority","source":"crm","value":"Smith"},"given_name":{"key":"C1","rule":"longest","source":"crm","value":"Robert"},"middle_name":{"key":"anna","rule":"pinned","source":"steward","value":"Quinn"},"national_id":{"key":"C1","rule":"source_priority","source":"crm","value":"993"},"phone":{"key":"C1","rule":"source_priority","source":"crm","value":"+15550001"},"postcode":{"key":"B1","rule":"most_recent","source":"billing","value":"02101"},"region":{"key":"B1","rule":"most_recent","source":"billing","value":"MA"},"street":{"key":"B1","rule":"most_recent","source":"billing","value":"9 MAIN ST"},"unit":{"key":"B1","rule":"most_recent","source":"billing","value":"APT 2"}}"#
+    );
+    assert_eq!(
+        pinned.record.full_name.as_deref(),
+        Some("Robert Quinn Smith")
+    );
+    assert_eq!(
+        pinned.record.fields.date_of_birth,
+        NaiveDate::from_ymd_opt(1980, 2, 4)
+    );
+}
+
+#[test]
+fn the_column_list_is_the_survivorship_fields_and_the_fields_struct() {
+    let from_survivorship: Vec<GoldenColumn> = GOLDEN_FIELDS
+        .iter()
+        .flat_map(|f| f.columns().iter().copied())
+        .collect();
+    assert_eq!(from_survivorship, GoldenColumn::ALL);
+
+    // Every column reads and writes its own field of GoldenFields, named as the column is.
+    let json = |f: &GoldenFields| serde_json::to_value(f).expect("encodes");
+    let names: Vec<String> = match json(&GoldenFields::default()) {
+        serde_json::Value::Object(map) => map.keys().cloned().collect(),
+        other => panic!("not an object: {other}"),
+    };
+    let mut columns: Vec<&str> = GoldenColumn::ALL.map(GoldenColumn::name).to_vec();
+    columns.sort_unstable();
+    assert_eq!(
+        names, columns,
+        "GoldenFields' serde names are the column names"
+    );
+    for column in GoldenColumn::ALL {
+        assert_eq!(GoldenColumn::parse(column.name()), Some(column));
+        let mut fields = GoldenFields::default();
+        fields.set(column, Some("2001-02-03".into()));
+        let set: Vec<(String, serde_json::Value)> = match json(&fields) {
+            serde_json::Value::Object(map) => {
+                map.into_iter().filter(|(_, v)| !v.is_null()).collect()
+            }
+            other => panic!("not an object: {other}"),
+        };
+        assert_eq!(set, [(column.name().to_string(), "2001-02-03".into())]);
+        assert_eq!(
+            serde_json::to_value(fields.get(column)).expect("encodes"),
+            "2001-02-03"
+        );
+    }
+    assert_eq!(GoldenColumn::parse("full_name"), None);
+    assert!(check_pin("shoe_size", "9").is_err_and(|e| e.contains("given_name, middle_name")));
+    assert!(check_pin("date_of_birth", "yesterday").is_err());
+    assert!(check_pin("national_id", "AB123").is_ok());
 }

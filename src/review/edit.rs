@@ -3,11 +3,14 @@
 //! change in every later sync, and is audited, all in one transaction.
 
 use super::{ReviewError, Steward};
-use crate::golden::{check_pin, format_id, golden_row, Pin, Survivorship};
+use crate::golden::{
+    check_pin, format_id, golden_version, GoldenColumn, GoldenVersion, Lineage, Pin,
+    PreviousGolden, Survivorship,
+};
 use crate::record::{Record, SourceKey};
 use crate::store::{
-    lineage_changes, EventKind, GoldenRow, GoldenView, LinkKind, LockGuard, NewEvent,
-    PreviousGolden, Redirect, ReviewItem, StewardChange, Store, SYNC_LOCK,
+    lineage_changes, EventKind, GoldenView, LinkKind, LockGuard, NewEvent, Redirect, ReviewItem,
+    StewardChange, Store, SYNC_LOCK,
 };
 use serde_json::json;
 use std::collections::HashSet;
@@ -95,17 +98,18 @@ fn records(view: &GoldenView) -> Vec<&Record> {
 }
 
 /// Sets ID and timestamps: an existing customer keeps its creation, a new one is created now.
-fn stamp(row: &mut GoldenRow, id: &str, existing: Option<&PreviousGolden>, new_seq: i64) {
+fn stamp(version: &mut GoldenVersion, id: &str, existing: Option<&PreviousGolden>, new_seq: i64) {
     let at = crate::store::now();
+    let row = &mut version.record;
     row.golden_id = id.to_string();
     match existing {
         Some(p) => {
-            row.created_seq = p.created_seq;
+            version.created_seq = p.created_seq;
             row.created_run = p.created_run.clone();
             row.created_at = p.created_at;
         }
         None => {
-            row.created_seq = new_seq;
+            version.created_seq = new_seq;
             row.created_run = STEWARD_RUN.into();
             row.created_at = at;
         }
@@ -117,29 +121,38 @@ fn stamp(row: &mut GoldenRow, id: &str, existing: Option<&PreviousGolden>, new_s
 fn view_summary(v: &GoldenView) -> serde_json::Value {
     json!({
         "golden_id": v.golden.golden_id,
-        "fields": v.lineage,
+        "fields": v.golden.lineage,
         "records": keys(v).iter().map(ToString::to_string).collect::<Vec<_>>(),
     })
 }
 
-fn row_summary(r: &GoldenRow, members: &[&Record]) -> serde_json::Value {
+fn row_summary(v: &GoldenVersion, members: &[&Record]) -> serde_json::Value {
     json!({
-        "golden_id": r.golden_id,
-        "fields": r.lineage,
+        "golden_id": v.record.golden_id,
+        "fields": v.record.lineage,
         "records": members.iter().map(|m| m.source_key().to_string()).collect::<Vec<_>>(),
     })
 }
 
-fn updated(view: &GoldenView, row: &GoldenRow) -> NewEvent {
+fn updated(view: &GoldenView, version: &GoldenVersion) -> NewEvent {
+    let (before, after) = (&view.golden, &version.record);
     NewEvent {
         kind: EventKind::Updated,
-        golden_id: row.golden_id.clone(),
+        golden_id: after.golden_id.clone(),
         related_ids: Vec::new(),
         changes: lineage_changes(
-            Some((&view.lineage, view.golden.record_count)),
-            Some((&row.lineage.to_value(), row.record_count)),
+            Some((&before.lineage.to_value(), before.record_count)),
+            Some((&after.lineage.to_value(), after.record_count)),
         ),
     }
+}
+
+/// One field's lineage as JSON; null when it has none or is no golden field.
+fn origin_json(lineage: &Lineage, field: &str) -> serde_json::Value {
+    GoldenColumn::parse(field)
+        .and_then(|c| lineage.get(c))
+        .and_then(|o| serde_json::to_value(o).ok())
+        .unwrap_or(serde_json::Value::Null)
 }
 
 /// Every pair across two sets of records.
@@ -231,7 +244,7 @@ async fn merge_locked(
     let (keep_id, gone_id) = (keep.golden.golden_id.clone(), gone.golden.golden_id.clone());
     let members: Vec<&Record> = records(&keep).into_iter().chain(records(&gone)).collect();
     let pins = pins_of(store, &[&keep_id, &gone_id]).await?;
-    let mut row = golden_row(survivorship, &members, &pins);
+    let mut row = golden_version(survivorship, &members, &pins);
     stamp(&mut row, &keep_id, Some(&kept_identity), 0);
     let all: Vec<SourceKey> = keys(&keep).into_iter().chain(keys(&gone)).collect();
     let change = StewardChange {
@@ -339,9 +352,9 @@ async fn split_locked(
     let seq = store.next_golden_seq().await?;
     let new_id = format_id(seq);
     let pins = pins_of(store, &[&gid]).await?;
-    let mut kept_row = golden_row(survivorship, kept.1, &pins);
+    let mut kept_row = golden_version(survivorship, kept.1, &pins);
     stamp(&mut kept_row, &gid, Some(&ident), 0);
-    let mut new_row = golden_row(survivorship, off.1, &[]);
+    let mut new_row = golden_version(survivorship, off.1, &[]);
     stamp(&mut new_row, &new_id, None, seq);
 
     let mut links = across(LinkKind::CannotLink, &p_keys, &r_keys)?;
@@ -369,7 +382,10 @@ async fn split_locked(
                 related_ids: vec![gid.clone()],
                 changes: lineage_changes(
                     None,
-                    Some((&new_row.lineage.to_value(), new_row.record_count)),
+                    Some((
+                        &new_row.record.lineage.to_value(),
+                        new_row.record.record_count,
+                    )),
                 ),
             },
         ],
@@ -446,19 +462,10 @@ async fn repin(
     }
     let ident = identity(store, &gid).await?;
     let members = records(&view);
-    let mut row = golden_row(survivorship, &members, &pins);
+    let mut row = golden_version(survivorship, &members, &pins);
     stamp(&mut row, &gid, Some(&ident), 0);
-    let before = view
-        .lineage
-        .get(field)
-        .cloned()
-        .unwrap_or(serde_json::Value::Null);
-    let after = row
-        .lineage
-        .to_value()
-        .get(field)
-        .cloned()
-        .unwrap_or(serde_json::Value::Null);
+    let before = origin_json(&view.golden.lineage, field);
+    let after = origin_json(&row.record.lineage, field);
     let action = if value.is_some() {
         "golden.pin"
     } else {

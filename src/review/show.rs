@@ -3,10 +3,10 @@
 
 use super::{edit::pins_of, ReviewError};
 use crate::compare::{Comparator, Comparison, Prepared};
-use crate::golden::{golden_row, Survivorship};
+use crate::golden::{golden_version, GoldenVersion, Survivorship};
 use crate::model::{Explanation, Model, Scorer};
 use crate::record::{Record, SourceKey};
-use crate::store::{GoldenRow, GoldenView, ReviewItem, Store, StoreError};
+use crate::store::{GoldenView, ReviewItem, Store, StoreError};
 use std::collections::HashMap;
 
 /// Scores pairs of staged records with the stored model. Term-frequency adjustments need every
@@ -66,7 +66,7 @@ pub struct ReviewShow {
     pub golden_b: GoldenView,
     pub explanation: Option<Explanation>,
     /// The golden record a merge would make (IDs and timestamps not yet set).
-    pub merged: Option<GoldenRow>,
+    pub merged: Option<GoldenVersion>,
 }
 
 impl ReviewShow {
@@ -108,7 +108,7 @@ pub async fn show(
             &[&golden_a.golden.golden_id, &golden_b.golden.golden_id],
         )
         .await?;
-        Some(golden_row(survivorship, &members, &pins))
+        Some(golden_version(survivorship, &members, &pins))
     };
     Ok(ReviewShow {
         item,

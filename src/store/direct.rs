@@ -9,10 +9,11 @@
 //! wait for the writer. Every statement's SQL is the one the sqlx path runs.
 
 use super::search::{
-    document_of, search_sql, CustomerDocument, CustomerFields, CustomerSearch, DocumentRow,
-    BY_GOLDEN_ID, BY_SOURCE_KEY,
+    document_of, search_sql, CustomerDocument, CustomerSearch, DocumentRow, BY_GOLDEN_ID,
+    BY_SOURCE_KEY,
 };
 use super::{GoldenSummary, Store, StoreError};
+use crate::golden::{GoldenColumn, GoldenFields, GoldenRecord};
 use crate::record::SourceKey;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use rusqlite::{Connection, OpenFlags, Row};
@@ -155,41 +156,38 @@ fn conversion(idx: usize, e: chrono::ParseError) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
 }
 
-/// `asked_id`, the customer columns in `CUSTOMER_COLUMNS` order, then the linked record.
+/// `asked_id`, the customer columns in `customer_columns()` order, then the linked record.
 fn document_row(row: &Row<'_>) -> rusqlite::Result<DocumentRow> {
-    let golden = CustomerFields {
+    let mut fields = GoldenFields::default();
+    let first_field = 2;
+    for (i, column) in GoldenColumn::ALL.into_iter().enumerate() {
+        match fields.text_mut(column) {
+            Some(text) => *text = row.get(first_field + i)?,
+            None => fields.date_of_birth = date(row, first_field + i)?,
+        }
+    }
+    let at = first_field + GoldenColumn::ALL.len();
+    let golden = GoldenRecord {
         golden_id: row.get(1)?,
-        given_name: row.get(2)?,
-        middle_name: row.get(3)?,
-        family_name: row.get(4)?,
-        full_name: row.get(5)?,
-        date_of_birth: date(row, 6)?,
-        email: row.get(7)?,
-        phone: row.get(8)?,
-        street: row.get(9)?,
-        unit: row.get(10)?,
-        city: row.get(11)?,
-        region: row.get(12)?,
-        postcode: row.get(13)?,
-        country: row.get(14)?,
-        national_id: row.get(15)?,
-        record_count: row.get(16)?,
-        customer_records: row.get(17)?,
-        billing_accounts: row.get(18)?,
-        orders: row.get(19)?,
-        created_run: row.get(20)?,
-        updated_run: row.get(21)?,
-        created_at: timestamp(row, 22)?,
-        updated_at: timestamp(row, 23)?,
-        lineage: row.get(24)?,
+        fields,
+        full_name: row.get(at)?,
+        record_count: row.get(at + 1)?,
+        customer_records: row.get(at + 2)?,
+        billing_accounts: row.get(at + 3)?,
+        orders: row.get(at + 4)?,
+        created_run: row.get(at + 5)?,
+        updated_run: row.get(at + 6)?,
+        created_at: timestamp(row, at + 7)?,
+        updated_at: timestamp(row, at + 8)?,
+        lineage: row.get(at + 9)?,
     };
     Ok(DocumentRow {
         asked_id: row.get(0)?,
         golden,
-        source: row.get(25)?,
-        record_key: row.get(26)?,
-        record_kind: row.get(27)?,
-        record: row.get(28)?,
+        source: row.get(at + 10)?,
+        record_key: row.get(at + 11)?,
+        record_kind: row.get(at + 12)?,
+        record: row.get(at + 13)?,
     })
 }
 

@@ -253,14 +253,14 @@ pub(crate) fn encode_events(events: &[NewEvent]) -> Result<Vec<EncodedEvent>, St
 /// first sync creates every golden record, and building each change set as a JSON tree only to
 /// write it out and free it cost more than SQLite took to store it.
 pub(crate) fn created_changes_json(
-    lineage: &super::Lineage,
+    lineage: &crate::golden::Lineage,
     record_count: i64,
 ) -> Result<Box<serde_json::value::RawValue>, serde_json::Error> {
-    use super::FieldOrigin;
+    use crate::golden::FieldOrigin;
     use serde::ser::{SerializeMap, Serializer};
 
     struct Created<'a> {
-        lineage: &'a super::Lineage,
+        lineage: &'a crate::golden::Lineage,
         record_count: i64,
     }
     struct Field<'a>(&'a FieldOrigin);
@@ -270,7 +270,7 @@ pub(crate) fn created_changes_json(
             map.serialize_entry("after", self.0.value.as_str())?;
             map.serialize_entry("before", &())?;
             map.serialize_entry("key", self.0.key.as_str())?;
-            map.serialize_entry("rule", self.0.rule)?;
+            map.serialize_entry("rule", self.0.rule.name())?;
             map.serialize_entry("source", self.0.source.as_str())?;
             map.end()
         }
@@ -289,7 +289,8 @@ pub(crate) fn created_changes_json(
             // Field names in order, with record_count in its alphabetical place.
             let mut map = s.serialize_map(None)?;
             let mut count_written = false;
-            for (name, origin) in self.lineage.iter() {
+            for (field, origin) in self.lineage.iter() {
+                let name = field.name();
                 if !count_written && name > "record_count" {
                     map.serialize_entry("record_count", &Count(self.record_count))?;
                     count_written = true;
@@ -316,17 +317,26 @@ mod tests {
 
     #[test]
     fn a_created_change_set_written_directly_equals_the_built_one() {
-        use crate::store::{FieldOrigin, Lineage};
+        use crate::golden::{ChosenBy, FieldOrigin, GoldenColumn, Lineage, Rule};
         let origin = |value: &str, source: &str, key: &str, rule| FieldOrigin {
             value: value.into(),
             source: source.into(),
             key: key.into(),
-            rule,
+            rule: ChosenBy::Rule(rule),
         };
         let mut lineage = Lineage::new();
-        lineage.set("email", origin("a@x.com", "crm", "1", "most_recent"));
-        lineage.set("city", origin("Leeds", "billing", "B7", "most_common"));
-        lineage.set("street", origin("1 \"A\" ST", "crm", "1", "most_common"));
+        lineage.set(
+            GoldenColumn::Email,
+            origin("a@x.com", "crm", "1", Rule::MostRecent),
+        );
+        lineage.set(
+            GoldenColumn::City,
+            origin("Leeds", "billing", "B7", Rule::MostFrequent),
+        );
+        lineage.set(
+            GoldenColumn::Street,
+            origin("1 \"A\" ST", "crm", "1", Rule::MostFrequent),
+        );
         let built = lineage_changes(None, Some((&lineage.to_value(), 3)));
         let direct = created_changes_json(&lineage, 3).expect("encodes");
         let parsed: serde_json::Value = serde_json::from_str(direct.get()).expect("valid JSON");

@@ -6,7 +6,8 @@
 //! 1M benchmark's first publish the cores were a third idle.
 
 use super::events::{created_changes_json, lineage_changes, EncodedEvent};
-use super::{EventKind, GoldenRow, GoldenRows, StoreError};
+use super::{EventKind, StoreError};
+use crate::golden::{GoldenVersion, GoldenVersions};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::ops::Range;
@@ -17,7 +18,7 @@ const PREPARE_STEP: usize = 512;
 
 /// A slice of golden rows and the events of the rows this run created.
 pub(crate) struct PreparedSlice {
-    pub rows: Vec<GoldenRow>,
+    pub rows: Vec<GoldenVersion>,
     /// Per row: its created event, or None for a row created by an earlier run (its event
     /// depends on the stored version, read inside the transaction).
     created: Vec<Option<EncodedEvent>>,
@@ -41,10 +42,11 @@ pub(crate) enum CreatedChanges {
 }
 
 fn created_event(
-    g: &GoldenRow,
+    v: &GoldenVersion,
     split_from: &HashMap<String, String>,
     stored: CreatedChanges,
 ) -> Result<EncodedEvent, StoreError> {
+    let g = &v.record;
     let changes = match stored {
         CreatedChanges::Written => created_changes_json(&g.lineage, g.record_count),
         CreatedChanges::SharedWithLineage => {
@@ -62,7 +64,7 @@ fn created_event(
 /// Builds the rows at `range`, yielding to the caller's other futures between steps, so that a
 /// writer joined with this keeps the store busy.
 pub(crate) async fn prepare_slice(
-    upserts: &dyn GoldenRows,
+    upserts: &dyn GoldenVersions,
     range: Range<usize>,
     run: &str,
     split_from: &HashMap<String, String>,
@@ -74,12 +76,12 @@ pub(crate) async fn prepare_slice(
     };
     let end = range.end;
     for start in range.step_by(PREPARE_STEP) {
-        let rows = upserts.rows(start..end.min(start + PREPARE_STEP));
+        let rows = upserts.versions(start..end.min(start + PREPARE_STEP));
         let created = rows
             .par_iter()
-            .map(|g| {
-                (g.created_run == run)
-                    .then(|| created_event(g, split_from, stored))
+            .map(|v| {
+                (v.record.created_run == run)
+                    .then(|| created_event(v, split_from, stored))
                     .transpose()
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -97,7 +99,7 @@ impl PreparedSlice {
             .iter()
             .zip(&self.created)
             .filter(|(_, c)| c.is_none())
-            .map(|(g, _)| g.golden_id.as_str())
+            .map(|(v, _)| v.record.golden_id.as_str())
             .collect()
     }
 
@@ -113,19 +115,22 @@ impl PreparedSlice {
         self.rows
             .par_iter()
             .zip(created)
-            .map(|(g, made)| match (made, before.get(&g.golden_id)) {
-                (Some(event), _) => Ok(event),
-                (None, None) => created_event(g, split_from, stored),
-                (None, Some((lineage, count))) => Ok(EncodedEvent {
-                    kind: EventKind::Updated,
-                    golden_id: g.golden_id.clone(),
-                    related_ids: Vec::new(),
-                    changes: serde_json::value::to_raw_value(&lineage_changes(
-                        Some((lineage, *count)),
-                        Some((&g.lineage.to_value(), g.record_count)),
-                    ))
-                    .map_err(change_set_error)?,
-                }),
+            .map(|(v, made)| {
+                let g = &v.record;
+                match (made, before.get(&g.golden_id)) {
+                    (Some(event), _) => Ok(event),
+                    (None, None) => created_event(v, split_from, stored),
+                    (None, Some((lineage, count))) => Ok(EncodedEvent {
+                        kind: EventKind::Updated,
+                        golden_id: g.golden_id.clone(),
+                        related_ids: Vec::new(),
+                        changes: serde_json::value::to_raw_value(&lineage_changes(
+                            Some((lineage, *count)),
+                            Some((&g.lineage.to_value(), g.record_count)),
+                        ))
+                        .map_err(change_set_error)?,
+                    }),
+                }
             })
             .collect()
     }

@@ -10,7 +10,6 @@ mod direct;
 mod events;
 mod golden_feed;
 mod journal;
-mod lineage;
 mod lock;
 mod models;
 mod publish;
@@ -22,16 +21,13 @@ mod steward;
 pub use direct::DirectReads;
 pub(crate) use events::insert_events;
 pub use events::{lineage_changes, EventKind, GoldenEvent, NewEvent};
-pub use lineage::{FieldOrigin, Lineage};
 pub use lock::{LockGuard, SYNC_LOCK};
 pub use publish::{
-    GoldenRow, GoldenRows, PairRow, Publication, Redirect, RejectRow, ReviewItemRow, RunFinish,
-    SourceOutcome, StagedChange,
+    PairRow, Publication, Redirect, RejectRow, ReviewItemRow, RunFinish, SourceOutcome,
+    StagedChange,
 };
-pub use read::{
-    GoldenSummary, GoldenView, LinkedRecord, PreviousGolden, RejectView, RunSourceView, RunView,
-};
-pub use search::{CustomerDocument, CustomerFields, CustomerSearch, LookupSample, RawLinkedRecord};
+pub use read::{GoldenSummary, GoldenView, LinkedRecord, RejectView, RunSourceView, RunView};
+pub use search::{CustomerDocument, CustomerSearch, LookupSample, RawLinkedRecord};
 pub use sqlite_memory::use_global_allocator_for_sqlite;
 pub use steward::{AuditRecord, LinkDecision, LinkKind, PinDecision, ReviewItem, StewardChange};
 

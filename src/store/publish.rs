@@ -6,9 +6,11 @@ use super::events::{encode_events, EncodedEvent};
 use super::golden_feed::{prepare_slice, Before, CreatedChanges};
 use super::journal::PublishingPool;
 use super::{insert_events, now, on_pool, Doing, EventKind, NewEvent, Store, StoreError};
+use crate::golden::{GoldenColumn, GoldenVersions};
 use crate::record::{Record, SourceKey};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::types::Json;
+use std::sync::LazyLock;
 
 /// Parameters per statement: under SQLite's limit of 32,766 and PostgreSQL's of 65,535.
 pub(crate) const MAX_BINDS: usize = 30_000;
@@ -25,26 +27,6 @@ pub struct SourceOutcome {
     pub fields_nulled: u64,
     pub seconds: f64,
     pub error: Option<String>,
-}
-
-/// Golden rows to write, produced a slice at a time so that a million of them never sit in
-/// memory at once.
-pub trait GoldenRows: Send + Sync {
-    fn len(&self) -> usize;
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-    /// The rows at `range` (within `0..len()`).
-    fn rows(&self, range: std::ops::Range<usize>) -> Vec<GoldenRow>;
-}
-
-impl GoldenRows for Vec<GoldenRow> {
-    fn len(&self) -> usize {
-        self.as_slice().len()
-    }
-    fn rows(&self, range: std::ops::Range<usize>) -> Vec<GoldenRow> {
-        self[range].to_vec()
-    }
 }
 
 /// Golden rows built per slice of this many.
@@ -72,36 +54,6 @@ pub enum StagedChange<'a> {
     Regolden { key: SourceKey, golden_id: String },
     /// Gone from its source.
     Delete { key: SourceKey },
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct GoldenRow {
-    pub golden_id: String,
-    pub given_name: Option<String>,
-    pub middle_name: Option<String>,
-    pub family_name: Option<String>,
-    pub full_name: Option<String>,
-    pub date_of_birth: Option<NaiveDate>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub street: Option<String>,
-    pub unit: Option<String>,
-    pub city: Option<String>,
-    pub region: Option<String>,
-    pub postcode: Option<String>,
-    pub country: Option<String>,
-    pub national_id: Option<String>,
-    pub record_count: i64,
-    pub customer_records: i64,
-    pub billing_accounts: i64,
-    pub orders: i64,
-    pub lineage: super::Lineage,
-    pub content_hash: i64,
-    pub created_seq: i64,
-    pub created_run: String,
-    pub updated_run: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -157,7 +109,7 @@ pub struct Publication<'a> {
     pub outcomes: Vec<SourceOutcome>,
     pub rejects: Vec<RejectRow>,
     pub staged: Vec<StagedChange<'a>>,
-    pub golden_upserts: Box<dyn GoldenRows + 'a>,
+    pub golden_upserts: Box<dyn GoldenVersions + 'a>,
     pub golden_deletes: Vec<String>,
     pub redirects: Vec<Redirect>,
     /// Merge, split and delete events; created and updated ones are derived from the rows.
@@ -176,56 +128,69 @@ pub struct Publication<'a> {
     pub finish: RunFinish,
 }
 
-/// Inserts or updates golden rows inside an open transaction (`$tx`).
+/// Parameters each golden version binds: its ID, person fields, full name, four counts,
+/// lineage, content hash, ID sequence, and the two runs and times.
+pub(crate) const GOLDEN_BINDS: usize = GoldenColumn::ALL.len() + 13;
+
+/// The start of the golden upsert: every column a golden version binds, in bind order.
+pub(crate) static GOLDEN_INSERT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO golden_customers (golden_id, {}, full_name, record_count, customer_records, billing_accounts, \
+         orders, lineage, content_hash, created_seq, created_run, updated_run, created_at, updated_at) ",
+        GoldenColumn::list("{}")
+    )
+});
+
+/// What the golden upsert changes of a stored customer: everything but its creation.
+pub(crate) static GOLDEN_ON_CONFLICT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        " ON CONFLICT (golden_id) DO UPDATE SET {}, full_name = excluded.full_name, record_count = excluded.record_count, \
+         customer_records = excluded.customer_records, billing_accounts = excluded.billing_accounts, \
+         orders = excluded.orders, lineage = excluded.lineage, content_hash = excluded.content_hash, \
+         updated_run = excluded.updated_run, updated_at = excluded.updated_at",
+        GoldenColumn::list("{} = excluded.{}")
+    )
+});
+
+/// Inserts or updates golden versions inside an open transaction (`$tx`).
 macro_rules! upsert_golden {
-    ($tx:expr, $rows:expr) => {{
-        let rows: &[$crate::store::GoldenRow] = $rows;
-        $crate::store::bulk::write_chunks!($tx, rows.chunks(MAX_BINDS / 26), "writing golden customers", |chunk| {
-            let lineage = $crate::store::bulk::encode_json(chunk, |g| &g.lineage)?;
-            let mut qb = sqlx::QueryBuilder::new(
-                "INSERT INTO golden_customers (golden_id, given_name, middle_name, family_name, full_name, date_of_birth, email, phone, \
-                 street, unit, city, region, postcode, country, national_id, record_count, customer_records, billing_accounts, orders, \
-                 lineage, content_hash, created_seq, created_run, updated_run, created_at, updated_at) ",
-            );
-            qb.push_values(chunk.iter().zip(&lineage), |mut b, (g, lineage)| {
-                b.push_bind(&g.golden_id)
-                    .push_bind(&g.given_name)
-                    .push_bind(&g.middle_name)
-                    .push_bind(&g.family_name)
-                    .push_bind(&g.full_name)
-                    .push_bind(g.date_of_birth)
-                    .push_bind(&g.email)
-                    .push_bind(&g.phone)
-                    .push_bind(&g.street)
-                    .push_bind(&g.unit)
-                    .push_bind(&g.city)
-                    .push_bind(&g.region)
-                    .push_bind(&g.postcode)
-                    .push_bind(&g.country)
-                    .push_bind(&g.national_id)
-                    .push_bind(g.record_count)
-                    .push_bind(g.customer_records)
-                    .push_bind(g.billing_accounts)
-                    .push_bind(g.orders)
-                    .push_bind(Json(&**lineage))
-                    .push_bind(g.content_hash)
-                    .push_bind(g.created_seq)
-                    .push_bind(&g.created_run)
-                    .push_bind(&g.updated_run)
-                    .push_bind(g.created_at)
-                    .push_bind(g.updated_at);
-            });
-            qb.push(
-                " ON CONFLICT (golden_id) DO UPDATE SET given_name = excluded.given_name, middle_name = excluded.middle_name, \
-                 family_name = excluded.family_name, full_name = excluded.full_name, date_of_birth = excluded.date_of_birth, \
-                 email = excluded.email, phone = excluded.phone, street = excluded.street, unit = excluded.unit, city = excluded.city, \
-                 region = excluded.region, postcode = excluded.postcode, country = excluded.country, national_id = excluded.national_id, \
-                 record_count = excluded.record_count, customer_records = excluded.customer_records, \
-                 billing_accounts = excluded.billing_accounts, orders = excluded.orders, lineage = excluded.lineage, \
-                 content_hash = excluded.content_hash, updated_run = excluded.updated_run, updated_at = excluded.updated_at",
-            );
-            qb
-        });
+    ($tx:expr, $versions:expr) => {{
+        let versions: &[$crate::golden::GoldenVersion] = $versions;
+        $crate::store::bulk::write_chunks!(
+            $tx,
+            versions
+                .chunks($crate::store::publish::MAX_BINDS / $crate::store::publish::GOLDEN_BINDS),
+            "writing golden customers",
+            |chunk| {
+                let lineage = $crate::store::bulk::encode_json(chunk, |v| &v.record.lineage)?;
+                let mut qb =
+                    sqlx::QueryBuilder::new($crate::store::publish::GOLDEN_INSERT.as_str());
+                qb.push_values(chunk.iter().zip(&lineage), |mut b, (v, lineage)| {
+                    let g = &v.record;
+                    b.push_bind(&g.golden_id);
+                    for column in $crate::golden::GoldenColumn::ALL {
+                        match g.fields.get(column) {
+                            $crate::golden::FieldValue::Text(text) => b.push_bind(text),
+                            $crate::golden::FieldValue::Date(date) => b.push_bind(date),
+                        };
+                    }
+                    b.push_bind(&g.full_name)
+                        .push_bind(g.record_count)
+                        .push_bind(g.customer_records)
+                        .push_bind(g.billing_accounts)
+                        .push_bind(g.orders)
+                        .push_bind(Json(&**lineage))
+                        .push_bind(v.content_hash)
+                        .push_bind(v.created_seq)
+                        .push_bind(&g.created_run)
+                        .push_bind(&g.updated_run)
+                        .push_bind(g.created_at)
+                        .push_bind(g.updated_at);
+                });
+                qb.push($crate::store::publish::GOLDEN_ON_CONFLICT.as_str());
+                qb
+            }
+        );
     }};
 }
 pub(crate) use upsert_golden;

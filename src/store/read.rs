@@ -1,20 +1,12 @@
 //! Reading the store: the previous run's state for the next run, and the views the CLI shows.
 
 use super::{on_pool, Doing, Store, StoreError};
+use crate::golden::{GoldenColumn, GoldenRecord, Lineage, PreviousGolden};
 use crate::record::{Record, SourceKey};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::types::Json;
 use std::collections::HashMap;
-
-/// What a run needs to know about a golden customer that already exists.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct PreviousGolden {
-    pub golden_id: String,
-    pub content_hash: i64,
-    pub created_seq: i64,
-    pub created_run: String,
-    pub created_at: DateTime<Utc>,
-}
+use std::sync::LazyLock;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
 pub struct GoldenSummary {
@@ -30,35 +22,6 @@ pub struct GoldenSummary {
     pub orders: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
-pub struct GoldenRecordRow {
-    pub golden_id: String,
-    pub given_name: Option<String>,
-    pub middle_name: Option<String>,
-    pub family_name: Option<String>,
-    pub full_name: Option<String>,
-    pub date_of_birth: Option<NaiveDate>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub street: Option<String>,
-    pub unit: Option<String>,
-    pub city: Option<String>,
-    pub region: Option<String>,
-    pub postcode: Option<String>,
-    pub country: Option<String>,
-    pub national_id: Option<String>,
-    pub record_count: i64,
-    pub customer_records: i64,
-    pub billing_accounts: i64,
-    pub orders: i64,
-    #[serde(skip)]
-    pub lineage: Json<serde_json::Value>,
-    pub created_run: String,
-    pub updated_run: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
 /// A source record linked to a golden customer.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct LinkedRecord {
@@ -72,9 +35,7 @@ pub struct LinkedRecord {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct GoldenView {
     #[serde(flatten)]
-    pub golden: GoldenRecordRow,
-    /// field -> {value, source, key, rule}
-    pub lineage: serde_json::Value,
+    pub golden: GoldenRecord,
     pub records: Vec<LinkedRecord>,
     /// Set when the ID asked for was merged into this one.
     pub redirected_from: Option<String>,
@@ -120,9 +81,14 @@ pub struct RejectView {
     pub raw: String,
 }
 
-const GOLDEN_COLUMNS: &str = "golden_id, given_name, middle_name, family_name, full_name, date_of_birth, email, phone, street, unit, \
-    city, region, postcode, country, national_id, record_count, customer_records, billing_accounts, orders, lineage, created_run, \
-    updated_run, created_at, updated_at";
+/// A golden record's columns, as [`GoldenRecord`] reads them.
+pub(super) static GOLDEN_COLUMNS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "golden_id, {}, full_name, record_count, customer_records, billing_accounts, orders, lineage, \
+         created_run, updated_run, created_at, updated_at",
+        GoldenColumn::list("{}")
+    )
+});
 
 impl Store {
     /// (source, key) -> (golden id, content hash) for every staged record.
@@ -244,8 +210,11 @@ impl Store {
         let Some(current) = self.resolve_golden_id(id).await? else {
             return Ok(None);
         };
-        let sql = format!("SELECT {GOLDEN_COLUMNS} FROM golden_customers WHERE golden_id = $1");
-        let golden: Option<GoldenRecordRow> = on_pool!(self, pool => {
+        let sql = format!(
+            "SELECT {} FROM golden_customers WHERE golden_id = $1",
+            *GOLDEN_COLUMNS
+        );
+        let golden: Option<GoldenRecord<Json<Lineage>>> = on_pool!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(&current)
                 .fetch_optional(pool)
@@ -256,10 +225,8 @@ impl Store {
             return Ok(None);
         };
         let records = self.linked_records(&current).await?;
-        let lineage = golden.lineage.0.clone();
         Ok(Some(GoldenView {
-            golden,
-            lineage,
+            golden: golden.map_lineage(|Json(lineage)| lineage),
             records,
             redirected_from: (current != id).then(|| id.to_string()),
         }))

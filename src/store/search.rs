@@ -6,40 +6,10 @@
 //! never parses a record only to print it again.
 
 use super::{on_pool, Doing, GoldenSummary, Store, StoreError};
+use crate::golden::{GoldenColumn, GoldenRecord};
 use crate::record::SourceKey;
-use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::value::RawValue;
 use std::sync::LazyLock;
-
-/// The golden customer's own fields, as in `golden_customers`.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
-pub struct CustomerFields {
-    pub golden_id: String,
-    pub given_name: Option<String>,
-    pub middle_name: Option<String>,
-    pub family_name: Option<String>,
-    pub full_name: Option<String>,
-    pub date_of_birth: Option<NaiveDate>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub street: Option<String>,
-    pub unit: Option<String>,
-    pub city: Option<String>,
-    pub region: Option<String>,
-    pub postcode: Option<String>,
-    pub country: Option<String>,
-    pub national_id: Option<String>,
-    pub record_count: i64,
-    pub customer_records: i64,
-    pub billing_accounts: i64,
-    pub orders: i64,
-    pub created_run: String,
-    pub updated_run: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    #[serde(skip)]
-    pub lineage: String,
-}
 
 /// A linked source record, its canonical JSON as stored.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -50,13 +20,11 @@ pub struct RawLinkedRecord {
     pub record: Box<RawValue>,
 }
 
-/// One golden customer as the API serves it.
+/// One golden customer as the API serves it, its lineage the stored JSON text.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CustomerDocument {
     #[serde(flatten)]
-    pub golden: CustomerFields,
-    /// field -> {value, source, key, rule}
-    pub lineage: Box<RawValue>,
+    pub golden: GoldenRecord<Box<RawValue>>,
     pub records: Vec<RawLinkedRecord>,
     /// Set when the ID asked for was merged into this one.
     pub redirected_from: Option<String>,
@@ -140,10 +108,16 @@ pub struct LookupSample {
 /// (source, record_key)
 type KeyRow = (String, String);
 
-/// Both branches alias golden_customers as `g`: `created_at` is also a column of the redirects.
-const CUSTOMER_COLUMNS: &str = "g.golden_id, g.given_name, g.middle_name, g.family_name, g.full_name, g.date_of_birth, g.email, \
-    g.phone, g.street, g.unit, g.city, g.region, g.postcode, g.country, g.national_id, g.record_count, g.customer_records, \
-    g.billing_accounts, g.orders, g.created_run, g.updated_run, g.created_at, g.updated_at, CAST(g.lineage AS TEXT) AS lineage";
+/// A golden record's columns in [`GoldenRecord`]'s order (the direct reads decode by
+/// position), its lineage as text. Both branches alias golden_customers as `g`: `created_at` is
+/// also a column of the redirects.
+pub(super) fn customer_columns() -> String {
+    format!(
+        "g.golden_id, {}, g.full_name, g.record_count, g.customer_records, g.billing_accounts, g.orders, \
+         g.created_run, g.updated_run, g.created_at, g.updated_at, CAST(g.lineage AS TEXT) AS lineage",
+        GoldenColumn::list("g.{}")
+    )
+}
 
 /// The customer that the query `asked` names, merged IDs followed (the ID itself first, as
 /// `resolve_golden_id`), joined with its linked records. One statement, so one round trip to
@@ -154,11 +128,12 @@ fn document_sql(asked: &str) -> String {
         "WITH asked(id) AS ({asked}), \
          current_id(id) AS (SELECT golden_id FROM golden_customers WHERE golden_id = (SELECT id FROM asked) \
              UNION ALL SELECT new_id FROM golden_redirects WHERE old_id = (SELECT id FROM asked) LIMIT 1) \
-         SELECT (SELECT id FROM asked) AS asked_id, {CUSTOMER_COLUMNS}, \
+         SELECT (SELECT id FROM asked) AS asked_id, {}, \
              s.source, s.record_key, s.record_kind, CAST(s.record AS TEXT) AS record \
          FROM current_id c JOIN golden_customers g ON g.golden_id = c.id \
          LEFT JOIN source_records s ON s.golden_id = g.golden_id \
-         ORDER BY s.record_kind, s.source, s.record_key"
+         ORDER BY s.record_kind, s.source, s.record_key",
+        customer_columns()
     )
 }
 
@@ -168,12 +143,12 @@ pub(super) static BY_SOURCE_KEY: LazyLock<String> = LazyLock::new(|| {
     document_sql("SELECT golden_id FROM source_records WHERE source = $1 AND record_key = $2")
 });
 
-/// A golden customer's fields (repeated) with one of its linked records.
+/// A golden customer (repeated), its lineage as stored, with one of its linked records.
 #[derive(sqlx::FromRow)]
 pub(super) struct DocumentRow {
     pub asked_id: Option<String>,
     #[sqlx(flatten)]
-    pub golden: CustomerFields,
+    pub golden: GoldenRecord<String>,
     pub source: Option<String>,
     pub record_key: Option<String>,
     pub record_kind: Option<String>,
@@ -215,8 +190,7 @@ pub(super) fn document_of(rows: Vec<DocumentRow>) -> Result<Option<CustomerDocum
     )?;
     let redirected_from = asked.filter(|a| *a != golden.golden_id);
     Ok(Some(CustomerDocument {
-        golden,
-        lineage,
+        golden: golden.map_lineage(|_| lineage),
         records,
         redirected_from,
     }))

@@ -2,8 +2,9 @@
 //! values) that every later sync honours, the audit trail, and applying a steward's change to
 //! the golden records in one transaction.
 
-use super::publish::{upsert_golden, write_redirects, GoldenRow, MAX_BINDS};
+use super::publish::{upsert_golden, write_redirects};
 use super::{insert_events, now, on_pool, Doing, NewEvent, Redirect, Store, StoreError};
+use crate::golden::{GoldenVersion, PreviousGolden};
 use crate::record::SourceKey;
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
@@ -111,7 +112,7 @@ pub struct StewardChange {
     pub pins: Vec<(String, String, String)>,
     /// Earlier decisions this one replaces.
     pub deactivate: Vec<i64>,
-    pub golden_upserts: Vec<GoldenRow>,
+    pub golden_upserts: Vec<GoldenVersion>,
     pub golden_deletes: Vec<String>,
     pub redirects: Vec<Redirect>,
     /// Source records that move to another golden customer.
@@ -371,8 +372,8 @@ impl Store {
     pub async fn golden_identity(
         &self,
         golden_id: &str,
-    ) -> Result<Option<super::PreviousGolden>, StoreError> {
-        let row: Option<super::PreviousGolden> = on_pool!(self, pool => {
+    ) -> Result<Option<PreviousGolden>, StoreError> {
+        let row: Option<PreviousGolden> = on_pool!(self, pool => {
             sqlx::query_as("SELECT golden_id, content_hash, created_seq, created_run, created_at FROM golden_customers WHERE golden_id = $1")
                 .bind(golden_id)
                 .fetch_optional(pool)

@@ -1,6 +1,9 @@
 //! One contract suite for every store engine: SQLite always, PostgreSQL when GILD_TEST_POSTGRES_URL is set.
 
 use super::*;
+use crate::golden::{
+    ChosenBy, FieldOrigin, GoldenColumn, GoldenFields, GoldenRecord, GoldenVersion, Lineage, Rule,
+};
 use crate::record::{BillingFacts, Facts, Record, SourceKey};
 
 fn record(key: &str, kind_billing: bool) -> Record {
@@ -26,46 +29,41 @@ fn record(key: &str, kind_billing: bool) -> Record {
     }
 }
 
-fn golden(id: &str, seq: i64) -> GoldenRow {
-    GoldenRow {
-        golden_id: id.into(),
-        given_name: Some("Ann".into()),
-        middle_name: None,
-        family_name: Some("Lee".into()),
-        full_name: Some("Ann Lee".into()),
-        date_of_birth: chrono::NaiveDate::from_ymd_opt(1980, 2, 3),
-        email: Some("ann@x.com".into()),
-        phone: None,
-        street: None,
-        unit: None,
-        city: Some("BOSTON".into()),
-        region: None,
-        postcode: None,
-        country: None,
-        national_id: None,
-        record_count: 2,
-        customer_records: 1,
-        billing_accounts: 1,
-        orders: 0,
-        lineage: {
-            let mut l = crate::store::Lineage::new();
-            l.set(
-                "family_name",
-                crate::store::FieldOrigin {
-                    value: "Lee".into(),
-                    source: "crm".into(),
-                    key: "1".into(),
-                    rule: "source_priority",
-                },
-            );
-            l
+fn golden(id: &str, seq: i64) -> GoldenVersion {
+    let mut lineage = Lineage::new();
+    lineage.set(
+        GoldenColumn::FamilyName,
+        FieldOrigin {
+            value: "Lee".into(),
+            source: "crm".into(),
+            key: "1".into(),
+            rule: ChosenBy::Rule(Rule::SourcePriority),
+        },
+    );
+    GoldenVersion {
+        record: GoldenRecord {
+            golden_id: id.into(),
+            fields: GoldenFields {
+                given_name: Some("Ann".into()),
+                family_name: Some("Lee".into()),
+                date_of_birth: chrono::NaiveDate::from_ymd_opt(1980, 2, 3),
+                email: Some("ann@x.com".into()),
+                city: Some("BOSTON".into()),
+                ..Default::default()
+            },
+            full_name: Some("Ann Lee".into()),
+            record_count: 2,
+            customer_records: 1,
+            billing_accounts: 1,
+            orders: 0,
+            created_run: "r1".into(),
+            updated_run: "r1".into(),
+            created_at: now(),
+            updated_at: now(),
+            lineage,
         },
         content_hash: 99,
         created_seq: seq,
-        created_run: "r1".into(),
-        updated_run: "r1".into(),
-        created_at: now(),
-        updated_at: now(),
     }
 }
 
@@ -84,7 +82,7 @@ fn finish() -> RunFinish {
 }
 
 /// A run after the first: these golden rows, nothing else read or changed.
-fn later_run(run_id: &str, golden_upserts: Vec<GoldenRow>) -> Publication<'static> {
+fn later_run(run_id: &str, golden_upserts: Vec<GoldenVersion>) -> Publication<'static> {
     Publication {
         run_id: run_id.into(),
         outcomes: vec![],
@@ -180,7 +178,23 @@ async fn contract(store: Store) {
         .expect("exists");
     assert_eq!(view.records.len(), 2);
     assert_eq!(view.records[0].record, b, "records round-trip through JSON");
-    assert_eq!(view.lineage["family_name"]["source"], "crm");
+    let published = golden("G00000001", 1).record;
+    assert_eq!(
+        view.golden.lineage, published.lineage,
+        "lineage reads back typed"
+    );
+    assert_eq!(view.golden.fields, published.fields);
+    assert_eq!(view.golden.full_name, published.full_name);
+    let document = store
+        .customer_document("G00000001")
+        .await
+        .expect("document")
+        .expect("exists");
+    assert_eq!(document.golden.fields, published.fields);
+    assert_eq!(
+        serde_json::from_str::<Lineage>(document.golden.lineage.get()).expect("lineage"),
+        published.lineage
+    );
     assert_eq!(
         store
             .golden_id_of(&SourceKey::new("crm", "1"))
@@ -257,7 +271,7 @@ async fn contract(store: Store) {
             .map(|e| e.changes.clone())
             .expect("created event")
     };
-    let first_lineage = golden("G00000001", 1).lineage.to_value();
+    let first_lineage = golden("G00000001", 1).record.lineage.to_value();
     let as_created = lineage_changes(None, Some((&first_lineage, 2)));
     let events = store.changes_after(0, 100).await.expect("feed");
     assert_eq!(created(&events, "G00000001"), as_created);
@@ -278,19 +292,19 @@ async fn contract(store: Store) {
         .await
         .expect("begin");
     let mut changed = golden("G00000001", 1);
-    changed.lineage.set(
-        "family_name",
-        crate::store::FieldOrigin {
+    changed.record.lineage.set(
+        GoldenColumn::FamilyName,
+        FieldOrigin {
             value: "Li".into(),
             source: "billing".into(),
             key: "AC-9".into(),
-            rule: "most_recent",
+            rule: ChosenBy::Rule(Rule::MostRecent),
         },
     );
-    changed.family_name = Some("Li".into());
-    changed.record_count = 3;
+    changed.record.fields.family_name = Some("Li".into());
+    changed.record.record_count = 3;
     changed.content_hash = 100;
-    changed.updated_run = "r3".into();
+    changed.record.updated_run = "r3".into();
     let mut p3 = later_run("r3", vec![changed]);
     p3.golden_deletes = vec!["G00000003".into()];
     p3.finish = RunFinish {
@@ -408,6 +422,49 @@ async fn sqlite_store_contract() {
     // Reopening runs no migration twice.
     let again = Store::connect(&url).await.expect("reopens");
     assert_eq!(again.golden_count().await.expect("count"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_golden_columns_are_the_tables_columns() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("store.db").display());
+    let store = Store::connect(&url).await.expect("store");
+    let Store::Sqlite(pool) = &store else {
+        panic!("a SQLite store")
+    };
+    let table: Vec<(String,)> =
+        sqlx::query_as("SELECT name FROM pragma_table_info('golden_customers') ORDER BY cid")
+            .fetch_all(pool)
+            .await
+            .expect("table info");
+    let table: Vec<&str> = table.iter().map(|(c,)| c.as_str()).collect();
+    let fields = GoldenColumn::ALL.map(GoldenColumn::name);
+    let in_table: Vec<&str> = table
+        .iter()
+        .copied()
+        .filter(|c| GoldenColumn::parse(c).is_some())
+        .collect();
+    assert_eq!(in_table, fields, "every golden column, in order");
+    // A golden version binds every column of the table.
+    assert_eq!(table.len(), super::publish::GOLDEN_BINDS);
+    // GoldenFields' serde names are the same columns.
+    let serde_names: Vec<String> = match serde_json::to_value(GoldenFields::default()) {
+        Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+        other => panic!("not an object: {other:?}"),
+    };
+    let mut sorted = fields.to_vec();
+    sorted.sort_unstable();
+    assert_eq!(serde_names, sorted);
+    // The statements built from the list name real columns.
+    for sql in [
+        super::publish::GOLDEN_INSERT.as_str(),
+        super::read::GOLDEN_COLUMNS.as_str(),
+    ] {
+        for column in GoldenColumn::ALL {
+            assert!(sql.contains(column.name()), "{column} in {sql}");
+        }
+    }
+    store.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

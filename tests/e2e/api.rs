@@ -319,7 +319,7 @@ async fn exercise_router(url: &str, engine: &str) {
             .collect()
     };
     let g = &view.golden;
-    let email = g.email.clone().expect("email").to_uppercase();
+    let email = g.fields.email.clone().expect("email").to_uppercase();
     let found = get(
         &app,
         &format!("/v1/customers?email={}", email.replace('+', "%2B")),
@@ -329,7 +329,7 @@ async fn exercise_router(url: &str, engine: &str) {
     assert_eq!(ids_of(&found), vec![id.clone()]);
     assert_eq!(found.json()["count"], 1);
     assert_eq!(found.json()["more"], false);
-    let phone = g.phone.clone().expect("phone");
+    let phone = g.fields.phone.clone().expect("phone");
     let found = get(
         &app,
         &format!("/v1/customers?phone={}", phone.replace('+', "%2B")),
@@ -350,8 +350,8 @@ async fn exercise_router(url: &str, engine: &str) {
         .await;
         assert!(ids_of(&found).contains(&id), "{dialled}: {}", found.text());
     }
-    let family = g.family_name.clone().expect("family name");
-    let given = g.given_name.clone().expect("given name");
+    let family = g.fields.family_name.clone().expect("family name");
+    let given = g.fields.given_name.clone().expect("given name");
     let found = get(
         &app,
         &format!(
@@ -364,7 +364,7 @@ async fn exercise_router(url: &str, engine: &str) {
     let full = format!("{} {}", given.to_uppercase(), family).replace(' ', "%20");
     let found = get(&app, &format!("/v1/customers?name={full}")).await;
     assert!(ids_of(&found).contains(&id), "{}", found.text());
-    if let Some(postcode) = &g.postcode {
+    if let Some(postcode) = &g.fields.postcode {
         let spaced: String = postcode
             .chars()
             .flat_map(|c| [c.to_ascii_lowercase(), ' '])
@@ -720,7 +720,7 @@ async fn direct_sqlite_reads_answer_as_the_store_pool_does() {
     assert!(kinds.len() >= 3, "every source is asked: {kinds:?}");
 
     let customer = rich_customer(&store).await;
-    let g = &customer.golden;
+    let g = &customer.golden.fields;
     let searches = [
         gild::store::CustomerSearch {
             email: g.email.as_ref().map(|e| e.to_uppercase()),
@@ -754,7 +754,9 @@ async fn direct_sqlite_reads_answer_as_the_store_pool_does() {
         assert_eq!(by_direct, by_pool, "{search:?}");
         if !search.is_empty() {
             assert!(
-                by_direct.iter().any(|c| c.golden_id == g.golden_id),
+                by_direct
+                    .iter()
+                    .any(|c| c.golden_id == customer.golden.golden_id),
                 "{search:?} finds the customer it was made from"
             );
         }

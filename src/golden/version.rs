@@ -1,0 +1,261 @@
+//! One golden record from its cluster's source records: survivorship per field, lineage per
+//! field, steward pins on top, and a hash of what a reader sees.
+
+use super::lineage::{ChosenBy, FieldOrigin, Lineage};
+use super::record::{GoldenColumn, GoldenFields, GoldenRecord, GoldenVersion};
+use super::survivorship::{choose, Candidate, GoldenField, Rule, Survivorship, GOLDEN_FIELDS};
+use crate::record::{Record, RecordKind, Text};
+use chrono::{DateTime, Utc};
+use serde::ser::{Serialize, SerializeTuple, Serializer};
+use std::collections::HashMap;
+
+/// A steward's value for one golden field, overriding survivorship.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Pin {
+    pub field: String,
+    pub value: String,
+    pub decision_id: i64,
+    /// The steward who pinned it.
+    pub by: String,
+}
+
+/// Pins per golden ID.
+pub type Pins = HashMap<String, Vec<Pin>>;
+
+/// Checks a pin before it is stored: a known field, and a date where a date belongs.
+pub fn check_pin(field: &str, value: &str) -> Result<(), String> {
+    let Some(column) = GoldenColumn::parse(field) else {
+        return Err(format!(
+            "{field:?} is not a golden field; pin one of: {}",
+            GoldenColumn::list("{}")
+        ));
+    };
+    if column == GoldenColumn::DateOfBirth && value.parse::<chrono::NaiveDate>().is_err() {
+        return Err(format!("{value:?} is not a date: write it as YYYY-MM-DD"));
+    }
+    if value.trim().is_empty() {
+        return Err("a pinned value cannot be empty".into());
+    }
+    Ok(())
+}
+
+/// The golden record of `members` with `pins` applied (ID and timestamps left for the caller).
+pub fn golden_version(s: &Survivorship, members: &[&Record], pins: &[Pin]) -> GoldenVersion {
+    let mut record = survive(s, members);
+    apply_pins(&mut record, pins);
+    let content_hash = content_hash(&record);
+    GoldenVersion {
+        record,
+        content_hash,
+        created_seq: 0,
+    }
+}
+
+fn apply_pins(record: &mut GoldenRecord, pins: &[Pin]) {
+    for pin in pins {
+        // Checked when pinned; an unknown field from a newer version is left alone.
+        let Some(column) = GoldenColumn::parse(&pin.field) else {
+            continue;
+        };
+        record.fields.set(column, Some(pin.value.clone()));
+        record.lineage.set(
+            column,
+            FieldOrigin {
+                value: pin.value.as_str().into(),
+                source: "steward".into(),
+                key: pin.by.as_str().into(),
+                rule: ChosenBy::Pin,
+            },
+        );
+    }
+    if pins.iter().any(|p| p.field.ends_with("_name")) {
+        record.full_name = record.fields.full_name();
+    }
+}
+
+fn text(v: Option<&Text>) -> Option<String> {
+    v.map(|s| s.to_string()).filter(|s| !s.is_empty())
+}
+
+/// Where a source record keeps a golden column's value as one text; None for the date of
+/// birth, the e-mails and the phones.
+fn source_text(r: &Record, column: GoldenColumn) -> Option<&Option<Text>> {
+    match column {
+        GoldenColumn::GivenName => Some(&r.given_name),
+        GoldenColumn::MiddleName => Some(&r.middle_name),
+        GoldenColumn::FamilyName => Some(&r.family_name),
+        GoldenColumn::Street => Some(&r.street),
+        GoldenColumn::Unit => Some(&r.unit),
+        GoldenColumn::City => Some(&r.city),
+        GoldenColumn::Region => Some(&r.region),
+        GoldenColumn::Postcode => Some(&r.postcode),
+        GoldenColumn::Country => Some(&r.country),
+        GoldenColumn::NationalId => Some(&r.national_id),
+        GoldenColumn::DateOfBirth | GoldenColumn::Email | GoldenColumn::Phone => None,
+    }
+}
+
+/// Every value the members offer for one column chosen on its own.
+fn candidates<'a>(members: &[&'a Record], column: GoldenColumn) -> Vec<Candidate<'a, String>> {
+    let each = |r: &&'a Record, value: String| Candidate { value, record: r };
+    match column {
+        GoldenColumn::DateOfBirth => members
+            .iter()
+            .filter_map(|r| r.date_of_birth.map(|d| each(r, d.to_string())))
+            .collect(),
+        GoldenColumn::Email => members
+            .iter()
+            .flat_map(|r| r.emails.iter().map(move |e| each(r, e.to_string())))
+            .collect(),
+        GoldenColumn::Phone => members
+            .iter()
+            .flat_map(|r| r.phones.iter().map(move |p| each(r, p.to_string())))
+            .collect(),
+        _ => members
+            .iter()
+            .filter_map(|r| {
+                text(source_text(r, column).and_then(Option::as_ref)).map(|v| each(r, v))
+            })
+            .collect(),
+    }
+}
+
+/// The record whose address survives. The address survives as a whole: a street from one
+/// record and a city from another would describe a place where nobody lives.
+fn surviving_address<'a>(
+    s: &Survivorship,
+    rule: Rule,
+    members: &[&'a Record],
+) -> Option<&'a Record> {
+    let cands: Vec<Candidate<'a, String>> = members
+        .iter()
+        .filter(|r| r.street.is_some() || r.city.is_some() || r.postcode.is_some())
+        .map(|r| Candidate {
+            value: [&r.street, &r.unit, &r.city, &r.region, &r.postcode]
+                .iter()
+                .filter_map(|v| v.as_deref())
+                .collect::<Vec<_>>()
+                .join(" "),
+            record: r,
+        })
+        .collect();
+    choose(
+        s,
+        rule,
+        &cands,
+        |v| crate::standardize::fold::fold(v),
+        |v| v.len(),
+    )
+    .map(|c| c.record)
+}
+
+fn origin(value: &str, r: &Record, rule: Rule) -> FieldOrigin {
+    FieldOrigin {
+        value: value.into(),
+        source: r.source.as_str().into(),
+        key: r.key.as_str().into(),
+        rule: ChosenBy::Rule(rule),
+    }
+}
+
+/// Field values of one golden record, before pins, ID, timestamps and hash.
+pub(crate) fn survive(s: &Survivorship, members: &[&Record]) -> GoldenRecord {
+    let mut fields = GoldenFields::default();
+    let mut lineage = Lineage::new();
+    for field in GOLDEN_FIELDS {
+        let rule = s.rule(field);
+        if field == GoldenField::Address {
+            let Some(r) = surviving_address(s, rule, members) else {
+                continue;
+            };
+            for &column in field.columns() {
+                let part = source_text(r, column).and_then(Option::as_ref);
+                if let Some(v) = part {
+                    lineage.set(column, origin(v, r, rule));
+                }
+                fields.set(column, text(part));
+            }
+            continue;
+        }
+        for &column in field.columns() {
+            let cands = candidates(members, column);
+            let chosen = match column {
+                GoldenColumn::Email | GoldenColumn::Phone => {
+                    choose(s, rule, &cands, |v| v.to_lowercase(), |v| v.len())
+                }
+                _ => choose(
+                    s,
+                    rule,
+                    &cands,
+                    |v| crate::standardize::fold::fold(v),
+                    |v| v.chars().count(),
+                ),
+            };
+            if let Some(c) = chosen {
+                lineage.set(column, origin(&c.value, c.record, rule));
+                fields.set(column, Some(c.value));
+            }
+        }
+    }
+    let count = |k: RecordKind| members.iter().filter(|r| r.kind() == k).count() as i64;
+    GoldenRecord {
+        golden_id: String::new(),
+        full_name: fields.full_name(),
+        fields,
+        record_count: members.len() as i64,
+        customer_records: count(RecordKind::Customer),
+        billing_accounts: count(RecordKind::Billing),
+        orders: count(RecordKind::Fulfilment),
+        created_run: String::new(),
+        updated_run: String::new(),
+        created_at: DateTime::<Utc>::UNIX_EPOCH,
+        updated_at: DateTime::<Utc>::UNIX_EPOCH,
+        lineage,
+    }
+}
+
+/// Hash of what a reader sees of a golden record (not its ID, timestamps or run IDs).
+fn content_hash(g: &GoldenRecord) -> i64 {
+    let bytes = serde_json::to_vec(&HashedView(g)).unwrap_or_default();
+    xxhash_rust::xxh3::xxh3_64(&bytes) as i64
+}
+
+/// The JSON a content hash is taken of: each survivorship field's value (the address's
+/// columns as one list), the record counts, the lineage. Stored hashes were taken of exactly
+/// this: change it and every stored customer looks changed to the next sync.
+struct HashedView<'a>(&'a GoldenRecord);
+
+impl Serialize for HashedView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let g = self.0;
+        let mut view = s.serialize_tuple(GOLDEN_FIELDS.len() + 2)?;
+        for field in GOLDEN_FIELDS {
+            match field.columns() {
+                [one] => view.serialize_element(&g.fields.get(*one))?,
+                group => view.serialize_element(&Group(&g.fields, group))?,
+            }
+        }
+        let counts = (
+            g.record_count,
+            g.customer_records,
+            g.billing_accounts,
+            g.orders,
+        );
+        view.serialize_element(&counts)?;
+        view.serialize_element(&g.lineage)?;
+        view.end()
+    }
+}
+
+/// The values of a survivorship field of several columns, as one list.
+struct Group<'a>(&'a GoldenFields, &'a [GoldenColumn]);
+
+impl Serialize for Group<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut group = s.serialize_tuple(self.1.len())?;
+        for &column in self.1 {
+            group.serialize_element(&self.0.get(column))?;
+        }
+        group.end()
+    }
+}
