@@ -5,10 +5,12 @@
 //! [`golden`] → [`store`]; [`pipeline`] runs them as a sync, [`jobs`] schedules syncs with
 //! apalis, [`review`] is the data stewards' side (the review queue, merges, splits and pins that
 //! later syncs honour), [`evaluate`] measures the result against a truth file, and [`api`]
-//! serves the store to other systems over HTTP.
+//! serves the store to other systems over HTTP. Small helpers every stage may use sit below
+//! them all: [`clock`], [`redact`] and [`runtime`].
 
 pub mod api;
 pub mod blocking;
+pub mod clock;
 pub mod cluster;
 pub mod compare;
 pub mod config;
@@ -19,7 +21,9 @@ pub mod jobs;
 pub mod model;
 pub mod pipeline;
 pub mod record;
+pub mod redact;
 pub mod review;
+pub mod runtime;
 pub mod signals;
 pub mod standardize;
 pub mod store;

@@ -33,7 +33,7 @@ pub async fn run(args: &Args, a: &ExplainArgs) -> anyhow::Result<u8> {
             return Err(NotFound(format!("no record {k} in the store")).into());
         }
     }
-    let explanation = gild::pipeline::cpu(|| explainer.explain(&ka, &kb)).ok_or_else(|| {
+    let explanation = gild::runtime::cpu(|| explainer.explain(&ka, &kb)).ok_or_else(|| {
         NotFound(
             "no stored model fits the configured comparisons: run `gild train` or `gild sync`"
                 .into(),

@@ -22,7 +22,7 @@ pub async fn run(args: &Args, a: &SyncArgs) -> anyhow::Result<u8> {
             gild::jobs::Queue::connect(&config.jobs.queue_url, config.jobs.poll_interval).await?;
         let job = gild::jobs::SyncJob {
             trigger: "job".into(),
-            requested_at: gild::store::now(),
+            requested_at: gild::clock::now(),
             tick: None,
         };
         queue

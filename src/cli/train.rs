@@ -24,7 +24,7 @@ pub async fn run(args: &Args, a: &TrainArgs) -> anyhow::Result<u8> {
     // Stewards' accepted and rejected pairs are labels that sharpen the m probabilities.
     let links = store.active_links().await?;
     let m = &config.matching;
-    let model = gild::pipeline::cpu(|| {
+    let model = gild::runtime::cpu(|| {
         let (_, labels) = gild::review::constraints_from(&records, &links);
         let prepared = Prepared::build(&records);
         let comparator = Comparator::new(&prepared, &m.comparisons);

@@ -4,8 +4,10 @@
 
 pub mod env;
 pub mod error;
+mod schedule;
 
 pub use error::{ConfigError, ConfigProblem};
+pub use schedule::parse_schedule;
 
 use crate::blocking::{BlockLimits, BlockingRule, BlockingRuleConfig, LinkType};
 use crate::cluster::ClusteringConfig;
@@ -314,7 +316,7 @@ impl Config {
             if expr.is_empty() || expr == "off" {
                 return None;
             }
-            match crate::jobs::parse_schedule(&expr) {
+            match parse_schedule(&expr) {
                 Ok(_) => Some(expr),
                 Err(e) => {
                     problems.push(at(s.span(), e));

@@ -530,7 +530,7 @@ pub fn train(
     report.seconds = started.elapsed().as_secs_f64();
     Model {
         format: MODEL_FORMAT,
-        trained_at: crate::store::now(),
+        trained_at: crate::clock::now(),
         records: prepared.n,
         prior,
         comparisons,

@@ -31,7 +31,7 @@ pub fn stage<T>(
     let span = tracing::info_span!("stage", stage = name);
     let _enter = span.enter();
     let started = Instant::now();
-    let out = super::cpu(f);
+    let out = crate::runtime::cpu(f);
     let seconds = started.elapsed().as_secs_f64();
     tracing::info!(seconds, "stage finished");
     progress.stage_finished(name, seconds);

@@ -15,22 +15,13 @@ use crate::config::Config;
 use crate::golden::{self, Previous};
 use crate::model::probability;
 use crate::record::{Record, SourceKey};
+use crate::runtime::{cpu, runner_id};
 use crate::store::{PairRow, Publication, RunFinish, SourceOutcome, Store, StoreError};
 use rayon::prelude::*;
 use report::{MatchSummary, ModelSummary, SourceReport, StageTime};
 use std::collections::HashSet;
 use std::time::Instant;
 use tracing::Instrument;
-
-/// Runs CPU-heavy work from async code without stalling the runtime's other tasks.
-pub fn cpu<T>(f: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::try_current() {
-        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(f)
-        }
-        _ => f(),
-    }
-}
 
 /// Drops `leftovers` on a thread of their own. If none can be started, the closure holding them
 /// is dropped, and they with it, here.
@@ -89,15 +80,6 @@ pub enum SyncError {
     TooManyRecords(usize),
 }
 
-/// Who is running: host and process, for run records and the lock.
-pub fn runner_id() -> String {
-    format!(
-        "{}:{}",
-        gethostname::gethostname().to_string_lossy(),
-        std::process::id()
-    )
-}
-
 /// Runs one full sync into the configured store.
 pub async fn sync(
     config: &Config,
@@ -124,7 +106,7 @@ pub async fn sync_into(
         let lock = store
             .acquire_lock(crate::store::SYNC_LOCK, &run_id, config.jobs.lock_ttl)
             .await?;
-        let started_at = crate::store::now();
+        let started_at = crate::clock::now();
         store
             .begin_run(&run_id, options.trigger.as_str(), &host, started_at)
             .await?;
@@ -291,7 +273,7 @@ async fn run(
             &config.survivorship,
             &pulled,
             run_id,
-            crate::store::now(),
+            crate::clock::now(),
         )
     });
 
@@ -435,7 +417,7 @@ async fn run(
     let seconds = publish_started.elapsed().as_secs_f64();
     progress.stage_finished("publish", seconds);
     report.stages.push(StageTime::now("publish", seconds));
-    report.finished_at = crate::store::now();
+    report.finished_at = crate::clock::now();
     report.seconds = clock.elapsed().as_secs_f64();
     tracing::info!(
         rows_read = report.rows_read,

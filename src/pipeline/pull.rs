@@ -147,7 +147,7 @@ async fn pull_in_span(
             rows_read += (b.rows.len() + b.bad.len()) as u64;
         }
         let before = mapped_before.take();
-        let ((), mapped) = super::cpu(|| {
+        let ((), mapped) = crate::runtime::cpu(|| {
             rayon::join(
                 || {
                     if let Some((b, m)) = before {

@@ -31,7 +31,7 @@ const MAX_LINKS: usize = 100_000;
 const STEWARD_RUN: &str = "steward";
 
 async fn take_lock(store: &Store, who: &Steward) -> Result<LockGuard, ReviewError> {
-    let holder = format!("steward {} on {}", who.actor, crate::pipeline::runner_id());
+    let holder = format!("steward {} on {}", who.actor, crate::runtime::runner_id());
     Ok(store
         .acquire_lock(SYNC_LOCK, &holder, Duration::from_secs(120))
         .await?)
@@ -96,7 +96,7 @@ fn records(view: &GoldenView) -> Vec<&Record> {
 
 /// Sets ID and timestamps: an existing customer keeps its creation, a new one is created now.
 fn stamp(row: &mut GoldenRow, id: &str, existing: Option<&PreviousGolden>, new_seq: i64) {
-    let at = crate::store::now();
+    let at = crate::clock::now();
     row.golden_id = id.to_string();
     match existing {
         Some(p) => {

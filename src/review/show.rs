@@ -23,7 +23,7 @@ impl<'c> Explainer<'c> {
     pub async fn load(store: &Store, comparisons: &'c [Comparison]) -> Result<Self, StoreError> {
         let records = store.all_staged_records().await?;
         let model = store.latest_model().await?.filter(|m| m.fits(comparisons));
-        let (index, prepared) = crate::pipeline::cpu(|| {
+        let (index, prepared) = crate::runtime::cpu(|| {
             let index = records
                 .iter()
                 .enumerate()

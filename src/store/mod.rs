@@ -35,6 +35,8 @@ pub use search::{CustomerDocument, CustomerFields, CustomerSearch, LookupSample,
 pub use sqlite_memory::use_global_allocator_for_sqlite;
 pub use steward::{AuditRecord, LinkDecision, LinkKind, PinDecision, ReviewItem, StewardChange};
 
+// Every store module stamps its writes with the one clock.
+use crate::clock::now;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -182,7 +184,7 @@ impl Store {
     }
 
     async fn open(url: &str, tuning: PoolTuning) -> Result<Store, StoreError> {
-        let redacted = crate::connectors::redact_url(url);
+        let redacted = crate::redact::redact_url(url);
         let store = if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
                 .map_err(|e| StoreError::Open {
@@ -301,12 +303,6 @@ impl Store {
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await)
     }
-}
-
-/// Timestamps are kept to the microsecond: PostgreSQL's precision, so values read back compare equal.
-pub fn now() -> chrono::DateTime<chrono::Utc> {
-    let t = chrono::Utc::now();
-    chrono::DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
 }
 
 #[cfg(test)]
