@@ -31,8 +31,8 @@ pub const SYNC_QUEUE: &str = "gild-sync";
 /// A request for one sync.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyncJob {
-    /// "schedule" or "job"
-    pub trigger: String,
+    /// Schedule or job.
+    pub trigger: Trigger,
     pub requested_at: DateTime<Utc>,
     /// The cron tick (seconds since the epoch) for scheduled runs.
     #[serde(default)]
@@ -136,13 +136,8 @@ pub struct JobContext {
 }
 
 async fn run_sync_job(job: SyncJob, ctx: Data<Arc<JobContext>>) -> Result<(), BoxDynError> {
-    let trigger = if job.trigger == "schedule" {
-        Trigger::Schedule
-    } else {
-        Trigger::Job
-    };
     let options = SyncOptions {
-        trigger,
+        trigger: job.trigger,
         retrain: false,
     };
     match pipeline::sync_into(&ctx.store, &ctx.config, &options, &Silent).await {
@@ -170,7 +165,7 @@ async fn on_tick(
 ) -> Result<(), BoxDynError> {
     let at = tick.get_timestamp();
     let job = SyncJob {
-        trigger: "schedule".into(),
+        trigger: Trigger::Schedule,
         requested_at: crate::clock::now(),
         tick: Some(at),
     };

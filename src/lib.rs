@@ -6,7 +6,8 @@
 //! apalis, [`review`] is the data stewards' side (the review queue, merges, splits and pins that
 //! later syncs honour), [`evaluate`] measures the result against a truth file, and [`api`]
 //! serves the store to other systems over HTTP. Small helpers every stage may use sit below
-//! them all: [`clock`], [`redact`] and [`runtime`].
+//! them all: [`clock`], [`redact`] and [`runtime`]; [`run`] names how a run and its sources
+//! ended, [`text_enum`] how such names are stored.
 
 pub mod api;
 pub mod blocking;
@@ -23,7 +24,9 @@ pub mod pipeline;
 pub mod record;
 pub mod redact;
 pub mod review;
+pub mod run;
 pub mod runtime;
 pub mod signals;
 pub mod standardize;
 pub mod store;
+pub mod text_enum;

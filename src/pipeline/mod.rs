@@ -8,6 +8,7 @@ pub mod progress;
 mod pull;
 pub mod report;
 
+pub use crate::run::Trigger;
 pub use progress::{Progress, Silent};
 pub use report::SyncReport;
 
@@ -15,6 +16,7 @@ use crate::config::Config;
 use crate::golden::{self, Previous};
 use crate::model::probability;
 use crate::record::{Record, SourceKey};
+use crate::run::{RunStatus, SourceStatus};
 use crate::runtime::{cpu, runner_id};
 use crate::store::{PairRow, Publication, RunFinish, SourceOutcome, Store, StoreError};
 use rayon::prelude::*;
@@ -31,26 +33,6 @@ fn free_on_the_side<T: Send + 'static>(leftovers: T) {
         .spawn(move || drop(leftovers));
     if let Err(e) = spawned {
         tracing::debug!(error = %e, "freed on this thread instead");
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
-    /// `gild sync` by hand.
-    Manual,
-    /// The cron schedule.
-    Schedule,
-    /// A job enqueued by hand (`gild sync --enqueue`).
-    Job,
-}
-
-impl Trigger {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Trigger::Manual => "manual",
-            Trigger::Schedule => "schedule",
-            Trigger::Job => "job",
-        }
     }
 }
 
@@ -108,7 +90,7 @@ pub async fn sync_into(
             .await?;
         let started_at = crate::clock::now();
         store
-            .begin_run(&run_id, options.trigger.as_str(), &host, started_at)
+            .begin_run(&run_id, options.trigger, &host, started_at)
             .await?;
         let mut outcomes: Vec<SourceOutcome> = Vec::new();
         let result = run(
@@ -124,7 +106,7 @@ pub async fn sync_into(
         if let Err(e) = &result {
             tracing::error!(error = %e, "sync failed");
             let finish = RunFinish {
-                status: "failed".into(),
+                status: RunStatus::Failed,
                 rows_read: outcomes.iter().map(|o| o.rows_read as i64).sum(),
                 rows_rejected: outcomes.iter().map(|o| o.rows_rejected as i64).sum(),
                 golden_created: 0,
@@ -186,7 +168,7 @@ async fn run(
     let mut failures = Vec::new();
     for p in pulls {
         let mut kept_from_last_run = 0;
-        if p.outcome.status == "failed" {
+        if p.outcome.status == SourceStatus::Failed {
             failures.push(p.outcome.error.clone().unwrap_or_default());
             // Keep the source's last good records so that its customers do not vanish.
             let last = store.staged_records(&p.outcome.source).await?;
@@ -331,19 +313,17 @@ async fn run(
 
     let rows_read: u64 = sources.iter().map(|s| s.outcome.rows_read).sum();
     let rows_rejected: u64 = sources.iter().map(|s| s.outcome.rows_rejected).sum();
-    let any_failed = sources.iter().any(|s| s.outcome.status == "failed");
-    let status = if rows_rejected > 0 || any_failed {
-        "partial"
-    } else {
-        "succeeded"
-    };
+    let any_failed = sources
+        .iter()
+        .any(|s| s.outcome.status == SourceStatus::Failed);
+    let status = RunStatus::published(rows_rejected, any_failed);
     let golden_total = previous_golden.len() as u64 + golden.counts.created
         - golden.counts.deleted
         - golden.counts.merged;
     let mut report = SyncReport {
         run_id: run_id.to_string(),
-        trigger: options.trigger.as_str().to_string(),
-        status: status.to_string(),
+        trigger: options.trigger,
+        status,
         started_at,
         finished_at: started_at,
         store: store.engine().to_string(),
@@ -382,7 +362,7 @@ async fn run(
     let publish_started = Instant::now();
     progress.stage_started("publish");
     let finish = |report: &SyncReport| RunFinish {
-        status: report.status.clone(),
+        status: report.status,
         rows_read: report.rows_read as i64,
         rows_rejected: report.rows_rejected as i64,
         golden_created: report.golden.created as i64,

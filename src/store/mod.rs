@@ -37,6 +37,7 @@ pub use steward::{AuditRecord, LinkDecision, LinkKind, PinDecision, ReviewItem, 
 
 // Every store module stamps its writes with the one clock.
 use crate::clock::now;
+use crate::text_enum::UnknownName;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -94,9 +95,15 @@ pub(crate) trait Doing<T> {
 
 impl<T> Doing<T> for Result<T, sqlx::Error> {
     fn doing(self, what: &'static str) -> Result<T, StoreError> {
-        self.map_err(|source| StoreError::Query {
-            doing: what,
-            source,
+        self.map_err(|source| match source {
+            // A name this version does not know (a status, a decision…) in a column.
+            sqlx::Error::ColumnDecode { index, source } if source.is::<UnknownName>() => {
+                StoreError::Corrupt(format!("{source} in column {index}, while {what}"))
+            }
+            source => StoreError::Query {
+                doing: what,
+                source,
+            },
         })
     }
 }

@@ -1,7 +1,8 @@
 //! Reading the store: the previous run's state for the next run, and the views the CLI shows.
 
 use super::{on_pool, Doing, Store, StoreError};
-use crate::record::{Record, SourceKey};
+use crate::record::{Record, RecordKind, SourceKey};
+use crate::run::{RunStatus, SourceStatus, Trigger};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::types::Json;
 use std::collections::HashMap;
@@ -83,11 +84,11 @@ pub struct GoldenView {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
 pub struct RunView {
     pub run_id: String,
-    pub trigger: String,
+    pub trigger: Trigger,
     pub host: String,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
-    pub status: String,
+    pub status: RunStatus,
     pub rows_read: i64,
     pub rows_rejected: i64,
     pub golden_created: i64,
@@ -100,8 +101,8 @@ pub struct RunView {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
 pub struct RunSourceView {
     pub source: String,
-    pub record_kind: String,
-    pub status: String,
+    pub record_kind: RecordKind,
+    pub status: SourceStatus,
     pub rows_read: i64,
     pub rows_rejected: i64,
     pub rows_kept: i64,

@@ -1,7 +1,8 @@
 //! One contract suite for every store engine: SQLite always, PostgreSQL when GILD_TEST_POSTGRES_URL is set.
 
 use super::*;
-use crate::record::{BillingFacts, Facts, Record, SourceKey};
+use crate::record::{BillingFacts, Facts, Record, RecordKind, SourceKey};
+use crate::run::{RunStatus, SourceStatus, Trigger};
 
 fn record(key: &str, kind_billing: bool) -> Record {
     Record {
@@ -71,7 +72,7 @@ fn golden(id: &str, seq: i64) -> GoldenRow {
 
 fn finish() -> RunFinish {
     RunFinish {
-        status: "succeeded".into(),
+        status: RunStatus::Succeeded,
         rows_read: 2,
         rows_rejected: 1,
         golden_created: 1,
@@ -107,15 +108,15 @@ fn later_run(run_id: &str, golden_upserts: Vec<GoldenRow>) -> Publication<'stati
 async fn contract(store: Store) {
     let (a, b) = (record("1", false), record("AC-1", true));
     store
-        .begin_run("r1", "manual", "host:1", now())
+        .begin_run("r1", Trigger::Manual, "host:1", now())
         .await
         .expect("begin");
     let p = Publication {
         run_id: "r1".into(),
         outcomes: vec![SourceOutcome {
             source: "crm".into(),
-            record_kind: "customer".into(),
-            status: "rejects".into(),
+            record_kind: RecordKind::Customer,
+            status: SourceStatus::Rejects,
             rows_read: 2,
             rows_rejected: 1,
             rows_kept: 1,
@@ -191,7 +192,7 @@ async fn contract(store: Store) {
     );
     assert_eq!(store.rejects(None, 10).await.expect("rejects").len(), 1);
     let runs = store.runs(5).await.expect("runs");
-    assert_eq!(runs[0].status, "succeeded");
+    assert_eq!(runs[0].status, RunStatus::Succeeded);
     assert_eq!(
         store.run_sources("r1").await.expect("sources")[0].rows_rejected,
         1
@@ -213,7 +214,7 @@ async fn contract(store: Store) {
 
     // A merge: G2 redirects to G1, and old IDs resolve.
     store
-        .begin_run("r2", "manual", "host:1", now())
+        .begin_run("r2", Trigger::Manual, "host:1", now())
         .await
         .expect("begin");
     let mut p2 = later_run("r2", vec![golden("G00000003", 3)]);
@@ -274,7 +275,7 @@ async fn contract(store: Store) {
     assert_feed_view_agrees(&store).await;
 
     store
-        .begin_run("r3", "manual", "host:1", now())
+        .begin_run("r3", Trigger::Manual, "host:1", now())
         .await
         .expect("begin");
     let mut changed = golden("G00000001", 1);
@@ -368,6 +369,20 @@ async fn contract(store: Store) {
         .await
         .expect("take over");
     takeover.release().await.expect("release");
+
+    // A status this version does not know reads back as corrupt data: an error, not a panic.
+    on_pool!(&store, pool => {
+        sqlx::query("UPDATE sync_runs SET status = 'paused' WHERE run_id = $1")
+            .bind("r1")
+            .execute(pool)
+            .await
+            .expect("unknown status written");
+    });
+    let err = store.runs(5).await.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Corrupt(m) if m.contains("unknown run status \"paused\"")),
+        "{err}"
+    );
 }
 
 /// Created events stored with a `null` change set (sharing their record's lineage).
