@@ -2,7 +2,8 @@
 //!
 //! The pipeline runs one way through its stages, one module each:
 //! [`connectors`] → [`standardize`] → [`blocking`] → [`compare`] → [`model`] → [`cluster`] →
-//! [`golden`] → [`store`]; [`pipeline`] runs them as a sync, [`jobs`] schedules syncs with
+//! [`golden`] → [`store`], with [`decision`] the one rule for what is decided about a pair of
+//! records; [`pipeline`] runs them as a sync, [`jobs`] schedules syncs with
 //! apalis, [`review`] is the data stewards' side (the review queue, merges, splits and pins that
 //! later syncs honour), [`evaluate`] measures the result against a truth file, and [`api`]
 //! serves the store to other systems over HTTP. Small helpers every stage may use sit below
@@ -16,6 +17,7 @@ pub mod cluster;
 pub mod compare;
 pub mod config;
 pub mod connectors;
+pub mod decision;
 pub mod evaluate;
 pub mod golden;
 pub mod jobs;

@@ -144,7 +144,7 @@ fn list_table(items: &[ReviewItem]) -> String {
             i.status.clone(),
             match &i.reason {
                 Some(r) => format!("{} ({r})", i.kind),
-                None => i.kind.clone(),
+                None => i.kind.to_string(),
             },
             format!("{} / {}", i.golden_a, i.golden_b),
             i.records.to_string(),
@@ -194,12 +194,11 @@ fn row_value(r: &GoldenRow, field: &str) -> String {
 pub fn render(s: &ReviewShow) -> String {
     let i = &s.item;
     let (ka, kb) = (i.record_a().to_string(), i.record_b().to_string());
-    let mut out =
-        format!(
+    let mut out = format!(
         "review item {} ({}{}, {}): impact {:.2}, {} record pair(s) between the two customers\n",
         i.item_id,
         i.kind,
-        i.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default(),
+        i.reason.map(|r| format!(": {r}")).unwrap_or_default(),
         i.status,
         i.impact,
         i.record_pairs

@@ -14,6 +14,7 @@ use crate::cluster::ClusteringConfig;
 use crate::compare::{Comparison, ComparisonConfig};
 use crate::connectors::config::{parse_connector, resolve_sqlite_url};
 use crate::connectors::Connector;
+use crate::decision::Thresholds;
 use crate::golden::{Survivorship, SurvivorshipConfig};
 use crate::model::{Training, TrainingConfig};
 use crate::standardize::{parse_mapping, Mapping};
@@ -190,6 +191,13 @@ pub struct Matching {
     pub comparisons: Vec<Comparison>,
     pub training: Training,
     pub clustering: ClusteringConfig,
+}
+
+impl Matching {
+    /// The merge and review thresholds as match weights.
+    pub fn thresholds(&self) -> Thresholds {
+        Thresholds::new(self.merge_threshold, self.review_threshold)
+    }
 }
 
 /// Validated read API settings (`gild serve`). The tokens themselves are read from the

@@ -6,7 +6,7 @@ use crate::blocking::{self, Candidates};
 use crate::cluster::{self, Clusters, Constraints};
 use crate::compare::{Comparator, Prepared};
 use crate::config::Matching;
-use crate::model::{self, logit2, Model, ScoredPair, Scorer};
+use crate::model::{self, Model, ScoredPair, Scorer};
 use crate::record::Record;
 use std::time::Instant;
 
@@ -74,14 +74,15 @@ pub fn run(
             matching.limits,
         )
     });
+    let thresholds = matching.thresholds();
     let scorer = Scorer::new(&model, &comparator);
     let started = Instant::now();
     let scored = stage("score", progress, stages, || {
-        scorer.score_candidates(candidates.packed(), logit2(matching.review_threshold))
+        scorer.score_candidates(candidates.packed(), thresholds.review_weight)
     });
     let score_seconds = started.elapsed().as_secs_f64();
     candidates.release_pairs();
-    let merge_weight = logit2(matching.merge_threshold);
+    let merge_weight = thresholds.merge_weight;
     let clusters = stage("cluster", progress, stages, || {
         let edges: Vec<ScoredPair> = scored
             .iter()

@@ -13,6 +13,7 @@ pub use progress::{Progress, Silent};
 pub use report::SyncReport;
 
 use crate::config::Config;
+use crate::decision::{decide, Decision, PairFacts};
 use crate::golden::{self, Previous};
 use crate::model::probability;
 use crate::record::{Record, SourceKey};
@@ -259,56 +260,64 @@ async fn run(
         )
     });
 
-    let merge_weight = crate::model::logit2(config.matching.merge_threshold);
+    let thresholds = config.matching.thresholds();
     let of = &outcome.clusters.of;
     let key = |i: u32| -> SourceKey { records[i as usize].source_key() };
     // Every scored pair's decision, and the stewards' queue.
     let (pairs, review_items) = matching::stage("review", progress, &mut stages, || {
         let refused = crate::review::Refused::new(&outcome.clusters.refusals);
-        let pairs: Vec<PairRow> = outcome
+        let decisions: Vec<Decision> = outcome
             .scored
             .par_iter()
             .map(|p| {
-                let decision = if of[p.i as usize] == of[p.j as usize] {
-                    "merge"
-                } else if refused.reason(p.i, p.j).is_some() || f64::from(p.weight) >= merge_weight
-                {
-                    "kept_apart"
-                } else {
-                    "review"
-                };
-                PairRow {
-                    a: key(p.i),
-                    b: key(p.j),
-                    probability: probability(f64::from(p.weight)),
+                let pair = PairFacts {
+                    same_cluster: of[p.i as usize] == of[p.j as usize],
+                    refused: refused.reason(p.i, p.j).is_some(),
                     weight: f64::from(p.weight),
-                    decision,
-                    rule: config
-                        .matching
-                        .blocking
-                        .get(p.rule as usize)
-                        .map(|r| r.name.clone())
-                        .unwrap_or_default(),
-                }
+                };
+                // A scored pair was at or above the review threshold; its weight, kept as f32,
+                // may round to just below it.
+                decide(&pair, &thresholds).unwrap_or(Decision::Review)
+            })
+            .collect();
+        let pairs: Vec<PairRow> = outcome
+            .scored
+            .par_iter()
+            .zip(decisions.par_iter())
+            .map(|(p, &decision)| PairRow {
+                a: key(p.i),
+                b: key(p.j),
+                probability: probability(f64::from(p.weight)),
+                weight: f64::from(p.weight),
+                decision,
+                rule: config
+                    .matching
+                    .blocking
+                    .get(p.rule as usize)
+                    .map(|r| r.name.clone())
+                    .unwrap_or_default(),
             })
             .collect();
         let sizes: Vec<usize> = members.iter().map(Vec::len).collect();
         let review_items = crate::review::queue_items(&crate::review::QueueInput {
             scored: &outcome.scored,
+            decisions: &decisions,
             of,
             ids: &golden.ids,
             sizes: &sizes,
             refused: &refused,
-            merge_weight,
             key: &key,
         });
         (pairs, review_items)
     });
-    let pairs_for_review = pairs.iter().filter(|p| p.decision != "merge").count() as u64;
+    let pairs_for_review = pairs
+        .iter()
+        .filter(|p| p.decision != Decision::Merge)
+        .count() as u64;
     let pairs_above_merge = outcome
         .scored
         .iter()
-        .filter(|p| f64::from(p.weight) >= merge_weight)
+        .filter(|p| f64::from(p.weight) >= thresholds.merge_weight)
         .count() as u64;
 
     let rows_read: u64 = sources.iter().map(|s| s.outcome.rows_read).sum();

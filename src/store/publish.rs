@@ -6,6 +6,8 @@ use super::events::{encode_events, EncodedEvent};
 use super::golden_feed::{prepare_slice, Before, CreatedChanges};
 use super::journal::PublishingPool;
 use super::{insert_events, now, on_pool, Doing, EventKind, NewEvent, Store, StoreError};
+use crate::cluster::RefusalReason;
+use crate::decision::{Decision, ReviewKind};
 use crate::record::{Record, RecordKind, SourceKey};
 use crate::run::{RunStatus, SourceStatus, Trigger};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -117,7 +119,7 @@ pub struct PairRow {
     pub b: SourceKey,
     pub probability: f64,
     pub weight: f64,
-    pub decision: &'static str,
+    pub decision: Decision,
     pub rule: String,
 }
 
@@ -126,15 +128,14 @@ pub struct PairRow {
 pub struct ReviewItemRow {
     pub golden_a: String,
     pub golden_b: String,
-    /// review_band | over_merge
-    pub kind: &'static str,
+    pub kind: ReviewKind,
     pub a: SourceKey,
     pub b: SourceKey,
     pub probability: f64,
     pub record_pairs: i64,
     pub records: i64,
     pub impact: f64,
-    pub reason: Option<String>,
+    pub reason: Option<RefusalReason>,
 }
 
 #[derive(Debug, Clone)]
@@ -475,7 +476,7 @@ impl Store {
                             .push_bind(r.record_pairs)
                             .push_bind(r.records)
                             .push_bind(r.impact)
-                            .push_bind(r.reason.as_deref())
+                            .push_bind(r.reason)
                             .push_bind("open")
                             .push_bind(run)
                             .push_bind(at);

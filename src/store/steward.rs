@@ -4,6 +4,8 @@
 
 use super::publish::{upsert_golden, write_redirects, GoldenRow, MAX_BINDS};
 use super::{insert_events, now, on_pool, Doing, NewEvent, Redirect, Store, StoreError};
+use crate::cluster::RefusalReason;
+use crate::decision::ReviewKind;
 use crate::record::SourceKey;
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
@@ -14,8 +16,7 @@ pub struct ReviewItem {
     pub item_id: i64,
     pub golden_a: String,
     pub golden_b: String,
-    /// review_band | over_merge
-    pub kind: String,
+    pub kind: ReviewKind,
     pub source_a: String,
     pub key_a: String,
     pub source_b: String,
@@ -24,7 +25,7 @@ pub struct ReviewItem {
     pub record_pairs: i64,
     pub records: i64,
     pub impact: f64,
-    pub reason: Option<String>,
+    pub reason: Option<RefusalReason>,
     /// open | deferred | accepted | rejected | resolved
     pub status: String,
     pub run_id: String,

@@ -154,7 +154,7 @@ async fn contract(store: Store) {
             b: SourceKey::new("billing", "AC-1"),
             probability: 0.99,
             weight: 6.6,
-            decision: "merge",
+            decision: crate::decision::Decision::Merge,
             rule: "email".into(),
         }],
         watermarks: vec![(
