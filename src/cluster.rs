@@ -234,6 +234,17 @@ pub fn cluster(
 mod tests {
     use super::*;
 
+    #[test]
+    fn refusal_reasons_round_trip_as_stored() {
+        for r in RefusalReason::ALL {
+            assert_eq!(r.as_str().parse::<RefusalReason>(), Ok(*r));
+        }
+        assert_eq!(
+            RefusalReason::NAMES,
+            ["contradiction", "steward_cannot_link", "weak_chain"]
+        );
+    }
+
     fn edge(i: u32, j: u32, weight: f32) -> ScoredPair {
         ScoredPair {
             i,

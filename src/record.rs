@@ -212,6 +212,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn record_kinds_round_trip_as_stored() {
+        for k in RecordKind::ALL {
+            assert_eq!(k.as_str().parse::<RecordKind>(), Ok(*k));
+        }
+        assert_eq!(RecordKind::NAMES, ["customer", "billing", "fulfilment"]);
+        // Mapping files name the kind: an unknown one is reported as serde always did.
+        let e = serde_json::from_str::<RecordKind>("\"order\"").unwrap_err();
+        assert!(e.to_string().starts_with(
+            "unknown variant `order`, expected one of `customer`, `billing`, `fulfilment`"
+        ));
+    }
+
+    #[test]
     fn source_key_round_trips_and_keeps_colons_in_the_key() {
         let k = SourceKey::parse("crm:100:7").expect("parses");
         assert_eq!(k.source, "crm");

@@ -141,7 +141,7 @@ fn list_table(items: &[ReviewItem]) -> String {
     for i in items {
         t.row(vec![
             i.item_id.to_string(),
-            i.status.clone(),
+            i.status.to_string(),
             match &i.reason {
                 Some(r) => format!("{} ({r})", i.kind),
                 None => i.kind.to_string(),
@@ -164,7 +164,7 @@ fn history_table(trail: &[AuditRecord]) -> String {
             a.audit_id.to_string(),
             a.at.format("%Y-%m-%d %H:%M:%S").to_string(),
             a.actor.clone(),
-            a.action.clone(),
+            a.action.to_string(),
             a.target.clone(),
             opt(&a.note),
         ]);

@@ -33,7 +33,10 @@ pub use read::{
 };
 pub use search::{CustomerDocument, CustomerFields, CustomerSearch, LookupSample, RawLinkedRecord};
 pub use sqlite_memory::use_global_allocator_for_sqlite;
-pub use steward::{AuditRecord, LinkDecision, LinkKind, PinDecision, ReviewItem, StewardChange};
+pub use steward::{
+    AuditRecord, LinkDecision, LinkKind, PinDecision, ReviewItem, ReviewStatus, StewardAction,
+    StewardChange,
+};
 
 // Every store module stamps its writes with the one clock.
 use crate::clock::now;

@@ -477,7 +477,7 @@ impl Store {
                             .push_bind(r.records)
                             .push_bind(r.impact)
                             .push_bind(r.reason)
-                            .push_bind("open")
+                            .push_bind(super::ReviewStatus::Open)
                             .push_bind(run)
                             .push_bind(at);
                     });

@@ -254,7 +254,7 @@ async fn contract(store: Store) {
     let created = |events: &[GoldenEvent], id: &str| {
         events
             .iter()
-            .find(|e| e.kind == "created" && e.golden_id == id)
+            .find(|e| e.kind == EventKind::Created && e.golden_id == id)
             .map(|e| e.changes.clone())
             .expect("created event")
     };
@@ -310,7 +310,7 @@ async fn contract(store: Store) {
     assert_eq!(created(&events, "G00000003"), as_created, "and its record");
     let updated = events
         .iter()
-        .find(|e| e.kind == "updated" && e.golden_id == "G00000001")
+        .find(|e| e.kind == EventKind::Updated && e.golden_id == "G00000001")
         .expect("updated event");
     assert_eq!(updated.changes["family_name"]["before"], "Lee");
     assert_eq!(updated.changes["family_name"]["after"], "Li");
