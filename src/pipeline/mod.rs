@@ -1,5 +1,5 @@
 //! The sync: pull → standardise → match → cluster → golden → publish, as one library call that
-//! the CLI, the scheduled jobs and the tests all make the same way.
+//! the CLI, the scheduled jobs and the tests all make the same way; and training on its own.
 
 pub mod check;
 pub mod matching;
@@ -7,10 +7,12 @@ mod memory;
 pub mod progress;
 mod pull;
 pub mod report;
+mod train;
 
 pub use crate::run::Trigger;
 pub use progress::{Progress, Silent};
 pub use report::SyncReport;
+pub use train::{train, train_into, TrainError, TrainReport};
 
 use crate::config::Config;
 use crate::decision::{decide, Decision, PairFacts};
