@@ -1,14 +1,15 @@
 //! gild turns a company's scattered customer records into one trusted customer view.
 //!
 //! The pipeline runs one way through its stages, one module each:
-//! [`connectors`] → [`standardize`] → [`blocking`] → [`compare`] → [`model`] → [`cluster`] →
-//! [`golden`] → [`store`], with [`decision`] the one rule for what is decided about a pair of
-//! records; [`pipeline`] runs them as a sync, [`jobs`] schedules syncs with
-//! apalis, [`review`] is the data stewards' side (the review queue, merges, splits and pins that
-//! later syncs honour), [`evaluate`] measures the result against a truth file, and [`api`]
-//! serves the store to other systems over HTTP. Small helpers every stage may use sit below
-//! them all: [`clock`], [`redact`] and [`runtime`]; [`run`] names how a run and its sources
-//! ended, [`text_enum`] how such names are stored.
+//! [`connectors`] → [`standardize`] → [`prepare`] → [`blocking`] → [`compare`] → [`model`] →
+//! [`cluster`] → [`golden`] → [`store`], with [`decision`] the one rule for what is decided
+//! about a pair of records; [`pipeline`] runs them as a sync (and training on its own),
+//! [`jobs`] schedules syncs with apalis, [`review`] is the data stewards' side (the review
+//! queue, merges, splits and pins that later syncs honour), [`evaluate`] measures the result
+//! against a truth file, and [`api`] serves the store to other systems over HTTP.
+//!
+//! Below them all sit small modules every stage may use: [`clock`], [`redact`], [`runtime`],
+//! [`run`] (how a run and its sources ended) and [`text_enum`] (how such names are stored).
 
 pub mod api;
 pub mod blocking;
@@ -23,6 +24,7 @@ pub mod golden;
 pub mod jobs;
 pub mod model;
 pub mod pipeline;
+pub mod prepare;
 pub mod record;
 pub mod redact;
 pub mod review;

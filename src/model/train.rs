@@ -4,7 +4,8 @@
 
 use super::{ComparisonParams, LevelParams, Model, MODEL_FORMAT};
 use crate::blocking::{self, BlockKey, BlockLimits, BlockingRule, BlockingRuleConfig, LinkType};
-use crate::compare::{Comparator, Comparison, Field, Prepared};
+use crate::compare::{Comparator, Comparison};
+use crate::prepare::{Field, Prepared};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;

@@ -4,9 +4,10 @@ use super::progress::Progress;
 use super::report::StageTime;
 use crate::blocking::{self, Candidates};
 use crate::cluster::{self, Clusters, Constraints};
-use crate::compare::{Comparator, Prepared};
+use crate::compare::Comparator;
 use crate::config::Matching;
 use crate::model::{self, Model, ScoredPair, Scorer};
+use crate::prepare::Prepared;
 use crate::record::Record;
 use std::time::Instant;
 

@@ -1,9 +1,10 @@
 //! Training on its own (`gild train`): fit the matching model on the records staged by the last
 //! sync, with the stewards' decisions as labels, and store it for the next sync.
 
-use crate::compare::{Comparator, Prepared};
+use crate::compare::Comparator;
 use crate::config::Config;
 use crate::model::{self, Model};
+use crate::prepare::Prepared;
 use crate::runtime::cpu;
 use crate::store::{Store, StoreError};
 

@@ -2,9 +2,10 @@
 //! level and weight, the two golden customers, and the golden record a merge would make.
 
 use super::{edit::pins_of, ReviewError};
-use crate::compare::{Comparator, Comparison, Prepared};
+use crate::compare::{Comparator, Comparison};
 use crate::golden::{golden_row, Survivorship};
 use crate::model::{Explanation, Model, Scorer};
+use crate::prepare::Prepared;
 use crate::record::{Record, SourceKey};
 use crate::store::{GoldenRow, GoldenView, ReviewItem, Store, StoreError};
 use std::collections::HashMap;
