@@ -9,7 +9,8 @@
 //! against a truth file, and [`api`] serves the store to other systems over HTTP.
 //!
 //! Below them all sit small modules every stage may use: [`clock`], [`redact`], [`runtime`],
-//! [`run`] (how a run and its sources ended) and [`text_enum`] (how such names are stored).
+//! [`config_file`] (what every configuration parser shares), [`run`] (how a run and its
+//! sources ended) and [`text_enum`] (how such names are stored).
 
 pub mod api;
 pub mod blocking;
@@ -17,6 +18,7 @@ pub mod clock;
 pub mod cluster;
 pub mod compare;
 pub mod config;
+pub mod config_file;
 pub mod connectors;
 pub mod decision;
 pub mod evaluate;

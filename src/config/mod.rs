@@ -2,11 +2,10 @@
 //! structs with `deny_unknown_fields` and validated into one [`Config`] before anything runs.
 //! Every problem found is reported at once, each with its file and line.
 
-pub mod env;
-pub mod error;
 mod schedule;
 
-pub use error::{ConfigError, ConfigProblem};
+use crate::config_file::{env, error};
+pub use crate::config_file::{ConfigError, ConfigProblem};
 pub use schedule::parse_schedule;
 
 use crate::blocking::{BlockLimits, BlockingRule, BlockingRuleConfig, LinkType};
