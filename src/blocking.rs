@@ -5,7 +5,7 @@
 //! a pair found by several rules is counted once, for the first rule that found it. A block so
 //! large that it would blow up the pair count is skipped and reported by its key.
 
-use crate::compare::{Field, Interner, Prepared, Sym, NONE};
+use crate::prepare::{Field, Interner, Prepared, Sym, NONE};
 use crate::standardize::phonetic;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -7,6 +7,7 @@
 //! so that stewards can review them.
 
 use crate::model::{probability, ScoredPair};
+use crate::text_enum::text_enum;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -44,24 +45,15 @@ pub struct Constraints {
     pub cannot_link: Vec<(u32, u32)>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RefusalReason {
-    /// Some pair across the two clusters has contradicting strong evidence.
-    Contradiction,
-    /// A steward said these records are different people.
-    StewardCannotLink,
-    /// The pairs across the clusters are, on average, not matches.
-    WeakChain,
-}
-
-impl RefusalReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RefusalReason::Contradiction => "contradiction",
-            RefusalReason::StewardCannotLink => "steward_cannot_link",
-            RefusalReason::WeakChain => "weak_chain",
-        }
+text_enum! {
+    /// Why clustering would not join two clusters.
+    pub enum RefusalReason ("refusal reason") {
+        /// Some pair across the two clusters has contradicting strong evidence.
+        Contradiction = "contradiction",
+        /// A steward said these records are different people.
+        StewardCannotLink = "steward_cannot_link",
+        /// The pairs across the clusters are, on average, not matches.
+        WeakChain = "weak_chain",
     }
 }
 
@@ -241,6 +233,17 @@ pub fn cluster(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refusal_reasons_round_trip_as_stored() {
+        for r in RefusalReason::ALL {
+            assert_eq!(r.as_str().parse::<RefusalReason>(), Ok(*r));
+        }
+        assert_eq!(
+            RefusalReason::NAMES,
+            ["contradiction", "steward_cannot_link", "weak_chain"]
+        );
+    }
 
     fn edge(i: u32, j: u32, weight: f32) -> ScoredPair {
         ScoredPair {

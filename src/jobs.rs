@@ -7,7 +7,7 @@
 //! store, or in the PostgreSQL store's database (apalis's own schema), where many workers on
 //! several hosts can share it. The store's sync lease keeps two runs from publishing at once.
 
-use crate::config::Config;
+use crate::config::{parse_schedule, Config};
 use crate::pipeline::{self, Silent, SyncOptions, Trigger};
 use crate::store::Store;
 use apalis::layers::retry::backoff::{ExponentialBackoff, ExponentialBackoffMaker, MakeBackoff};
@@ -31,8 +31,8 @@ pub const SYNC_QUEUE: &str = "gild-sync";
 /// A request for one sync.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyncJob {
-    /// "schedule" or "job"
-    pub trigger: String,
+    /// Schedule or job.
+    pub trigger: Trigger,
     pub requested_at: DateTime<Utc>,
     /// The cron tick (seconds since the epoch) for scheduled runs.
     #[serde(default)]
@@ -51,18 +51,6 @@ pub enum JobError {
     Store(#[from] crate::store::StoreError),
 }
 
-/// Parses a cron expression with seconds first (`"0 0 2 * * *"`: every day at 02:00).
-pub fn parse_schedule(expr: &str) -> Result<cron::Schedule, String> {
-    let fields = expr.split_whitespace().count();
-    if fields == 5 {
-        return Err(format!(
-            "the schedule {expr:?} has 5 fields; gild's cron has 6 or 7 with seconds first: write \"0 {expr}\""
-        ));
-    }
-    cron::Schedule::from_str(expr)
-        .map_err(|e| format!("the schedule {expr:?} is not valid cron: {e}"))
-}
-
 /// The job queue, on SQLite or PostgreSQL.
 #[derive(Clone)]
 pub enum Queue {
@@ -73,7 +61,7 @@ pub enum Queue {
 impl Queue {
     pub async fn connect(url: &str, poll: Duration) -> Result<Queue, JobError> {
         let fail = |e: &dyn std::fmt::Display| JobError::Queue {
-            url: crate::connectors::redact_url(url),
+            url: crate::redact::redact_url(url),
             reason: e.to_string(),
         };
         if url.starts_with("sqlite:") {
@@ -148,13 +136,8 @@ pub struct JobContext {
 }
 
 async fn run_sync_job(job: SyncJob, ctx: Data<Arc<JobContext>>) -> Result<(), BoxDynError> {
-    let trigger = if job.trigger == "schedule" {
-        Trigger::Schedule
-    } else {
-        Trigger::Job
-    };
     let options = SyncOptions {
-        trigger,
+        trigger: job.trigger,
         retrain: false,
     };
     match pipeline::sync_into(&ctx.store, &ctx.config, &options, &Silent).await {
@@ -182,8 +165,8 @@ async fn on_tick(
 ) -> Result<(), BoxDynError> {
     let at = tick.get_timestamp();
     let job = SyncJob {
-        trigger: "schedule".into(),
-        requested_at: crate::store::now(),
+        trigger: Trigger::Schedule,
+        requested_at: crate::clock::now(),
         tick: Some(at),
     };
     queue
@@ -205,7 +188,7 @@ pub async fn run_worker(
         config: config.clone(),
         store,
     });
-    let runner = pipeline::runner_id();
+    let runner = crate::runtime::runner_id();
     let retries = jobs.retries as usize;
     let backoff = jobs.retry_backoff;
     let poll = jobs.poll_interval;
@@ -260,17 +243,4 @@ fn retry_policy(
     let mut maker = ExponentialBackoffMaker::new(backoff, backoff * 16, 0.2, HasherRng::default())
         .unwrap_or_else(|_| ExponentialBackoffMaker::default());
     RetryPolicy::retries(retries).with_backoff(maker.make_backoff())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn schedules_need_seconds() {
-        assert!(parse_schedule("0 0 2 * * *").is_ok());
-        let err = parse_schedule("0 2 * * *").unwrap_err();
-        assert!(err.contains("write \"0 0 2 * * *\""), "{err}");
-        assert!(parse_schedule("every night").is_err());
-    }
 }

@@ -70,7 +70,7 @@ pub fn events_table(events: &[GoldenEvent]) -> String {
         t.row(vec![
             e.seq.to_string(),
             e.occurred_at.format("%Y-%m-%d %H:%M:%S").to_string(),
-            e.kind.clone(),
+            e.kind.to_string(),
             e.golden_id.clone(),
             e.related_ids.join(" "),
             match (&e.run_id, e.audit_id) {

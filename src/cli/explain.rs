@@ -2,6 +2,7 @@
 
 use super::output::{json, out, outln, Table};
 use super::{load_config, Args, Format, NotFound, EXIT_OK};
+use gild::decision::{decide, Decision, PairFacts};
 use gild::record::SourceKey;
 use gild::review::Explainer;
 use gild::store::Store;
@@ -33,21 +34,26 @@ pub async fn run(args: &Args, a: &ExplainArgs) -> anyhow::Result<u8> {
             return Err(NotFound(format!("no record {k} in the store")).into());
         }
     }
-    let explanation = gild::pipeline::cpu(|| explainer.explain(&ka, &kb)).ok_or_else(|| {
+    let explanation = gild::runtime::cpu(|| explainer.explain(&ka, &kb)).ok_or_else(|| {
         NotFound(
             "no stored model fits the configured comparisons: run `gild train` or `gild sync`"
                 .into(),
         )
     })?;
-    let same = golden_a.is_some() && golden_a == golden_b;
-    let verdict = if same {
-        "merged: both belong to the same golden customer"
-    } else if explanation.match_probability >= m.merge_threshold {
-        "kept apart by clustering (over-merge protection or a steward decision)"
-    } else if explanation.match_probability >= m.review_threshold {
-        "in the review band: left for a data steward"
-    } else {
-        "not a match"
+    let pair = PairFacts {
+        same_cluster: golden_a.is_some() && golden_a == golden_b,
+        // Clustering's refusals are not stored; it refuses only pairs at or above the merge
+        // threshold, which the weight shows.
+        refused: false,
+        weight: explanation.match_weight,
+    };
+    let verdict = match decide(&pair, &m.thresholds()) {
+        Some(Decision::Merge) => "merged: both belong to the same golden customer",
+        Some(Decision::KeptApart) => {
+            "kept apart by clustering (over-merge protection or a steward decision)"
+        }
+        Some(Decision::Review) => "in the review band: left for a data steward",
+        None => "not a match",
     };
     match args.format {
         Format::Json => json(&serde_json::json!({

@@ -142,10 +142,10 @@ fn list_table(items: &[ReviewItem]) -> String {
     for i in items {
         t.row(vec![
             i.item_id.to_string(),
-            i.status.clone(),
+            i.status.to_string(),
             match &i.reason {
                 Some(r) => format!("{} ({r})", i.kind),
-                None => i.kind.clone(),
+                None => i.kind.to_string(),
             },
             format!("{} / {}", i.golden_a, i.golden_b),
             i.records.to_string(),
@@ -165,7 +165,7 @@ fn history_table(trail: &[AuditRecord]) -> String {
             a.audit_id.to_string(),
             a.at.format("%Y-%m-%d %H:%M:%S").to_string(),
             a.actor.clone(),
-            a.action.clone(),
+            a.action.to_string(),
             a.target.clone(),
             opt(&a.note),
         ]);
@@ -184,12 +184,11 @@ fn lineage_value(lineage: &Lineage, field: GoldenColumn) -> String {
 pub fn render(s: &ReviewShow) -> String {
     let i = &s.item;
     let (ka, kb) = (i.record_a().to_string(), i.record_b().to_string());
-    let mut out =
-        format!(
+    let mut out = format!(
         "review item {} ({}{}, {}): impact {:.2}, {} record pair(s) between the two customers\n",
         i.item_id,
         i.kind,
-        i.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default(),
+        i.reason.map(|r| format!(": {r}")).unwrap_or_default(),
         i.status,
         i.impact,
         i.record_pairs

@@ -41,7 +41,7 @@ pub async fn run(args: &Args, command: &RunsCommand) -> anyhow::Result<u8> {
                     for r in &runs {
                         t.row(vec![
                             r.run_id.clone(),
-                            r.trigger.clone(),
+                            r.trigger.to_string(),
                             r.started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
                             r.finished_at
                                 .map(|f| {
@@ -51,7 +51,7 @@ pub async fn run(args: &Args, command: &RunsCommand) -> anyhow::Result<u8> {
                                     )
                                 })
                                 .unwrap_or_default(),
-                            r.status.clone(),
+                            r.status.to_string(),
                             thousands(r.rows_read as u64),
                             thousands(r.rows_rejected as u64),
                             thousands(r.golden_created as u64),
@@ -102,8 +102,8 @@ pub async fn run(args: &Args, command: &RunsCommand) -> anyhow::Result<u8> {
                     for s in &sources {
                         t.row(vec![
                             s.source.clone(),
-                            s.record_kind.clone(),
-                            s.status.clone(),
+                            s.record_kind.to_string(),
+                            s.status.to_string(),
                             thousands(s.rows_read as u64),
                             thousands(s.rows_rejected as u64),
                             thousands(s.rows_kept as u64),

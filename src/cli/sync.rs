@@ -3,6 +3,7 @@
 use super::output::{json, out, outln, thousands, Table};
 use super::{load_config, Args, Format, EXIT_OK, EXIT_REJECTIONS};
 use gild::pipeline::{self, Progress, Silent, SyncOptions, SyncReport, Trigger};
+use gild::run::{RunStatus, SourceStatus};
 use std::io::IsTerminal;
 
 #[derive(Debug, clap::Args)]
@@ -21,8 +22,8 @@ pub async fn run(args: &Args, a: &SyncArgs) -> anyhow::Result<u8> {
         let queue =
             gild::jobs::Queue::connect(&config.jobs.queue_url, config.jobs.poll_interval).await?;
         let job = gild::jobs::SyncJob {
-            trigger: "job".into(),
-            requested_at: gild::store::now(),
+            trigger: Trigger::Job,
+            requested_at: gild::clock::now(),
             tick: None,
         };
         queue
@@ -65,13 +66,13 @@ pub async fn run(args: &Args, a: &SyncArgs) -> anyhow::Result<u8> {
 
 pub fn summary(r: &SyncReport) -> String {
     let mut out = String::new();
-    let status = if r.status == "succeeded" {
-        "succeeded".to_string()
+    let status = if r.status == RunStatus::Succeeded {
+        r.status.to_string()
     } else {
         let failed = r
             .sources
             .iter()
-            .filter(|s| s.outcome.status == "failed")
+            .filter(|s| s.outcome.status == SourceStatus::Failed)
             .count();
         format!(
             "finished with rejections: {} rows rejected, {failed} sources failed",
@@ -91,8 +92,8 @@ pub fn summary(r: &SyncReport) -> String {
         let o = &s.outcome;
         t.row(vec![
             o.source.clone(),
-            o.record_kind.clone(),
-            o.status.clone(),
+            o.record_kind.to_string(),
+            o.status.to_string(),
             thousands(o.rows_read),
             thousands(o.rows_rejected),
             thousands(o.rows_kept),

@@ -2,9 +2,8 @@
 
 use super::output::{json, out, outln, thousands, Table};
 use super::{load_config, Args, Format, NotFound, EXIT_OK};
-use gild::compare::{Comparator, Prepared};
-use gild::model::{self, Model};
-use gild::store::Store;
+use gild::model::Model;
+use gild::pipeline::{self, TrainError, TrainReport};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -16,22 +15,13 @@ pub struct TrainArgs {
 
 pub async fn run(args: &Args, a: &TrainArgs) -> anyhow::Result<u8> {
     let config = load_config(args)?;
-    let store = Store::connect(&config.store_url).await?;
-    let records = store.all_staged_records().await?;
-    if records.is_empty() {
-        return Err(NotFound("the store has no staged records yet: run `gild sync` first (it trains a model when none exists)".into()).into());
-    }
-    // Stewards' accepted and rejected pairs are labels that sharpen the m probabilities.
-    let links = store.active_links().await?;
-    let m = &config.matching;
-    let model = gild::pipeline::cpu(|| {
-        let (_, labels) = gild::review::constraints_from(&records, &links);
-        let prepared = Prepared::build(&records);
-        let comparator = Comparator::new(&prepared, &m.comparisons);
-        model::train(&comparator, &m.training, m.link_type, m.limits, &labels)
-    });
-    let id = store.save_model(&model, None).await?;
-    store.close().await;
+    let TrainReport {
+        model_id: id,
+        model,
+    } = match pipeline::train(&config).await {
+        Err(e @ TrainError::NothingStaged) => return Err(NotFound(e.to_string()).into()),
+        done => done?,
+    };
     if let Some(path) = &a.output {
         std::fs::write(path, serde_json::to_string_pretty(&model)?)?;
     }

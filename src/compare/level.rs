@@ -1,7 +1,7 @@
 //! Comparison levels, declared in config as short readable strings:
 //! `"exact"`, `"nickname"`, `"jaro_winkler >= 0.92"`, `"levenshtein <= 2"`, `"date_within 365"` …
 
-use super::prepared::Field;
+use crate::prepare::Field;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -3,19 +3,16 @@
 //! A comparison is a field and an ordered list of levels; the first level that holds wins.
 //! Level 0 is "a value is missing", levels 1..=L are the configured ones, L+1 is "none held".
 
-mod intern;
 mod level;
-mod prepared;
 pub mod similarity;
 
-pub use intern::{Interner, Sym, NONE};
 pub use level::LevelKind;
-pub use prepared::{Dob, Field, MultiColumn, Prepared};
 use similarity::{
     jaccard_words, jaro, jaro_winkler, jaro_winkler_upper_bound, levenshtein_within, osa_within,
     same_prefix,
 };
 
+use crate::prepare::{prefetch, Dob, Field, Interner, MultiColumn, Prepared, Sym, NONE};
 use crate::standardize::{nicknames, phonetic};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
@@ -205,19 +202,6 @@ const ROWS_AHEAD: usize = 12;
 const HANDLES_AHEAD: usize = 8;
 const TEXT_AHEAD: usize = 4;
 const MULTI_TEXT_AHEAD: usize = 2;
-
-/// Asks the CPU to start loading the cache line at `p`.
-#[inline]
-pub(crate) fn prefetch<T>(p: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        // SAFETY: a prefetch is only a hint; it never faults, whatever the address.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-}
 
 /// Compares record pairs under a fixed set of comparisons.
 pub struct Comparator<'a> {

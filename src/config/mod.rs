@@ -2,16 +2,18 @@
 //! structs with `deny_unknown_fields` and validated into one [`Config`] before anything runs.
 //! Every problem found is reported at once, each with its file and line.
 
-pub mod env;
-pub mod error;
+mod schedule;
 
-pub use error::{ConfigError, ConfigProblem};
+use crate::config_file::{env, error};
+pub use crate::config_file::{ConfigError, ConfigProblem};
+pub use schedule::parse_schedule;
 
 use crate::blocking::{BlockLimits, BlockingRule, BlockingRuleConfig, LinkType};
 use crate::cluster::ClusteringConfig;
 use crate::compare::{Comparison, ComparisonConfig};
 use crate::connectors::config::{parse_connector, resolve_sqlite_url};
 use crate::connectors::Connector;
+use crate::decision::Thresholds;
 use crate::golden::{Survivorship, SurvivorshipConfig};
 use crate::model::{Training, TrainingConfig};
 use crate::standardize::{parse_mapping, Mapping};
@@ -190,6 +192,13 @@ pub struct Matching {
     pub clustering: ClusteringConfig,
 }
 
+impl Matching {
+    /// The merge and review thresholds as match weights.
+    pub fn thresholds(&self) -> Thresholds {
+        Thresholds::new(self.merge_threshold, self.review_threshold)
+    }
+}
+
 /// Validated read API settings (`gild serve`). The tokens themselves are read from the
 /// environment variable `tokens_env` when the server starts, never from the file.
 #[derive(Debug, Clone, PartialEq)]
@@ -314,7 +323,7 @@ impl Config {
             if expr.is_empty() || expr == "off" {
                 return None;
             }
-            match crate::jobs::parse_schedule(&expr) {
+            match parse_schedule(&expr) {
                 Ok(_) => Some(expr),
                 Err(e) => {
                     problems.push(at(s.span(), e));

@@ -1,7 +1,7 @@
 //! `connectors/*.toml`: where a source system's rows come from.
 
-use crate::config::env::{has_literal_password, interpolate};
-use crate::config::error::{from_toml, ConfigProblem};
+use crate::config_file::env::{has_literal_password, interpolate};
+use crate::config_file::error::{from_toml, ConfigProblem};
 use crate::record::RecordKind;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -209,7 +209,7 @@ pub fn parse_connector(
             if present {
                 problems.push(ConfigProblem::new(
                     file,
-                    span.map(|s| crate::config::error::line_of(text, s.start)),
+                    span.map(|s| crate::config_file::error::line_of(text, s.start)),
                     format!("`{field}` does not apply to a {kind} connector"),
                 ));
             }

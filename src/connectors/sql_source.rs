@@ -4,9 +4,10 @@
 //! the mapping stage sees one shape whatever the database.
 
 use super::{
-    channel, format_location, redact_url, BadRow, Connector, RawRow, RowBatch, Selection,
-    SourceError, SourceReader, SqlSpec, BATCH_ROWS,
+    channel, format_location, BadRow, Connector, RawRow, RowBatch, Selection, SourceError,
+    SourceReader, SqlSpec, BATCH_ROWS,
 };
+use crate::redact::redact_url;
 use futures::StreamExt;
 use sqlx::{Column, Connection, Executor, Row, Statement, TypeInfo, ValueRef};
 use std::sync::Arc;

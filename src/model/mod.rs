@@ -6,7 +6,8 @@ mod train;
 
 pub use train::{train, EmSession, Labels, Training, TrainingConfig, TrainingReport};
 
-use crate::compare::{Comparator, Comparison, Field};
+use crate::compare::{Comparator, Comparison};
+use crate::prepare::Field;
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -1,6 +1,7 @@
 use super::*;
 use crate::blocking::{BlockKey, BlockLimits, BlockingRule, LinkType};
-use crate::compare::{Comparison, ComparisonConfig, Prepared};
+use crate::compare::{Comparison, ComparisonConfig};
+use crate::prepare::Prepared;
 use crate::record::Record;
 use chrono::NaiveDate;
 

@@ -4,7 +4,8 @@
 
 use super::{ComparisonParams, LevelParams, Model, MODEL_FORMAT};
 use crate::blocking::{self, BlockKey, BlockLimits, BlockingRule, BlockingRuleConfig, LinkType};
-use crate::compare::{Comparator, Comparison, Field, Prepared};
+use crate::compare::{Comparator, Comparison};
+use crate::prepare::{Field, Prepared};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -530,7 +531,7 @@ pub fn train(
     report.seconds = started.elapsed().as_secs_f64();
     Model {
         format: MODEL_FORMAT,
-        trained_at: crate::store::now(),
+        trained_at: crate::clock::now(),
         records: prepared.n,
         prior,
         comparisons,

@@ -4,9 +4,10 @@ use super::progress::Progress;
 use super::report::StageTime;
 use crate::blocking::{self, Candidates};
 use crate::cluster::{self, Clusters, Constraints};
-use crate::compare::{Comparator, Prepared};
+use crate::compare::Comparator;
 use crate::config::Matching;
-use crate::model::{self, logit2, Model, ScoredPair, Scorer};
+use crate::model::{self, Model, ScoredPair, Scorer};
+use crate::prepare::Prepared;
 use crate::record::Record;
 use std::time::Instant;
 
@@ -31,7 +32,7 @@ pub fn stage<T>(
     let span = tracing::info_span!("stage", stage = name);
     let _enter = span.enter();
     let started = Instant::now();
-    let out = super::cpu(f);
+    let out = crate::runtime::cpu(f);
     let seconds = started.elapsed().as_secs_f64();
     tracing::info!(seconds, "stage finished");
     progress.stage_finished(name, seconds);
@@ -74,14 +75,15 @@ pub fn run(
             matching.limits,
         )
     });
+    let thresholds = matching.thresholds();
     let scorer = Scorer::new(&model, &comparator);
     let started = Instant::now();
     let scored = stage("score", progress, stages, || {
-        scorer.score_candidates(candidates.packed(), logit2(matching.review_threshold))
+        scorer.score_candidates(candidates.packed(), thresholds.review_weight)
     });
     let score_seconds = started.elapsed().as_secs_f64();
     candidates.release_pairs();
-    let merge_weight = logit2(matching.merge_threshold);
+    let merge_weight = thresholds.merge_weight;
     let clusters = stage("cluster", progress, stages, || {
         let edges: Vec<ScoredPair> = scored
             .iter()

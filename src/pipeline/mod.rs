@@ -1,5 +1,5 @@
 //! The sync: pull → standardise → match → cluster → golden → publish, as one library call that
-//! the CLI, the scheduled jobs and the tests all make the same way.
+//! the CLI, the scheduled jobs and the tests all make the same way; and training on its own.
 
 pub mod check;
 pub mod matching;
@@ -7,30 +7,26 @@ mod memory;
 pub mod progress;
 mod pull;
 pub mod report;
+mod train;
 
+pub use crate::run::Trigger;
 pub use progress::{Progress, Silent};
 pub use report::SyncReport;
+pub use train::{train, train_into, TrainError, TrainReport};
 
 use crate::config::Config;
+use crate::decision::{decide, Decision, PairFacts};
 use crate::golden::{self, Previous};
 use crate::model::probability;
 use crate::record::{Record, SourceKey};
+use crate::run::{RunStatus, SourceStatus};
+use crate::runtime::{cpu, runner_id};
 use crate::store::{PairRow, Publication, RunFinish, SourceOutcome, Store, StoreError};
 use rayon::prelude::*;
 use report::{MatchSummary, ModelSummary, SourceReport, StageTime};
 use std::collections::HashSet;
 use std::time::Instant;
 use tracing::Instrument;
-
-/// Runs CPU-heavy work from async code without stalling the runtime's other tasks.
-pub fn cpu<T>(f: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::try_current() {
-        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(f)
-        }
-        _ => f(),
-    }
-}
 
 /// Drops `leftovers` on a thread of their own. If none can be started, the closure holding them
 /// is dropped, and they with it, here.
@@ -40,26 +36,6 @@ fn free_on_the_side<T: Send + 'static>(leftovers: T) {
         .spawn(move || drop(leftovers));
     if let Err(e) = spawned {
         tracing::debug!(error = %e, "freed on this thread instead");
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
-    /// `gild sync` by hand.
-    Manual,
-    /// The cron schedule.
-    Schedule,
-    /// A job enqueued by hand (`gild sync --enqueue`).
-    Job,
-}
-
-impl Trigger {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Trigger::Manual => "manual",
-            Trigger::Schedule => "schedule",
-            Trigger::Job => "job",
-        }
     }
 }
 
@@ -89,15 +65,6 @@ pub enum SyncError {
     TooManyRecords(usize),
 }
 
-/// Who is running: host and process, for run records and the lock.
-pub fn runner_id() -> String {
-    format!(
-        "{}:{}",
-        gethostname::gethostname().to_string_lossy(),
-        std::process::id()
-    )
-}
-
 /// Runs one full sync into the configured store.
 pub async fn sync(
     config: &Config,
@@ -124,9 +91,9 @@ pub async fn sync_into(
         let lock = store
             .acquire_lock(crate::store::SYNC_LOCK, &run_id, config.jobs.lock_ttl)
             .await?;
-        let started_at = crate::store::now();
+        let started_at = crate::clock::now();
         store
-            .begin_run(&run_id, options.trigger.as_str(), &host, started_at)
+            .begin_run(&run_id, options.trigger, &host, started_at)
             .await?;
         let mut outcomes: Vec<SourceOutcome> = Vec::new();
         let result = run(
@@ -142,7 +109,7 @@ pub async fn sync_into(
         if let Err(e) = &result {
             tracing::error!(error = %e, "sync failed");
             let finish = RunFinish {
-                status: "failed".into(),
+                status: RunStatus::Failed,
                 rows_read: outcomes.iter().map(|o| o.rows_read as i64).sum(),
                 rows_rejected: outcomes.iter().map(|o| o.rows_rejected as i64).sum(),
                 golden_created: 0,
@@ -204,7 +171,7 @@ async fn run(
     let mut failures = Vec::new();
     for p in pulls {
         let mut kept_from_last_run = 0;
-        if p.outcome.status == "failed" {
+        if p.outcome.status == SourceStatus::Failed {
             failures.push(p.outcome.error.clone().unwrap_or_default());
             // Keep the source's last good records so that its customers do not vanish.
             let last = store.staged_records(&p.outcome.source).await?;
@@ -291,77 +258,83 @@ async fn run(
             &config.survivorship,
             &pulled,
             run_id,
-            crate::store::now(),
+            crate::clock::now(),
         )
     });
 
-    let merge_weight = crate::model::logit2(config.matching.merge_threshold);
+    let thresholds = config.matching.thresholds();
     let of = &outcome.clusters.of;
     let key = |i: u32| -> SourceKey { records[i as usize].source_key() };
     // Every scored pair's decision, and the stewards' queue.
     let (pairs, review_items) = matching::stage("review", progress, &mut stages, || {
         let refused = crate::review::Refused::new(&outcome.clusters.refusals);
-        let pairs: Vec<PairRow> = outcome
+        let decisions: Vec<Decision> = outcome
             .scored
             .par_iter()
             .map(|p| {
-                let decision = if of[p.i as usize] == of[p.j as usize] {
-                    "merge"
-                } else if refused.reason(p.i, p.j).is_some() || f64::from(p.weight) >= merge_weight
-                {
-                    "kept_apart"
-                } else {
-                    "review"
-                };
-                PairRow {
-                    a: key(p.i),
-                    b: key(p.j),
-                    probability: probability(f64::from(p.weight)),
+                let pair = PairFacts {
+                    same_cluster: of[p.i as usize] == of[p.j as usize],
+                    refused: refused.reason(p.i, p.j).is_some(),
                     weight: f64::from(p.weight),
-                    decision,
-                    rule: config
-                        .matching
-                        .blocking
-                        .get(p.rule as usize)
-                        .map(|r| r.name.clone())
-                        .unwrap_or_default(),
-                }
+                };
+                // A scored pair was at or above the review threshold; its weight, kept as f32,
+                // may round to just below it.
+                decide(&pair, &thresholds).unwrap_or(Decision::Review)
+            })
+            .collect();
+        let pairs: Vec<PairRow> = outcome
+            .scored
+            .par_iter()
+            .zip(decisions.par_iter())
+            .map(|(p, &decision)| PairRow {
+                a: key(p.i),
+                b: key(p.j),
+                probability: probability(f64::from(p.weight)),
+                weight: f64::from(p.weight),
+                decision,
+                rule: config
+                    .matching
+                    .blocking
+                    .get(p.rule as usize)
+                    .map(|r| r.name.clone())
+                    .unwrap_or_default(),
             })
             .collect();
         let sizes: Vec<usize> = members.iter().map(Vec::len).collect();
         let review_items = crate::review::queue_items(&crate::review::QueueInput {
             scored: &outcome.scored,
+            decisions: &decisions,
             of,
             ids: &golden.ids,
             sizes: &sizes,
             refused: &refused,
-            merge_weight,
             key: &key,
         });
         (pairs, review_items)
     });
-    let pairs_for_review = pairs.iter().filter(|p| p.decision != "merge").count() as u64;
+    let pairs_for_review = pairs
+        .iter()
+        .filter(|p| p.decision != Decision::Merge)
+        .count() as u64;
     let pairs_above_merge = outcome
         .scored
         .iter()
-        .filter(|p| f64::from(p.weight) >= merge_weight)
+        .filter(|p| f64::from(p.weight) >= thresholds.merge_weight)
         .count() as u64;
 
     let rows_read: u64 = sources.iter().map(|s| s.outcome.rows_read).sum();
     let rows_rejected: u64 = sources.iter().map(|s| s.outcome.rows_rejected).sum();
-    let any_failed = sources.iter().any(|s| s.outcome.status == "failed");
-    let status = if rows_rejected > 0 || any_failed {
-        "partial"
-    } else {
-        "succeeded"
-    };
+    let any_failed = sources
+        .iter()
+        .any(|s| s.outcome.status == SourceStatus::Failed);
+    let status = RunStatus::published(rows_rejected, any_failed);
     let golden_total = previous_golden.len() as u64 + golden.counts.created
         - golden.counts.deleted
         - golden.counts.merged;
     let mut report = SyncReport {
         run_id: run_id.to_string(),
-        trigger: options.trigger.as_str().to_string(),
-        status: status.to_string(),
+        trigger: options.trigger,
+        status,
         started_at,
         finished_at: started_at,
         store: store.engine().to_string(),
@@ -400,7 +373,7 @@ async fn run(
     let publish_started = Instant::now();
     progress.stage_started("publish");
     let finish = |report: &SyncReport| RunFinish {
-        status: report.status.clone(),
+        status: report.status,
         rows_read: report.rows_read as i64,
         rows_rejected: report.rows_rejected as i64,
         golden_created: report.golden.created as i64,
@@ -435,7 +408,7 @@ async fn run(
     let seconds = publish_started.elapsed().as_secs_f64();
     progress.stage_finished("publish", seconds);
     report.stages.push(StageTime::now("publish", seconds));
-    report.finished_at = crate::store::now();
+    report.finished_at = crate::clock::now();
     report.seconds = clock.elapsed().as_secs_f64();
     tracing::info!(
         rows_read = report.rows_read,

@@ -4,6 +4,7 @@
 use super::progress::Progress;
 use crate::connectors::{self, Connector};
 use crate::record::{Record, Text};
+use crate::run::SourceStatus;
 use crate::standardize::mapping::{Mapped, RowError};
 use crate::standardize::Mapping;
 use crate::store::{RejectRow, SourceOutcome};
@@ -29,8 +30,8 @@ impl Pulled {
         Pulled {
             outcome: SourceOutcome {
                 source: connector.name.clone(),
-                record_kind: connector.record_kind.as_str().to_string(),
-                status: "failed".into(),
+                record_kind: connector.record_kind,
+                status: SourceStatus::Failed,
                 rows_read: 0,
                 rows_rejected: 0,
                 rows_kept: 0,
@@ -147,7 +148,7 @@ async fn pull_in_span(
             rows_read += (b.rows.len() + b.bad.len()) as u64;
         }
         let before = mapped_before.take();
-        let ((), mapped) = super::cpu(|| {
+        let ((), mapped) = crate::runtime::cpu(|| {
             rayon::join(
                 || {
                     if let Some((b, m)) = before {
@@ -194,12 +195,8 @@ async fn pull_in_span(
     Pulled {
         outcome: SourceOutcome {
             source: source.to_string(),
-            record_kind: connector.record_kind.as_str().to_string(),
-            status: if rows_rejected > 0 {
-                "rejects".into()
-            } else {
-                "ok".into()
-            },
+            record_kind: connector.record_kind,
+            status: SourceStatus::read(rows_rejected),
             rows_read,
             rows_rejected,
             rows_kept: records.len() as u64,

@@ -2,6 +2,7 @@
 
 use crate::blocking::{BlockWarning, RuleStats};
 use crate::golden::GoldenCounts;
+use crate::run::{RunStatus, SourceStatus, Trigger};
 use crate::store::SourceOutcome;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -72,9 +73,9 @@ pub struct MatchSummary {
 #[derive(Debug, Clone, Serialize)]
 pub struct SyncReport {
     pub run_id: String,
-    pub trigger: String,
-    /// succeeded | partial (rows or sources rejected)
-    pub status: String,
+    pub trigger: Trigger,
+    /// Succeeded, or partial (rows or sources rejected).
+    pub status: RunStatus,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
     pub store: String,
@@ -92,6 +93,10 @@ pub struct SyncReport {
 impl SyncReport {
     /// True when some row or source was rejected: the run finished, but not cleanly.
     pub fn has_rejections(&self) -> bool {
-        self.rows_rejected > 0 || self.sources.iter().any(|s| s.outcome.status == "failed")
+        self.rows_rejected > 0
+            || self
+                .sources
+                .iter()
+                .any(|s| s.outcome.status == SourceStatus::Failed)
     }
 }

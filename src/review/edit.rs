@@ -10,7 +10,7 @@ use crate::golden::{
 use crate::record::{Record, SourceKey};
 use crate::store::{
     lineage_changes, EventKind, GoldenView, LinkKind, LockGuard, NewEvent, Redirect, ReviewItem,
-    StewardChange, Store, SYNC_LOCK,
+    ReviewStatus, StewardAction, StewardChange, Store, SYNC_LOCK,
 };
 use serde_json::json;
 use std::collections::HashSet;
@@ -20,7 +20,7 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Edited {
     pub audit_id: i64,
-    pub action: String,
+    pub action: StewardAction,
     /// The golden IDs that stand for the customers concerned, after the action.
     pub golden_ids: Vec<String>,
     /// IDs merged away (they now redirect).
@@ -34,7 +34,7 @@ const MAX_LINKS: usize = 100_000;
 const STEWARD_RUN: &str = "steward";
 
 async fn take_lock(store: &Store, who: &Steward) -> Result<LockGuard, ReviewError> {
-    let holder = format!("steward {} on {}", who.actor, crate::pipeline::runner_id());
+    let holder = format!("steward {} on {}", who.actor, crate::runtime::runner_id());
     Ok(store
         .acquire_lock(SYNC_LOCK, &holder, Duration::from_secs(120))
         .await?)
@@ -99,7 +99,7 @@ fn records(view: &GoldenView) -> Vec<&Record> {
 
 /// Sets ID and timestamps: an existing customer keeps its creation, a new one is created now.
 fn stamp(version: &mut GoldenVersion, id: &str, existing: Option<&PreviousGolden>, new_seq: i64) {
-    let at = crate::store::now();
+    let at = crate::clock::now();
     let row = &mut version.record;
     row.golden_id = id.to_string();
     match existing {
@@ -215,7 +215,15 @@ pub async fn merge(
     locked!(
         store,
         who,
-        merge_locked(store, survivorship, a, b, who, "golden.merge", None)
+        merge_locked(
+            store,
+            survivorship,
+            a,
+            b,
+            who,
+            StewardAction::GoldenMerge,
+            None
+        )
     )
 }
 
@@ -225,7 +233,7 @@ async fn merge_locked(
     a: &str,
     b: &str,
     who: &Steward,
-    action: &str,
+    action: StewardAction,
     review: Option<i64>,
 ) -> Result<Edited, ReviewError> {
     let (va, vb) = (current(store, a).await?, current(store, b).await?);
@@ -247,14 +255,11 @@ async fn merge_locked(
     let mut row = golden_version(survivorship, &members, &pins);
     stamp(&mut row, &keep_id, Some(&kept_identity), 0);
     let all: Vec<SourceKey> = keys(&keep).into_iter().chain(keys(&gone)).collect();
+    let target = match review {
+        Some(item) => format!("review {item}: {keep_id} + {gone_id}"),
+        None => format!("{keep_id} + {gone_id}"),
+    };
     let change = StewardChange {
-        actor: who.actor.clone(),
-        action: action.into(),
-        target: match review {
-            Some(item) => format!("review {item}: {keep_id} + {gone_id}"),
-            None => format!("{keep_id} + {gone_id}"),
-        },
-        note: who.note.clone(),
         before: json!([view_summary(&keep), view_summary(&gone)]),
         after: row_summary(&row, &members),
         links: star(&all),
@@ -279,13 +284,13 @@ async fn merge_locked(
         }],
         golden_deletes: vec![gone_id.clone()],
         golden_upserts: vec![row],
-        review_status: review.map(|i| (i, "accepted")),
-        ..Default::default()
+        review_status: review.map(|i| (i, ReviewStatus::Accepted)),
+        ..StewardChange::new(who.actor.clone(), action, target, who.note.clone())
     };
     let audit_id = store.apply_steward_change(&change).await?;
     Ok(Edited {
         audit_id,
-        action: action.into(),
+        action,
         golden_ids: vec![keep_id.clone()],
         retired: vec![gone_id.clone()],
         message: format!("merged {gone_id} into {keep_id}; {gone_id} now redirects to {keep_id}"),
@@ -359,11 +364,8 @@ async fn split_locked(
 
     let mut links = across(LinkKind::CannotLink, &p_keys, &r_keys)?;
     links.extend(star(&p_keys));
+    let target = format!("{gid} -> {gid} + {new_id}");
     let change = StewardChange {
-        actor: who.actor.clone(),
-        action: "golden.split".into(),
-        target: format!("{gid} -> {gid} + {new_id}"),
-        note: who.note.clone(),
         before: view_summary(&view),
         after: json!([row_summary(&kept_row, kept.1), row_summary(&new_row, off.1)]),
         links,
@@ -392,12 +394,17 @@ async fn split_locked(
         moves: off.0.iter().map(|k| (k.clone(), new_id.clone())).collect(),
         golden_upserts: vec![kept_row, new_row],
         next_golden_seq: Some(seq + 1),
-        ..Default::default()
+        ..StewardChange::new(
+            who.actor.clone(),
+            StewardAction::GoldenSplit,
+            target,
+            who.note.clone(),
+        )
     };
     let audit_id = store.apply_steward_change(&change).await?;
     Ok(Edited {
         audit_id,
-        action: "golden.split".into(),
+        action: StewardAction::GoldenSplit,
         golden_ids: vec![gid.clone(), new_id.clone()],
         retired: Vec::new(),
         message: format!(
@@ -467,15 +474,12 @@ async fn repin(
     let before = origin_json(&view.golden.lineage, field);
     let after = origin_json(&row.record.lineage, field);
     let action = if value.is_some() {
-        "golden.pin"
+        StewardAction::GoldenPin
     } else {
-        "golden.unpin"
+        StewardAction::GoldenUnpin
     };
+    let target = format!("{gid} {field}");
     let change = StewardChange {
-        actor: who.actor.clone(),
-        action: action.into(),
-        target: format!("{gid} {field}"),
-        note: who.note.clone(),
         before: json!({ field: before }),
         after: json!({ field: after }),
         pins: value
@@ -484,12 +488,12 @@ async fn repin(
         deactivate: replaced.iter().map(|p| p.decision_id).collect(),
         events: vec![updated(&view, &row)],
         golden_upserts: vec![row],
-        ..Default::default()
+        ..StewardChange::new(who.actor.clone(), action, target, who.note.clone())
     };
     let audit_id = store.apply_steward_change(&change).await?;
     Ok(Edited {
         audit_id,
-        action: action.into(),
+        action,
         golden_ids: vec![gid.clone()],
         retired: Vec::new(),
         message: match value {
@@ -516,21 +520,23 @@ pub async fn accept(
             // Merged since it was queued: the decision is recorded all the same.
             let id = va.golden.golden_id.clone();
             let all: Vec<SourceKey> = keys(&va);
+            let target = format!("review {item_id}: {id}");
             let change = StewardChange {
-                actor: who.actor.clone(),
-                action: "review.accept".into(),
-                target: format!("review {item_id}: {id}"),
-                note: who.note.clone(),
                 before: view_summary(&va),
                 after: view_summary(&va),
                 links: star(&all),
-                review_status: Some((item_id, "accepted")),
-                ..Default::default()
+                review_status: Some((item_id, ReviewStatus::Accepted)),
+                ..StewardChange::new(
+                    who.actor.clone(),
+                    StewardAction::ReviewAccept,
+                    target,
+                    who.note.clone(),
+                )
             };
             let audit_id = store.apply_steward_change(&change).await?;
             return Ok(Edited {
                 audit_id,
-                action: "review.accept".into(),
+                action: StewardAction::ReviewAccept,
                 golden_ids: vec![id.clone()],
                 retired: Vec::new(),
                 message: format!("accepted: already one customer ({id})"),
@@ -542,7 +548,7 @@ pub async fn accept(
             &it.golden_a,
             &it.golden_b,
             who,
-            "review.accept",
+            StewardAction::ReviewAccept,
             Some(item_id),
         )
         .await
@@ -565,22 +571,24 @@ pub async fn reject(store: &Store, item_id: i64, who: &Steward) -> Result<Edited
             )));
         }
         let (ka, kb) = (keys(&va), keys(&vb));
+        let target = format!("review {item_id}: {ida} / {idb}");
         let change = StewardChange {
-            actor: who.actor.clone(),
-            action: "review.reject".into(),
-            target: format!("review {item_id}: {ida} / {idb}"),
-            note: who.note.clone(),
             before: json!([view_summary(&va), view_summary(&vb)]),
             after: json!([view_summary(&va), view_summary(&vb)]),
             links: across(LinkKind::CannotLink, &ka, &kb)?,
             deactivate: contradicted(store, LinkKind::MustLink, &ka, Some(&kb)).await?,
-            review_status: Some((item_id, "rejected")),
-            ..Default::default()
+            review_status: Some((item_id, ReviewStatus::Rejected)),
+            ..StewardChange::new(
+                who.actor.clone(),
+                StewardAction::ReviewReject,
+                target,
+                who.note.clone(),
+            )
         };
         let audit_id = store.apply_steward_change(&change).await?;
         Ok(Edited {
             audit_id,
-            action: "review.reject".into(),
+            action: StewardAction::ReviewReject,
             golden_ids: vec![ida.clone(), idb.clone()],
             retired: Vec::new(),
             message: format!("rejected: {ida} and {idb} stay apart in every later sync"),
@@ -591,20 +599,22 @@ pub async fn reject(store: &Store, item_id: i64, who: &Steward) -> Result<Edited
 /// `gild review defer ID`: not now; the item moves behind the open ones.
 pub async fn defer(store: &Store, item_id: i64, who: &Steward) -> Result<Edited, ReviewError> {
     let it = item(store, item_id).await?;
+    let target = format!("review {item_id}: {} / {}", it.golden_a, it.golden_b);
     let change = StewardChange {
-        actor: who.actor.clone(),
-        action: "review.defer".into(),
-        target: format!("review {item_id}: {} / {}", it.golden_a, it.golden_b),
-        note: who.note.clone(),
         before: json!({"status": it.status}),
-        after: json!({"status": "deferred"}),
-        review_status: Some((item_id, "deferred")),
-        ..Default::default()
+        after: json!({"status": ReviewStatus::Deferred}),
+        review_status: Some((item_id, ReviewStatus::Deferred)),
+        ..StewardChange::new(
+            who.actor.clone(),
+            StewardAction::ReviewDefer,
+            target,
+            who.note.clone(),
+        )
     };
     let audit_id = store.apply_steward_change(&change).await?;
     Ok(Edited {
         audit_id,
-        action: "review.defer".into(),
+        action: StewardAction::ReviewDefer,
         golden_ids: vec![it.golden_a, it.golden_b],
         retired: Vec::new(),
         message: format!("deferred review item {item_id}"),

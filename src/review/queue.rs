@@ -2,7 +2,8 @@
 //! about (a pair in the review band) or would not glue (an over-merge suspect), with the strongest
 //! record pair between them as its representative, highest impact first.
 
-use crate::cluster::Refusal;
+use crate::cluster::{Refusal, RefusalReason};
+use crate::decision::{Decision, ReviewKind};
 use crate::model::{probability, ScoredPair};
 use crate::record::SourceKey;
 use crate::store::ReviewItemRow;
@@ -12,6 +13,8 @@ use std::collections::HashMap;
 pub struct QueueInput<'a> {
     /// Pairs scored at or above the review threshold.
     pub scored: &'a [ScoredPair],
+    /// The decision about each scored pair.
+    pub decisions: &'a [Decision],
     /// Cluster of every record.
     pub of: &'a [u32],
     /// Golden ID of every cluster.
@@ -19,32 +22,30 @@ pub struct QueueInput<'a> {
     /// Records per cluster.
     pub sizes: &'a [usize],
     pub refused: &'a Refused,
-    /// Weight at or above which a pair is a merge.
-    pub merge_weight: f64,
     pub key: &'a (dyn Fn(u32) -> SourceKey + Sync),
 }
 
 struct Group {
     best: ScoredPair,
     pairs: i64,
-    over_merge: bool,
-    reason: Option<&'static str>,
+    kind: ReviewKind,
+    reason: Option<RefusalReason>,
 }
 
 /// The merge edges clustering refused, by record pair (either way round), with the reason.
-pub struct Refused(HashMap<(u32, u32), &'static str>);
+pub struct Refused(HashMap<(u32, u32), RefusalReason>);
 
 impl Refused {
     pub fn new(refusals: &[Refusal]) -> Refused {
         Refused(
             refusals
                 .iter()
-                .map(|r| ((r.i.min(r.j), r.i.max(r.j)), r.reason.as_str()))
+                .map(|r| ((r.i.min(r.j), r.i.max(r.j)), r.reason))
                 .collect(),
         )
     }
 
-    pub fn reason(&self, i: u32, j: u32) -> Option<&'static str> {
+    pub fn reason(&self, i: u32, j: u32) -> Option<RefusalReason> {
         self.0.get(&(i.min(j), i.max(j))).copied()
     }
 }
@@ -52,15 +53,16 @@ impl Refused {
 pub fn queue_items(input: &QueueInput<'_>) -> Vec<ReviewItemRow> {
     // Pairs between two customers, ordered by golden ID, so that the item is the same whichever
     // way round it was scored; grouped by sorting (stable: each group keeps the scored order).
-    let mut between: Vec<(u32, u32, ScoredPair)> = input
+    let mut between: Vec<(u32, u32, ScoredPair, Decision)> = input
         .scored
         .par_iter()
-        .filter_map(|p| {
+        .zip(input.decisions.par_iter())
+        .filter_map(|(p, &decision)| {
             let (ci, cj) = (input.of[p.i as usize], input.of[p.j as usize]);
             if ci == cj {
                 None
             } else if input.ids[ci as usize] <= input.ids[cj as usize] {
-                Some((ci, cj, *p))
+                Some((ci, cj, *p, decision))
             } else {
                 Some((
                     cj,
@@ -70,16 +72,17 @@ pub fn queue_items(input: &QueueInput<'_>) -> Vec<ReviewItemRow> {
                         j: p.i,
                         ..*p
                     },
+                    decision,
                 ))
             }
         })
         .collect();
-    between.par_sort_by_key(|&(ci, cj, _)| (ci, cj));
+    between.par_sort_by_key(|&(ci, cj, _, _)| (ci, cj));
     let groups: Vec<((u32, u32), Group)> = between
         .chunk_by(|x, y| (x.0, x.1) == (y.0, y.1))
         .map(|pairs| {
-            let (ci, cj, first) = pairs[0];
-            let mut scored = pairs.iter().map(|&(_, _, p)| p);
+            let (ci, cj, first, _) = pairs[0];
+            let mut scored = pairs.iter().map(|&(_, _, p, _)| p);
             let g = Group {
                 // The strongest pair; of equal ones, the lowest record numbers.
                 best: scored.clone().fold(first, |best, p| {
@@ -92,9 +95,7 @@ pub fn queue_items(input: &QueueInput<'_>) -> Vec<ReviewItemRow> {
                     }
                 }),
                 pairs: pairs.len() as i64,
-                over_merge: scored
-                    .clone()
-                    .any(|p| f64::from(p.weight) >= input.merge_weight),
+                kind: ReviewKind::of(pairs.iter().map(|&(_, _, _, d)| d)),
                 reason: scored.find_map(|p| input.refused.reason(p.i, p.j)),
             };
             ((ci, cj), g)
@@ -108,18 +109,14 @@ pub fn queue_items(input: &QueueInput<'_>) -> Vec<ReviewItemRow> {
             ReviewItemRow {
                 golden_a: input.ids[ci as usize].clone(),
                 golden_b: input.ids[cj as usize].clone(),
-                kind: if g.over_merge {
-                    "over_merge"
-                } else {
-                    "review_band"
-                },
+                kind: g.kind,
                 a: (input.key)(g.best.i),
                 b: (input.key)(g.best.j),
                 probability: prob,
                 record_pairs: g.pairs,
                 records,
                 impact: prob * records as f64,
-                reason: g.reason.map(str::to_string),
+                reason: g.reason,
             }
         })
         .collect();
@@ -134,7 +131,7 @@ pub fn queue_items(input: &QueueInput<'_>) -> Vec<ReviewItemRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::RefusalReason;
+    use crate::decision::{decide, PairFacts, Thresholds};
     use crate::model::logit2;
 
     fn pair(i: u32, j: u32, p: f64) -> ScoredPair {
@@ -165,13 +162,26 @@ mod tests {
             mean_probability: 0.9,
         }];
         let key = |i: u32| SourceKey::new("crm", i.to_string());
+        let refused = Refused::new(&refusals);
+        let thresholds = Thresholds::new(0.99, 0.5);
+        let decisions: Vec<Decision> = scored
+            .iter()
+            .map(|p| {
+                let pair = PairFacts {
+                    same_cluster: of[p.i as usize] == of[p.j as usize],
+                    refused: refused.reason(p.i, p.j).is_some(),
+                    weight: f64::from(p.weight),
+                };
+                decide(&pair, &thresholds).expect("every pair is in the review band or above")
+            })
+            .collect();
         let items = queue_items(&QueueInput {
             scored: &scored,
+            decisions: &decisions,
             of: &of,
             ids: &ids,
             sizes: &[2, 1, 1],
-            refused: &Refused::new(&refusals),
-            merge_weight: logit2(0.99),
+            refused: &refused,
             key: &key,
         });
         assert_eq!(items.len(), 2);
@@ -187,10 +197,10 @@ mod tests {
             "a is G1's record"
         );
         assert_eq!(first.record_pairs, 2);
-        assert_eq!(first.kind, "review_band");
+        assert_eq!(first.kind, ReviewKind::ReviewBand);
         assert!((first.probability - 0.8).abs() < 1e-4);
         let second = &items[1];
-        assert_eq!(second.kind, "over_merge");
-        assert_eq!(second.reason.as_deref(), Some("contradiction"));
+        assert_eq!(second.kind, ReviewKind::OverMerge);
+        assert_eq!(second.reason, Some(RefusalReason::Contradiction));
     }
 }

@@ -2,9 +2,10 @@
 //! level and weight, the two golden customers, and the golden record a merge would make.
 
 use super::{edit::pins_of, ReviewError};
-use crate::compare::{Comparator, Comparison, Prepared};
+use crate::compare::{Comparator, Comparison};
 use crate::golden::{golden_version, GoldenVersion, Survivorship};
 use crate::model::{Explanation, Model, Scorer};
+use crate::prepare::Prepared;
 use crate::record::{Record, SourceKey};
 use crate::store::{GoldenView, ReviewItem, Store, StoreError};
 use std::collections::HashMap;
@@ -23,7 +24,7 @@ impl<'c> Explainer<'c> {
     pub async fn load(store: &Store, comparisons: &'c [Comparison]) -> Result<Self, StoreError> {
         let records = store.all_staged_records().await?;
         let model = store.latest_model().await?.filter(|m| m.fits(comparisons));
-        let (index, prepared) = crate::pipeline::cpu(|| {
+        let (index, prepared) = crate::runtime::cpu(|| {
             let index = records
                 .iter()
                 .enumerate()

@@ -14,7 +14,7 @@ use super::names::{given_name_case, name_case, parse_full_name, NameOrder};
 use super::phones::to_e164;
 use super::postcodes::standardize_postcode;
 use super::transform::Transform;
-use crate::config::error::{from_toml, ConfigProblem};
+use crate::config_file::error::{from_toml, ConfigProblem};
 use crate::connectors::RawRow;
 use crate::record::{BillingFacts, Facts, FulfilmentFacts, Record, RecordKind, Text};
 use chrono::NaiveDate;

@@ -2,29 +2,18 @@
 //! sequence number, so that other systems can follow along from a cursor.
 
 use super::{on_pool, Doing, Store, StoreError};
+use crate::text_enum::text_enum;
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
-/// What happened to a golden record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EventKind {
-    Created,
-    Updated,
-    Merged,
-    Split,
-    Deleted,
-}
-
-impl EventKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::Created => "created",
-            EventKind::Updated => "updated",
-            EventKind::Merged => "merged",
-            EventKind::Split => "split",
-            EventKind::Deleted => "deleted",
-        }
+text_enum! {
+    /// What happened to a golden record.
+    pub enum EventKind ("golden event kind") {
+        Created = "created",
+        Updated = "updated",
+        Merged = "merged",
+        Split = "split",
+        Deleted = "deleted",
     }
 }
 
@@ -43,7 +32,7 @@ pub struct NewEvent {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct GoldenEvent {
     pub seq: i64,
-    pub kind: String,
+    pub kind: EventKind,
     pub golden_id: String,
     pub related_ids: Vec<String>,
     pub changes: serde_json::Value,
@@ -54,7 +43,7 @@ pub struct GoldenEvent {
 
 type EventRow = (
     i64,
-    String,
+    EventKind,
     String,
     String,
     Json<serde_json::Value>,
@@ -82,10 +71,10 @@ fn event_of(row: EventRow) -> Result<GoldenEvent, StoreError> {
     let related_ids = serde_json::from_str(&related)
         .map_err(|_| StoreError::Corrupt(format!("golden_events.related_ids of seq {seq}")))?;
     let changes = match (changes, lineage, count) {
-        (serde_json::Value::Null, Some(Json(lineage)), Some(count)) if kind == "created" => {
+        (serde_json::Value::Null, Some(Json(lineage)), Some(count)) if kind == EventKind::Created => {
             lineage_changes(None, Some((&lineage, count)))
         }
-        (serde_json::Value::Null, _, _) if kind == "created" => {
+        (serde_json::Value::Null, _, _) if kind == EventKind::Created => {
             return Err(StoreError::Corrupt(format!(
                 "created event {seq} shares the lineage of golden customer {golden_id}, which is not stored"
             )))
@@ -314,6 +303,17 @@ pub(crate) fn created_changes_json(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn event_kinds_round_trip_as_stored() {
+        for k in EventKind::ALL {
+            assert_eq!(k.as_str().parse::<EventKind>(), Ok(*k));
+        }
+        assert_eq!(
+            EventKind::NAMES,
+            ["created", "updated", "merged", "split", "deleted"]
+        );
+    }
 
     #[test]
     fn a_created_change_set_written_directly_equals_the_built_one() {

@@ -29,8 +29,14 @@ pub use publish::{
 pub use read::{GoldenSummary, GoldenView, LinkedRecord, RejectView, RunSourceView, RunView};
 pub use search::{CustomerDocument, CustomerSearch, LookupSample, RawLinkedRecord};
 pub use sqlite_memory::use_global_allocator_for_sqlite;
-pub use steward::{AuditRecord, LinkDecision, LinkKind, PinDecision, ReviewItem, StewardChange};
+pub use steward::{
+    AuditRecord, LinkDecision, LinkKind, PinDecision, ReviewItem, ReviewStatus, StewardAction,
+    StewardChange,
+};
 
+// Every store module stamps its writes with the one clock.
+use crate::clock::now;
+use crate::text_enum::UnknownName;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -88,9 +94,15 @@ pub(crate) trait Doing<T> {
 
 impl<T> Doing<T> for Result<T, sqlx::Error> {
     fn doing(self, what: &'static str) -> Result<T, StoreError> {
-        self.map_err(|source| StoreError::Query {
-            doing: what,
-            source,
+        self.map_err(|source| match source {
+            // A name this version does not know (a status, a decision…) in a column.
+            sqlx::Error::ColumnDecode { index, source } if source.is::<UnknownName>() => {
+                StoreError::Corrupt(format!("{source} in column {index}, while {what}"))
+            }
+            source => StoreError::Query {
+                doing: what,
+                source,
+            },
         })
     }
 }
@@ -178,7 +190,7 @@ impl Store {
     }
 
     async fn open(url: &str, tuning: PoolTuning) -> Result<Store, StoreError> {
-        let redacted = crate::connectors::redact_url(url);
+        let redacted = crate::redact::redact_url(url);
         let store = if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
                 .map_err(|e| StoreError::Open {
@@ -297,12 +309,6 @@ impl Store {
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await)
     }
-}
-
-/// Timestamps are kept to the microsecond: PostgreSQL's precision, so values read back compare equal.
-pub fn now() -> chrono::DateTime<chrono::Utc> {
-    let t = chrono::Utc::now();
-    chrono::DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
 }
 
 #[cfg(test)]

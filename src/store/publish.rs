@@ -6,8 +6,11 @@ use super::events::{encode_events, EncodedEvent};
 use super::golden_feed::{prepare_slice, Before, CreatedChanges};
 use super::journal::PublishingPool;
 use super::{insert_events, now, on_pool, Doing, EventKind, NewEvent, Store, StoreError};
+use crate::cluster::RefusalReason;
+use crate::decision::{Decision, ReviewKind};
 use crate::golden::{GoldenColumn, GoldenVersions};
-use crate::record::{Record, SourceKey};
+use crate::record::{Record, RecordKind, SourceKey};
+use crate::run::{RunStatus, SourceStatus, Trigger};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use std::sync::LazyLock;
@@ -18,9 +21,8 @@ pub(crate) const MAX_BINDS: usize = 30_000;
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SourceOutcome {
     pub source: String,
-    pub record_kind: String,
-    /// ok | rejects | failed
-    pub status: String,
+    pub record_kind: RecordKind,
+    pub status: SourceStatus,
     pub rows_read: u64,
     pub rows_rejected: u64,
     pub rows_kept: u64,
@@ -69,7 +71,7 @@ pub struct PairRow {
     pub b: SourceKey,
     pub probability: f64,
     pub weight: f64,
-    pub decision: &'static str,
+    pub decision: Decision,
     pub rule: String,
 }
 
@@ -78,21 +80,19 @@ pub struct PairRow {
 pub struct ReviewItemRow {
     pub golden_a: String,
     pub golden_b: String,
-    /// review_band | over_merge
-    pub kind: &'static str,
+    pub kind: ReviewKind,
     pub a: SourceKey,
     pub b: SourceKey,
     pub probability: f64,
     pub record_pairs: i64,
     pub records: i64,
     pub impact: f64,
-    pub reason: Option<String>,
+    pub reason: Option<RefusalReason>,
 }
 
 #[derive(Debug, Clone)]
 pub struct RunFinish {
-    /// succeeded | partial | failed
-    pub status: String,
+    pub status: RunStatus,
     pub rows_read: i64,
     pub rows_rejected: i64,
     pub golden_created: i64,
@@ -232,16 +232,17 @@ impl Store {
     pub async fn begin_run(
         &self,
         run_id: &str,
-        trigger: &str,
+        trigger: Trigger,
         host: &str,
         started_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         on_pool!(self, pool => {
-            sqlx::query("INSERT INTO sync_runs (run_id, trigger, host, started_at, status) VALUES ($1, $2, $3, $4, 'running')")
+            sqlx::query("INSERT INTO sync_runs (run_id, trigger, host, started_at, status) VALUES ($1, $2, $3, $4, $5)")
                 .bind(run_id)
                 .bind(trigger)
                 .bind(host)
                 .bind(started_at)
+                .bind(RunStatus::Running)
                 .execute(pool)
                 .await
                 .doing("recording the start of the run")?;
@@ -440,8 +441,8 @@ impl Store {
                             .push_bind(r.record_pairs)
                             .push_bind(r.records)
                             .push_bind(r.impact)
-                            .push_bind(r.reason.as_deref())
-                            .push_bind("open")
+                            .push_bind(r.reason)
+                            .push_bind(super::ReviewStatus::Open)
                             .push_bind(run)
                             .push_bind(at);
                     });
@@ -598,7 +599,7 @@ where
          golden_updated = $6, golden_deleted = $7, pairs_for_review = $8, summary = $9, error = $10 WHERE run_id = $11",
     )
     .bind(now())
-    .bind(f.status.clone())
+    .bind(f.status.as_str())
     .bind(f.rows_read)
     .bind(f.rows_rejected)
     .bind(f.golden_created)

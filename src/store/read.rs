@@ -2,7 +2,8 @@
 
 use super::{on_pool, Doing, Store, StoreError};
 use crate::golden::{GoldenColumn, GoldenRecord, Lineage, PreviousGolden};
-use crate::record::{Record, SourceKey};
+use crate::record::{Record, RecordKind, SourceKey};
+use crate::run::{RunStatus, SourceStatus, Trigger};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::types::Json;
 use std::collections::HashMap;
@@ -44,11 +45,11 @@ pub struct GoldenView {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
 pub struct RunView {
     pub run_id: String,
-    pub trigger: String,
+    pub trigger: Trigger,
     pub host: String,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
-    pub status: String,
+    pub status: RunStatus,
     pub rows_read: i64,
     pub rows_rejected: i64,
     pub golden_created: i64,
@@ -61,8 +62,8 @@ pub struct RunView {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
 pub struct RunSourceView {
     pub source: String,
-    pub record_kind: String,
-    pub status: String,
+    pub record_kind: RecordKind,
+    pub status: SourceStatus,
     pub rows_read: i64,
     pub rows_rejected: i64,
     pub rows_kept: i64,

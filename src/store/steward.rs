@@ -4,8 +4,11 @@
 
 use super::publish::{upsert_golden, write_redirects};
 use super::{insert_events, now, on_pool, Doing, NewEvent, Redirect, Store, StoreError};
+use crate::cluster::RefusalReason;
+use crate::decision::ReviewKind;
 use crate::golden::{GoldenVersion, PreviousGolden};
 use crate::record::SourceKey;
+use crate::text_enum::text_enum;
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
@@ -15,8 +18,7 @@ pub struct ReviewItem {
     pub item_id: i64,
     pub golden_a: String,
     pub golden_b: String,
-    /// review_band | over_merge
-    pub kind: String,
+    pub kind: ReviewKind,
     pub source_a: String,
     pub key_a: String,
     pub source_b: String,
@@ -25,9 +27,8 @@ pub struct ReviewItem {
     pub record_pairs: i64,
     pub records: i64,
     pub impact: f64,
-    pub reason: Option<String>,
-    /// open | deferred | accepted | rejected | resolved
-    pub status: String,
+    pub reason: Option<RefusalReason>,
+    pub status: ReviewStatus,
     pub run_id: String,
     pub created_at: DateTime<Utc>,
     pub decided_at: Option<DateTime<Utc>>,
@@ -44,7 +45,43 @@ impl ReviewItem {
     }
     /// Still waiting for a steward.
     pub fn is_pending(&self) -> bool {
-        self.status == "open" || self.status == "deferred"
+        self.status.is_pending()
+    }
+}
+
+text_enum! {
+    /// Where an item of the stewards' queue stands.
+    pub enum ReviewStatus ("review item status") {
+        /// Waiting for a steward.
+        Open = "open",
+        /// Put off by a steward: behind the open items.
+        Deferred = "deferred",
+        /// The steward merged the two customers.
+        Accepted = "accepted",
+        /// The steward kept them apart.
+        Rejected = "rejected",
+        /// No longer in question: a later sync did not queue it again.
+        Resolved = "resolved",
+    }
+}
+
+impl ReviewStatus {
+    /// Still waiting for a steward.
+    pub fn is_pending(self) -> bool {
+        matches!(self, ReviewStatus::Open | ReviewStatus::Deferred)
+    }
+}
+
+text_enum! {
+    /// What a steward did, as the audit trail names it.
+    pub enum StewardAction ("steward action") {
+        ReviewAccept = "review.accept",
+        ReviewReject = "review.reject",
+        ReviewDefer = "review.defer",
+        GoldenMerge = "golden.merge",
+        GoldenSplit = "golden.split",
+        GoldenPin = "golden.pin",
+        GoldenUnpin = "golden.unpin",
     }
 }
 
@@ -54,26 +91,20 @@ pub struct AuditRecord {
     pub audit_id: i64,
     pub at: DateTime<Utc>,
     pub actor: String,
-    pub action: String,
+    pub action: StewardAction,
     pub target: String,
     pub note: Option<String>,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LinkKind {
-    MustLink,
-    CannotLink,
-}
-
-impl LinkKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LinkKind::MustLink => "must_link",
-            LinkKind::CannotLink => "cannot_link",
-        }
+text_enum! {
+    /// A steward's decision about two source records.
+    pub enum LinkKind ("link kind") {
+        /// The same customer.
+        MustLink = "must_link",
+        /// Different customers.
+        CannotLink = "cannot_link",
     }
 }
 
@@ -98,11 +129,10 @@ pub struct PinDecision {
 }
 
 /// What one steward action changes, written in one transaction with its audit line.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct StewardChange {
     pub actor: String,
-    /// review.accept | review.reject | review.defer | golden.merge | golden.split | golden.pin | golden.unpin
-    pub action: String,
+    pub action: StewardAction,
     pub target: String,
     pub note: Option<String>,
     pub before: serde_json::Value,
@@ -120,7 +150,36 @@ pub struct StewardChange {
     pub events: Vec<NewEvent>,
     pub next_golden_seq: Option<i64>,
     /// (item, new status)
-    pub review_status: Option<(i64, &'static str)>,
+    pub review_status: Option<(i64, ReviewStatus)>,
+}
+
+impl StewardChange {
+    /// A change that records `action` and changes nothing yet: the caller sets what it changes.
+    pub fn new(
+        actor: String,
+        action: StewardAction,
+        target: String,
+        note: Option<String>,
+    ) -> StewardChange {
+        StewardChange {
+            actor,
+            action,
+            target,
+            note,
+            before: serde_json::Value::Null,
+            after: serde_json::Value::Null,
+            links: Vec::new(),
+            pins: Vec::new(),
+            deactivate: Vec::new(),
+            golden_upserts: Vec::new(),
+            golden_deletes: Vec::new(),
+            redirects: Vec::new(),
+            moves: Vec::new(),
+            events: Vec::new(),
+            next_golden_seq: None,
+            review_status: None,
+        }
+    }
 }
 
 const ITEM_COLUMNS: &str =
@@ -131,7 +190,7 @@ type AuditRow = (
     i64,
     DateTime<Utc>,
     String,
-    String,
+    StewardAction,
     String,
     Option<String>,
     Option<Json<serde_json::Value>>,
@@ -157,8 +216,8 @@ impl Store {
         Ok(rows)
     }
 
-    pub async fn review_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows: Vec<(String, i64)> = on_pool!(self, pool => {
+    pub async fn review_counts(&self) -> Result<Vec<(ReviewStatus, i64)>, StoreError> {
+        let rows: Vec<(ReviewStatus, i64)> = on_pool!(self, pool => {
             sqlx::query_as("SELECT status, COUNT(*) FROM review_items GROUP BY status ORDER BY status")
                 .fetch_all(pool)
                 .await
@@ -181,7 +240,7 @@ impl Store {
 
     /// Active must-link and cannot-link decisions, oldest first.
     pub async fn active_links(&self) -> Result<Vec<LinkDecision>, StoreError> {
-        let rows: Vec<(i64, String, String, String, String, String)> = on_pool!(self, pool => {
+        let rows: Vec<(i64, LinkKind, String, String, String, String)> = on_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT decision_id, kind, source_a, key_a, source_b, key_b FROM steward_decisions \
                  WHERE active AND kind IN ('must_link', 'cannot_link') ORDER BY decision_id",
@@ -194,11 +253,7 @@ impl Store {
             .into_iter()
             .map(|(decision_id, kind, sa, ka, sb, kb)| LinkDecision {
                 decision_id,
-                kind: if kind == "must_link" {
-                    LinkKind::MustLink
-                } else {
-                    LinkKind::CannotLink
-                },
+                kind,
                 a: SourceKey::new(sa, ka),
                 b: SourceKey::new(sb, kb),
             })
@@ -276,7 +331,7 @@ impl Store {
             )
             .bind(at)
             .bind(&c.actor)
-            .bind(&c.action)
+            .bind(c.action)
             .bind(&c.target)
             .bind(&c.note)
             .bind(Json(&c.before))
@@ -381,5 +436,50 @@ impl Store {
                 .doing("reading a golden customer")?
         });
         Ok(row)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_as_stored() {
+        for s in ReviewStatus::ALL {
+            assert_eq!(s.as_str().parse::<ReviewStatus>(), Ok(*s));
+        }
+        for a in StewardAction::ALL {
+            assert_eq!(a.as_str().parse::<StewardAction>(), Ok(*a));
+        }
+        for k in LinkKind::ALL {
+            assert_eq!(k.as_str().parse::<LinkKind>(), Ok(*k));
+        }
+        assert_eq!(
+            ReviewStatus::NAMES,
+            ["open", "deferred", "accepted", "rejected", "resolved"]
+        );
+        assert_eq!(
+            StewardAction::NAMES,
+            [
+                "review.accept",
+                "review.reject",
+                "review.defer",
+                "golden.merge",
+                "golden.split",
+                "golden.pin",
+                "golden.unpin"
+            ]
+        );
+        assert_eq!(LinkKind::NAMES, ["must_link", "cannot_link"]);
+    }
+
+    #[test]
+    fn open_and_deferred_items_are_pending() {
+        let pending: Vec<ReviewStatus> = ReviewStatus::ALL
+            .iter()
+            .copied()
+            .filter(|s| s.is_pending())
+            .collect();
+        assert_eq!(pending, [ReviewStatus::Open, ReviewStatus::Deferred]);
     }
 }

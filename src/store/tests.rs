@@ -4,7 +4,8 @@ use super::*;
 use crate::golden::{
     ChosenBy, FieldOrigin, GoldenColumn, GoldenFields, GoldenRecord, GoldenVersion, Lineage, Rule,
 };
-use crate::record::{BillingFacts, Facts, Record, SourceKey};
+use crate::record::{BillingFacts, Facts, Record, RecordKind, SourceKey};
+use crate::run::{RunStatus, SourceStatus, Trigger};
 
 fn record(key: &str, kind_billing: bool) -> Record {
     Record {
@@ -69,7 +70,7 @@ fn golden(id: &str, seq: i64) -> GoldenVersion {
 
 fn finish() -> RunFinish {
     RunFinish {
-        status: "succeeded".into(),
+        status: RunStatus::Succeeded,
         rows_read: 2,
         rows_rejected: 1,
         golden_created: 1,
@@ -105,15 +106,15 @@ fn later_run(run_id: &str, golden_upserts: Vec<GoldenVersion>) -> Publication<'s
 async fn contract(store: Store) {
     let (a, b) = (record("1", false), record("AC-1", true));
     store
-        .begin_run("r1", "manual", "host:1", now())
+        .begin_run("r1", Trigger::Manual, "host:1", now())
         .await
         .expect("begin");
     let p = Publication {
         run_id: "r1".into(),
         outcomes: vec![SourceOutcome {
             source: "crm".into(),
-            record_kind: "customer".into(),
-            status: "rejects".into(),
+            record_kind: RecordKind::Customer,
+            status: SourceStatus::Rejects,
             rows_read: 2,
             rows_rejected: 1,
             rows_kept: 1,
@@ -151,7 +152,7 @@ async fn contract(store: Store) {
             b: SourceKey::new("billing", "AC-1"),
             probability: 0.99,
             weight: 6.6,
-            decision: "merge",
+            decision: crate::decision::Decision::Merge,
             rule: "email".into(),
         }],
         watermarks: vec![(
@@ -205,7 +206,7 @@ async fn contract(store: Store) {
     );
     assert_eq!(store.rejects(None, 10).await.expect("rejects").len(), 1);
     let runs = store.runs(5).await.expect("runs");
-    assert_eq!(runs[0].status, "succeeded");
+    assert_eq!(runs[0].status, RunStatus::Succeeded);
     assert_eq!(
         store.run_sources("r1").await.expect("sources")[0].rows_rejected,
         1
@@ -227,7 +228,7 @@ async fn contract(store: Store) {
 
     // A merge: G2 redirects to G1, and old IDs resolve.
     store
-        .begin_run("r2", "manual", "host:1", now())
+        .begin_run("r2", Trigger::Manual, "host:1", now())
         .await
         .expect("begin");
     let mut p2 = later_run("r2", vec![golden("G00000003", 3)]);
@@ -267,7 +268,7 @@ async fn contract(store: Store) {
     let created = |events: &[GoldenEvent], id: &str| {
         events
             .iter()
-            .find(|e| e.kind == "created" && e.golden_id == id)
+            .find(|e| e.kind == EventKind::Created && e.golden_id == id)
             .map(|e| e.changes.clone())
             .expect("created event")
     };
@@ -288,7 +289,7 @@ async fn contract(store: Store) {
     assert_feed_view_agrees(&store).await;
 
     store
-        .begin_run("r3", "manual", "host:1", now())
+        .begin_run("r3", Trigger::Manual, "host:1", now())
         .await
         .expect("begin");
     let mut changed = golden("G00000001", 1);
@@ -323,7 +324,7 @@ async fn contract(store: Store) {
     assert_eq!(created(&events, "G00000003"), as_created, "and its record");
     let updated = events
         .iter()
-        .find(|e| e.kind == "updated" && e.golden_id == "G00000001")
+        .find(|e| e.kind == EventKind::Updated && e.golden_id == "G00000001")
         .expect("updated event");
     assert_eq!(updated.changes["family_name"]["before"], "Lee");
     assert_eq!(updated.changes["family_name"]["after"], "Li");
@@ -382,6 +383,20 @@ async fn contract(store: Store) {
         .await
         .expect("take over");
     takeover.release().await.expect("release");
+
+    // A status this version does not know reads back as corrupt data: an error, not a panic.
+    on_pool!(&store, pool => {
+        sqlx::query("UPDATE sync_runs SET status = 'paused' WHERE run_id = $1")
+            .bind("r1")
+            .execute(pool)
+            .await
+            .expect("unknown status written");
+    });
+    let err = store.runs(5).await.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Corrupt(m) if m.contains("unknown run status \"paused\"")),
+        "{err}"
+    );
 }
 
 /// Created events stored with a `null` change set (sharing their record's lineage).

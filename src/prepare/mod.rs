@@ -1,10 +1,27 @@
-//! Records prepared for matching: folded, interned, column by column.
+//! Records prepared for matching: folded, interned, column by column, once per run; blocking
+//! and comparison both read them.
 
-use super::intern::{Interner, Sym, NONE};
+mod intern;
+
+pub use intern::{Interner, Sym, NONE};
+
 use crate::record::Record;
 use crate::standardize::fold::fold;
 use chrono::Datelike;
 use serde::{Deserialize, Serialize};
+
+/// Asks the CPU to start loading the cache line at `p`.
+#[inline]
+pub(crate) fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: a prefetch is only a hint; it never faults, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
 
 /// A field that can be compared or blocked on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
@@ -139,14 +156,14 @@ impl MultiColumn {
     /// Starts loading record `i`'s offsets (see `Comparator::prefetch`).
     #[inline]
     pub(crate) fn prefetch(&self, i: usize) {
-        super::prefetch(self.offsets.as_ptr().wrapping_add(i));
+        prefetch(self.offsets.as_ptr().wrapping_add(i));
     }
 
     /// Starts loading record `i`'s values; its offsets should already be in cache.
     #[inline]
     pub(crate) fn prefetch_values(&self, i: usize) {
         if let Some(&a) = self.offsets.get(i) {
-            super::prefetch(self.values.as_ptr().wrapping_add(a as usize));
+            prefetch(self.values.as_ptr().wrapping_add(a as usize));
         }
     }
 
