@@ -17,6 +17,9 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("{0}")]
     Unavailable(String),
+    /// Not answered within `[api] request_timeout_seconds`.
+    #[error("the request was not answered within {seconds} s; try again later")]
+    TimedOut { seconds: f64 },
     /// The details are in the server log, never in the response.
     #[error("internal error; the server log has the details")]
     Internal,
@@ -29,7 +32,7 @@ impl ApiError {
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::TimedOut { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -41,6 +44,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::TimedOut { .. } => "timeout",
             ApiError::Internal => "internal",
         }
     }

@@ -2,6 +2,7 @@
 //! Counters are plain atomics indexed by route and status, so that counting costs the hot path
 //! no lock and no allocation.
 
+use super::server::Closed;
 use super::{paths, ApiError, ApiState};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
@@ -51,17 +52,37 @@ impl RouteStats {
 #[derive(Debug)]
 pub struct Metrics {
     routes: Vec<RouteStats>,
+    connections_open: AtomicU64,
+    closed_header_timeout: AtomicU64,
+    closed_idle_timeout: AtomicU64,
 }
 
 impl Default for Metrics {
     fn default() -> Self {
         Metrics {
             routes: ROUTES.iter().map(|_| RouteStats::new()).collect(),
+            connections_open: AtomicU64::new(0),
+            closed_header_timeout: AtomicU64::new(0),
+            closed_idle_timeout: AtomicU64::new(0),
         }
     }
 }
 
 impl Metrics {
+    pub fn connection_opened(&self) {
+        self.connections_open.fetch_add(1, Relaxed);
+    }
+
+    /// `closed_by`: the timeout that made the server close it, if one did.
+    pub fn connection_closed(&self, closed_by: Option<Closed>) {
+        self.connections_open.fetch_sub(1, Relaxed);
+        match closed_by {
+            Some(Closed::HeaderTimeout) => self.closed_header_timeout.fetch_add(1, Relaxed),
+            Some(Closed::IdleTimeout) => self.closed_idle_timeout.fetch_add(1, Relaxed),
+            None => 0,
+        };
+    }
+
     pub fn record(&self, route: &str, status: u16, seconds: f64) {
         let r = ROUTES
             .iter()
@@ -136,6 +157,25 @@ impl Metrics {
                 "gild_api_request_duration_seconds_count{{route=\"{route}\"}} {total}"
             );
         }
+        out.push_str("# HELP gild_api_connections_open Client connections open now.\n");
+        out.push_str("# TYPE gild_api_connections_open gauge\n");
+        let _ = writeln!(
+            out,
+            "gild_api_connections_open {}",
+            self.connections_open.load(Relaxed)
+        );
+        out.push_str("# HELP gild_api_connections_timed_out_total Connections the server closed because the client was too slow: its request head took longer than the header timeout, or it stayed silent longer than the idle timeout.\n");
+        out.push_str("# TYPE gild_api_connections_timed_out_total counter\n");
+        let _ = writeln!(
+            out,
+            "gild_api_connections_timed_out_total{{reason=\"header\"}} {}",
+            self.closed_header_timeout.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "gild_api_connections_timed_out_total{{reason=\"idle\"}} {}",
+            self.closed_idle_timeout.load(Relaxed)
+        );
         if let Some(n) = golden_customers {
             out.push_str("# HELP gild_golden_customers Golden customers in the store.\n");
             out.push_str("# TYPE gild_golden_customers gauge\n");

@@ -6,11 +6,15 @@ mod auth;
 mod changes;
 mod customers;
 mod error;
+mod limits;
 mod metrics;
+mod server;
 
 pub use auth::{TokenError, Tokens, MIN_TOKEN_LEN};
 pub use error::ApiError;
+pub use limits::ServerLimits;
 pub use metrics::Metrics;
+pub use server::raise_open_files_limit;
 
 use crate::record::SourceKey;
 use crate::store::{
@@ -156,8 +160,8 @@ impl ApiState {
     }
 }
 
-/// The whole API as an axum router.
-pub fn router(state: ApiState) -> Router {
+/// The whole API as an axum router; a request not answered within `request_timeout` gets a 503.
+pub fn router(state: ApiState, request_timeout: Duration) -> Router {
     let protected = Router::new()
         .route(paths::CUSTOMER, get(customers::by_id))
         .route(paths::SOURCE_RECORD_CUSTOMER, get(customers::by_source_key))
@@ -174,6 +178,10 @@ pub fn router(state: ApiState) -> Router {
         .merge(protected)
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::wrong_method)
+        .layer(middleware::from_fn_with_state(
+            request_timeout,
+            limits::request_timeout,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
@@ -218,30 +226,31 @@ pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, ServeErro
 }
 
 /// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
-pub async fn serve(listener: tokio::net::TcpListener, state: ApiState) -> Result<(), ServeError> {
-    serve_until(listener, state, shutdown_signal()).await
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: ApiState,
+    limits: ServerLimits,
+) -> Result<(), ServeError> {
+    serve_until(
+        listener,
+        state,
+        limits,
+        crate::signals::shutdown_requested(),
+    )
+    .await
 }
 
-/// Serves until `shutdown` completes, then finishes the requests in flight.
+/// Serves within `limits` until `shutdown` completes, then finishes the requests in flight.
 pub async fn serve_until(
     listener: tokio::net::TcpListener,
     state: ApiState,
+    limits: ServerLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    use axum::serve::ListenerExt;
-    // Small JSON answers on keep-alive connections: send them now, not after a delayed ACK.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
+    let app = router(state.clone(), limits.request_timeout);
+    server::run(listener, app, state, limits, shutdown)
         .await
         .map_err(ServeError::Io)
-}
-
-async fn shutdown_signal() {
-    crate::signals::shutdown_requested().await;
-    tracing::info!("shutting down: finishing the requests in flight");
 }
 
 #[cfg(test)]

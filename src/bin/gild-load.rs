@@ -8,6 +8,10 @@
 //! its queueing. Prints JSON with counts and percentiles per kind and overall; exits 1 on any
 //! error (a failed connection, a status other than 200).
 //!
+//! With `--stalled N` it first opens N connections that send half a request (or nothing) and
+//! then stall, as a slow-client attack does, keeps them open during the run and reports when the
+//! server closed them: the look-up figures then say how the server answers with them open.
+//!
 //! The HTTP client is a small hand-written one: GET only, keep-alive, Content-Length or chunked
 //! bodies. It shares the machine's cores with the server under test, so it does as little as
 //! it can: no body parsing, no per-request allocation beyond the read buffer's growth.
@@ -45,6 +49,85 @@ struct Args {
     /// How many of each kind to sample.
     #[arg(long, default_value_t = 20_000)]
     sample: i64,
+    /// Before the run, open this many connections that send half a request and stall.
+    #[arg(long, default_value_t = 0)]
+    stalled: usize,
+    /// Seconds (from their opening) to wait for the server to close the stalled connections.
+    #[arg(long, default_value_t = 60.0)]
+    stalled_wait: f64,
+}
+
+/// Slow-client connections: half a request line, half the headers, or nothing, then silence.
+struct Stalled {
+    opened: Instant,
+    count: usize,
+    /// When the server closed each, as it happens.
+    closes: tokio::sync::mpsc::UnboundedReceiver<Duration>,
+    closed: Vec<Duration>,
+}
+
+impl Stalled {
+    async fn open(addr: &str, count: usize) -> Result<Stalled> {
+        const PARTIALS: [&[u8]; 3] = [
+            b"GET /v1/customers/G0000",
+            b"GET /v1/customers/G00000001 HTTP/1.1\r\nHost: x\r\nAuthoriz",
+            b"",
+        ];
+        let (tx, closes) = tokio::sync::mpsc::unbounded_channel();
+        let opened = Instant::now();
+        for i in 0..count {
+            let mut stream = TcpStream::connect(addr)
+                .await
+                .with_context(|| format!("opening stalled connection {} of {count}", i + 1))?;
+            stream.write_all(PARTIALS[i % PARTIALS.len()]).await?;
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 512];
+                // Anything the server sends (a 408) is read past; the end is the close.
+                while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
+                let _ = tx.send(opened.elapsed());
+            });
+        }
+        Ok(Stalled {
+            opened,
+            count,
+            closes,
+            closed: Vec::new(),
+        })
+    }
+
+    /// How many are still open now.
+    fn open_now(&mut self) -> usize {
+        while let Ok(t) = self.closes.try_recv() {
+            self.closed.push(t);
+        }
+        self.count - self.closed.len()
+    }
+
+    /// Waits until the server has closed them all or `wait` has passed since they were opened;
+    /// the report, and whether all were closed.
+    async fn finish(mut self, open_at_end: usize, wait: Duration) -> (serde_json::Value, bool) {
+        while self.closed.len() < self.count {
+            let left = wait.saturating_sub(self.opened.elapsed());
+            match tokio::time::timeout(left, self.closes.recv()).await {
+                Ok(Some(t)) => self.closed.push(t),
+                _ => break,
+            }
+        }
+        let seconds = |d: Option<&Duration>| d.map(|d| (d.as_secs_f64() * 100.0).round() / 100.0);
+        let all = self.closed.len() == self.count;
+        (
+            serde_json::json!({
+                "opened": self.count,
+                "open_when_the_run_ended": open_at_end,
+                "closed_by_server": self.closed.len(),
+                "closed_after_s_min": seconds(self.closed.iter().min()),
+                "closed_after_s_max": seconds(self.closed.iter().max()),
+                "waited_up_to_s": wait.as_secs_f64(),
+            }),
+            all,
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -389,6 +472,19 @@ async fn run(args: Args) -> Result<bool> {
         }
     );
     let requests = std::sync::Arc::new(build_requests(&authority, &token, sample));
+    let mut stalled = match args.stalled {
+        0 => None,
+        n => {
+            // The stalled sockets and the run's both need descriptors.
+            gild::api::raise_open_files_limit();
+            let s = Stalled::open(&authority, n).await?;
+            eprintln!(
+                "{n} stalled connections open in {:.2} s",
+                s.opened.elapsed().as_secs_f64()
+            );
+            Some(s)
+        }
+    };
 
     let interval = args
         .rate
@@ -412,6 +508,14 @@ async fn run(args: Args) -> Result<bool> {
         total.merge(t.await?);
     }
     let seconds = start.elapsed().as_secs_f64();
+    let (stalled_report, stalled_ok) = match stalled.take() {
+        None => (serde_json::Value::Null, true),
+        Some(mut s) => {
+            let open_at_end = s.open_now();
+            s.finish(open_at_end, Duration::from_secs_f64(args.stalled_wait))
+                .await
+        }
+    };
 
     let mut by_kind = serde_json::Map::new();
     for k in KINDS {
@@ -432,9 +536,10 @@ async fn run(args: Args) -> Result<bool> {
         "overall": summary(&mut all, errors, seconds),
         "by_kind": by_kind,
         "first_error": total.first_error,
+        "stalled": stalled_report,
     });
     println!("{}", serde_json::to_string_pretty(&report)?);
-    Ok(errors == 0)
+    Ok(errors == 0 && stalled_ok)
 }
 
 fn main() -> ExitCode {

@@ -1,7 +1,7 @@
 //! `gild serve`: the read API over HTTP, until Ctrl-C or SIGTERM.
 
 use super::{load_config, Args, EXIT_OK};
-use gild::api::{self, ApiState, Tokens};
+use gild::api::{self, ApiState, ServerLimits, Tokens};
 use gild::store::Store;
 use std::net::SocketAddr;
 
@@ -20,11 +20,9 @@ pub async fn run(args: &Args, a: &ServeArgs) -> anyhow::Result<u8> {
     let config = load_config(args)?;
     // Before touching the store: a server without tokens is a usage mistake (exit 2).
     let tokens = Tokens::from_env(&config.api.tokens_env).map_err(api::ServeError::from)?;
-    let store = Store::connect_for_reads(
-        &config.store_url,
-        a.store_connections.unwrap_or_else(read_pool_size),
-    )
-    .await?;
+    let pool_size = a.store_connections.unwrap_or_else(read_pool_size);
+    let limits = fit_to_open_files(config.api.limits, pool_size);
+    let store = Store::connect_for_reads(&config.store_url, pool_size).await?;
     let mut regions: Vec<String> = config
         .mappings
         .values()
@@ -37,8 +35,16 @@ pub async fn run(args: &Args, a: &ServeArgs) -> anyhow::Result<u8> {
     let addr = listener.local_addr()?;
     // Tests and scripts read this line to find a port picked by the system.
     eprintln!("listening on http://{addr}");
-    tracing::info!(%addr, store = store.engine(), "serving the read API");
-    api::serve(listener, state).await?;
+    tracing::info!(
+        %addr,
+        store = store.engine(),
+        max_connections = limits.max_connections,
+        header_read_timeout_s = limits.header_read_timeout.as_secs(),
+        idle_timeout_s = limits.idle_timeout.as_secs(),
+        request_timeout_s = limits.request_timeout.as_secs(),
+        "serving the read API"
+    );
+    api::serve(listener, state, limits).await?;
     store.close().await;
     Ok(EXIT_OK)
 }
@@ -50,4 +56,28 @@ pub async fn run(args: &Args, a: &ServeArgs) -> anyhow::Result<u8> {
 fn read_pool_size() -> u32 {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     (cores * 4).clamp(4, 32) as u32
+}
+
+/// Descriptors kept for everything but client connections: the listener, the store's pool and
+/// files, the direct SQLite readers, logs.
+const RESERVED_FILES: u64 = 64;
+
+/// Raises the open-files limit as far as allowed, and lowers the connection bound if the limit is
+/// still too small for it: at the bound new clients wait, where past the limit accepting fails.
+fn fit_to_open_files(mut limits: ServerLimits, pool_size: u32) -> ServerLimits {
+    let Some(files) = api::raise_open_files_limit() else {
+        return limits;
+    };
+    let room = files.saturating_sub(RESERVED_FILES + u64::from(pool_size) * 2);
+    if u64::from(limits.max_connections) > room {
+        let fitted = room.clamp(1, u64::from(u32::MAX)) as u32;
+        tracing::warn!(
+            max_connections = limits.max_connections,
+            open_files_limit = files,
+            using = fitted,
+            "the open-files limit (ulimit -n) is too low for [api] max_connections: raise it, or lower max_connections"
+        );
+        limits.max_connections = fitted;
+    }
+    limits
 }

@@ -8,6 +8,7 @@ use crate::config_file::{env, error};
 pub use crate::config_file::{ConfigError, ConfigProblem};
 pub use schedule::parse_schedule;
 
+use crate::api::ServerLimits;
 use crate::blocking::{BlockLimits, BlockingRule, BlockingRuleConfig, LinkType};
 use crate::cluster::ClusteringConfig;
 use crate::compare::{Comparison, ComparisonConfig};
@@ -162,6 +163,18 @@ struct ApiSection {
     /// Largest page the API returns (search results, change feed events).
     #[serde(default)]
     max_page: Option<Spanned<i64>>,
+    /// Seconds a client has to send a request's line and headers.
+    #[serde(default)]
+    header_read_timeout_seconds: Option<Spanned<i64>>,
+    /// Seconds a kept-alive connection may stay silent between requests.
+    #[serde(default)]
+    idle_timeout_seconds: Option<Spanned<i64>>,
+    /// Seconds to answer a request.
+    #[serde(default)]
+    request_timeout_seconds: Option<Spanned<i64>>,
+    /// Client connections open at once.
+    #[serde(default)]
+    max_connections: Option<Spanned<i64>>,
     /// Refused with a pointer to `tokens_env`: secrets never live in the file.
     #[serde(default)]
     tokens: Option<Spanned<toml::Value>>,
@@ -206,6 +219,8 @@ pub struct Api {
     pub listen: std::net::SocketAddr,
     pub tokens_env: String,
     pub max_page: u32,
+    /// Timeouts and the connection bound.
+    pub limits: ServerLimits,
 }
 
 pub const DEFAULT_API_TOKENS_ENV: &str = "GILD_API_TOKENS";
@@ -602,6 +617,7 @@ fn api_settings(
             }
         },
     };
+    let limits = server_limits(raw, problem);
     if let Some(t) = &raw.tokens {
         problem(
             t.span(),
@@ -612,6 +628,58 @@ fn api_settings(
         listen,
         tokens_env,
         max_page,
+        limits,
+    }
+}
+
+/// The API's timeouts and connection bound, each within sane bounds.
+fn server_limits(
+    raw: &ApiSection,
+    problem: &mut dyn FnMut(std::ops::Range<usize>, String),
+) -> ServerLimits {
+    let defaults = ServerLimits::default();
+    let mut within = |value: &Option<Spanned<i64>>, name: &str, max: i64, default: u64| -> u64 {
+        match value {
+            None => default,
+            Some(v) if (1..=max).contains(v.get_ref()) => *v.get_ref() as u64,
+            Some(v) => {
+                problem(
+                    v.span(),
+                    format!(
+                        "api.{name} must be between 1 and {max}, not {}",
+                        v.get_ref()
+                    ),
+                );
+                default
+            }
+        }
+    };
+    let seconds = std::time::Duration::from_secs;
+    ServerLimits {
+        header_read_timeout: seconds(within(
+            &raw.header_read_timeout_seconds,
+            "header_read_timeout_seconds",
+            300,
+            defaults.header_read_timeout.as_secs(),
+        )),
+        idle_timeout: seconds(within(
+            &raw.idle_timeout_seconds,
+            "idle_timeout_seconds",
+            3600,
+            defaults.idle_timeout.as_secs(),
+        )),
+        request_timeout: seconds(within(
+            &raw.request_timeout_seconds,
+            "request_timeout_seconds",
+            3600,
+            defaults.request_timeout.as_secs(),
+        )),
+        max_connections: within(
+            &raw.max_connections,
+            "max_connections",
+            1_000_000,
+            u64::from(defaults.max_connections),
+        ) as u32,
     }
 }
 

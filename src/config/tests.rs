@@ -122,14 +122,60 @@ fn the_api_section_has_defaults() {
     assert_eq!(c.api.listen.to_string(), "127.0.0.1:8080");
     assert_eq!(c.api.tokens_env, "GILD_API_TOKENS");
     assert_eq!(c.api.max_page, 500);
+    assert_eq!(c.api.limits, crate::api::ServerLimits::default());
     let c = minimal(
         dir.path(),
-        "[api]\nlisten = \"0.0.0.0:9000\"\ntokens_env = \"CRM_READ_TOKENS\"\nmax_page = 50\n",
+        "[api]\nlisten = \"0.0.0.0:9000\"\ntokens_env = \"CRM_READ_TOKENS\"\nmax_page = 50\n\
+         header_read_timeout_seconds = 3\nidle_timeout_seconds = 7\nrequest_timeout_seconds = 11\nmax_connections = 64\n",
     )
     .expect("valid");
     assert_eq!(c.api.listen.to_string(), "0.0.0.0:9000");
     assert_eq!(c.api.tokens_env, "CRM_READ_TOKENS");
     assert_eq!(c.api.max_page, 50);
+    let secs = std::time::Duration::from_secs;
+    assert_eq!(
+        c.api.limits,
+        crate::api::ServerLimits {
+            header_read_timeout: secs(3),
+            idle_timeout: secs(7),
+            request_timeout: secs(11),
+            max_connections: 64,
+        }
+    );
+}
+
+#[test]
+fn api_limits_out_of_bounds_are_refused_with_their_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let err = minimal(
+        dir.path(),
+        "[api]\nheader_read_timeout_seconds = 0\nidle_timeout_seconds = -1\nrequest_timeout_seconds = 100000\nmax_connections = 0\n",
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("4 problems"), "{text}");
+    for (line, name) in [
+        (
+            2,
+            "header_read_timeout_seconds must be between 1 and 300, not 0",
+        ),
+        (3, "idle_timeout_seconds must be between 1 and 3600, not -1"),
+        (
+            4,
+            "request_timeout_seconds must be between 1 and 3600, not 100000",
+        ),
+        (5, "max_connections must be between 1 and 1000000, not 0"),
+    ] {
+        assert!(
+            text.contains(&format!("gild.toml:{line}")) && text.contains(name),
+            "{name}: {text}"
+        );
+    }
+    let err = minimal(dir.path(), "[api]\nheader_timeout = 5\n").unwrap_err();
+    assert!(
+        err.to_string().contains("unknown field `header_timeout`"),
+        "{err}"
+    );
 }
 
 #[test]

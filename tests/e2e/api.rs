@@ -15,11 +15,11 @@ use std::process::Stdio;
 use std::time::Duration;
 use tower::ServiceExt;
 
-const TOKEN: &str = "test-read-token-0123456789";
+pub(crate) const TOKEN: &str = "test-read-token-0123456789";
 const OTHER_TOKEN: &str = "second-read-token-abcdefghij";
 
 /// A fresh SQLite store synced from the demo estate.
-fn synced_store() -> (tempfile::TempDir, String) {
+pub(crate) fn synced_store() -> (tempfile::TempDir, String) {
     let (dir, url) = sqlite_store();
     let sync = run(
         &["sync", "--config", "gild.toml"],
@@ -180,6 +180,7 @@ async fn exercise_router(url: &str, engine: &str) {
         Tokens::parse("GILD_API_TOKENS", &format!("{TOKEN},{OTHER_TOKEN}")).expect("tokens");
     let app = api::router(
         ApiState::new(store.clone(), tokens, 500, vec!["US".into()]).expect("api state"),
+        Duration::from_secs(30),
     );
 
     // Public routes.
@@ -502,14 +503,19 @@ async fn exercise_router(url: &str, engine: &str) {
 }
 
 /// The real server (killed if the test fails half-way) and the address it listens on.
-struct Server {
-    process: Background,
-    addr: String,
+pub(crate) struct Server {
+    pub process: Background,
+    pub addr: String,
 }
 
 fn start_server(store_url: &str, tokens: &str) -> Server {
+    start_server_with("gild.toml", store_url, tokens)
+}
+
+/// `gild serve` with the configuration file `config`.
+pub(crate) fn start_server_with(config: &str, store_url: &str, tokens: &str) -> Server {
     let mut c = gild();
-    c.args(["serve", "--config", "gild.toml", "--listen", "127.0.0.1:0"])
+    c.args(["serve", "--config", config, "--listen", "127.0.0.1:0"])
         .env("GILD_STORE_URL", store_url)
         .env("GILD_API_TOKENS", tokens)
         .stdout(Stdio::null())
@@ -535,7 +541,7 @@ fn start_server(store_url: &str, tokens: &str) -> Server {
 }
 
 /// One HTTP/1.1 GET over a fresh connection: (status, head, body).
-fn http_get(addr: &str, path: &str, token: Option<&str>) -> (u16, String, String) {
+pub(crate) fn http_get(addr: &str, path: &str, token: Option<&str>) -> (u16, String, String) {
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(30)))
         .expect("timeout");

@@ -8,6 +8,7 @@
 mod support;
 
 mod api;
+mod api_limits;
 mod bad_input;
 mod demo_sync;
 mod lifecycle;
