@@ -2,7 +2,7 @@
 
 use super::{ApiError, ApiState};
 use axum::extract::{Request, State};
-use axum::http::header;
+use axum::http::{header, HeaderMap};
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -80,13 +80,9 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     std::hint::black_box(diff) == 0
 }
 
-/// Refuses a request without a valid `Authorization: Bearer <token>`.
-pub async fn require_token(
-    State(state): State<ApiState>,
-    request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    let Some(value) = request.headers().get(header::AUTHORIZATION) else {
+/// Does the request carry `Authorization: Bearer <token>` with a token `state` accepts?
+fn check(state: &ApiState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Err(ApiError::Unauthorized {
             message: "this route needs a token: send Authorization: Bearer <token>".into(),
             invalid: false,
@@ -109,6 +105,21 @@ pub async fn require_token(
             invalid: true,
         });
     }
+    Ok(())
+}
+
+/// For public routes that say more to a token holder.
+pub fn has_valid_token(state: &ApiState, headers: &HeaderMap) -> bool {
+    check(state, headers).is_ok()
+}
+
+/// Refuses a request without a valid `Authorization: Bearer <token>`.
+pub async fn require_token(
+    State(state): State<ApiState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    check(&state, request.headers())?;
     Ok(next.run(request).await)
 }
 

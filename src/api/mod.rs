@@ -162,13 +162,17 @@ impl ApiState {
 
 /// The whole API as an axum router; a request not answered within `request_timeout` gets a 503.
 pub fn router(state: ApiState, request_timeout: Duration) -> Router {
+    // The wrong-method answer is set before the token layer, so that the layer covers it too:
+    // without a token every method on these routes is a 401, and a client learns nothing about
+    // the routes before it has shown one.
     let protected = Router::new()
         .route(paths::CUSTOMER, get(customers::by_id))
         .route(paths::SOURCE_RECORD_CUSTOMER, get(customers::by_source_key))
         .route(paths::CUSTOMERS, get(customers::search))
         .route(paths::CHANGES, get(changes::feed))
         .route(paths::METRICS, get(metrics::scrape))
-        .route_layer(middleware::from_fn_with_state(
+        .method_not_allowed_fallback(error::wrong_method)
+        .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
         ));
@@ -189,13 +193,20 @@ pub fn router(state: ApiState, request_timeout: Duration) -> Router {
         .with_state(state)
 }
 
-/// `GET /health`: 200 when the store answers within two seconds, else 503.
-async fn health(State(state): State<ApiState>) -> Result<Response, ApiError> {
+/// `GET /health`: 200 when the store answers within two seconds, else 503. Only a token holder
+/// is told more than the status (the store, the change feed's head and the version).
+async fn health(
+    State(state): State<ApiState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
     let probe = async {
         state.store().ping().await?;
         state.store().last_event_seq().await
     };
     match tokio::time::timeout(Duration::from_secs(2), probe).await {
+        Ok(Ok(_)) if !auth::has_valid_token(&state, &headers) => {
+            Ok(Json(serde_json::json!({ "status": "ok" })).into_response())
+        }
         Ok(Ok(seq)) => Ok(Json(serde_json::json!({
             "status": "ok",
             "store": state.store().engine(),

@@ -183,11 +183,24 @@ async fn exercise_router(url: &str, engine: &str) {
         Duration::from_secs(30),
     );
 
-    // Public routes.
+    // Public routes. Health tells only a token holder more than the status.
     let health = call(&app, "GET", "/health", None).await;
+    assert_eq!(health.status, StatusCode::OK);
+    assert_eq!(health.json(), serde_json::json!({"status": "ok"}));
+    for wrong in ["Bearer not-the-token-at-all", "Basic dXNlcjpwYXNz"] {
+        let health = call(&app, "GET", "/health", Some(wrong)).await;
+        assert_eq!(health.status, StatusCode::OK);
+        assert_eq!(health.json(), serde_json::json!({"status": "ok"}));
+    }
+    let health = get(&app, "/health").await;
     assert_eq!(health.status, StatusCode::OK);
     assert_eq!(health.json()["status"], "ok");
     assert_eq!(health.json()["store"], engine);
+    assert!(
+        health.json()["last_event_seq"].is_i64(),
+        "{}",
+        health.text()
+    );
     let openapi = call(&app, "GET", "/openapi.json", None).await;
     assert_eq!(openapi.status, StatusCode::OK);
     assert!(openapi.json()["openapi"]
@@ -459,6 +472,33 @@ async fn exercise_router(url: &str, engine: &str) {
     let post = call(&app, "POST", "/health", None).await;
     assert_eq!(post.status, StatusCode::METHOD_NOT_ALLOWED);
     assert!(post.error_message().contains("read-only"));
+    // On a protected route the token comes first: without one, any method is a 401.
+    for (method, path) in [
+        ("POST", "/v1/customers/G00000001"),
+        ("DELETE", "/v1/customers/G00000001"),
+        ("PUT", "/v1/sources/crm/records/1/customer"),
+        ("POST", "/v1/customers"),
+        ("PATCH", "/v1/changes"),
+        ("POST", "/metrics"),
+    ] {
+        let anonymous = call(&app, method, path, None).await;
+        assert_eq!(
+            anonymous.status,
+            StatusCode::UNAUTHORIZED,
+            "{method} {path}: {}",
+            anonymous.text()
+        );
+        assert!(anonymous.www_authenticate.is_some(), "{method} {path}");
+        let wrong = call(&app, method, path, Some("Bearer not-the-token-at-all")).await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{method} {path}");
+        let holder = call(&app, method, path, Some(&format!("Bearer {TOKEN}"))).await;
+        assert_eq!(
+            holder.status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
+        assert!(holder.error_message().contains("read-only"));
+    }
 
     // Metrics: by route template and status, latency, golden customers.
     let metrics = get(&app, "/metrics").await;
