@@ -141,9 +141,8 @@ pub fn summary(r: &SyncReport) -> String {
     for w in &m.block_warnings {
         let what = if w.skipped { "skipped" } else { "kept" };
         out.push_str(&format!(
-            "  ! rule {}: block {} has {} records ({} pairs): {what}; tighten the rule if this is not expected\n",
+            "  ! rule {}: a block of {} records ({} pairs): {what}; tighten the rule if this is not expected\n",
             w.rule,
-            w.key,
             thousands(w.records),
             thousands(w.pairs)
         ));

@@ -231,21 +231,30 @@ fn header_names(
     } else {
         spec.columns.clone()
     };
-    let mut seen = std::collections::HashSet::new();
-    for c in &columns {
+    // Positions, never the names: a file without its header row has a customer's values there.
+    let problem = |what: String| {
+        SourceError::Columns {
+        source_name: source.to_string(),
+        place: display(path),
+        reason: format!(
+            "{what}; if the file has no header row, set `header = false` and name the columns in its connector"
+        ),
+    }
+    };
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, c) in columns.iter().enumerate() {
         if c.is_empty() {
-            return Err(SourceError::Columns {
-                source_name: source.to_string(),
-                place: display(path),
-                reason: "the header has an empty column name".into(),
-            });
+            return Err(problem(format!(
+                "column {} of the header has no name",
+                i + 1
+            )));
         }
-        if !seen.insert(c.as_str()) {
-            return Err(SourceError::Columns {
-                source_name: source.to_string(),
-                place: display(path),
-                reason: format!("the header names column {c:?} twice"),
-            });
+        if let Some(first) = seen.insert(c.as_str(), i) {
+            return Err(problem(format!(
+                "columns {} and {} of the header have the same name",
+                first + 1,
+                i + 1
+            )));
         }
     }
     Ok(columns)
@@ -504,6 +513,41 @@ mod tests {
             .await
             .err()
             .expect("fails");
-        assert!(err.to_string().contains("twice"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("columns 1 and 2 of the header have the same name"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_data_row_read_as_the_header_is_described_by_positions_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // No header row: the first row of data, with a value twice and an empty cell.
+        for (text, wanted) in [
+            (
+                "7,ZZSENTINEL42,ZZSENTINEL42,x@example.com\n",
+                "columns 2 and 3 of the header have the same name",
+            ),
+            (
+                "7,ZZSENTINEL42,,x@example.com\n",
+                "column 3 of the header has no name",
+            ),
+        ] {
+            std::fs::write(dir.path().join("d.csv"), text).expect("write");
+            let err = crate::connectors::open(&connector(dir.path(), "path = \"d.csv\""))
+                .await
+                .err()
+                .expect("fails")
+                .to_string();
+            assert!(
+                err.contains(wanted) && err.contains("header = false"),
+                "{err}"
+            );
+            assert!(
+                !err.contains("ZZSENTINEL42") && !err.contains("example.com"),
+                "{err}"
+            );
+        }
     }
 }

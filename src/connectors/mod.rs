@@ -6,6 +6,7 @@
 
 pub mod config;
 mod csv_source;
+mod db_error;
 mod sql_source;
 
 pub use config::{Connector, CsvSpec, LineEnding, Selection, SourceSpec, SqlSpec};

@@ -3,6 +3,7 @@
 //! Legacy schemas use every column type there is; each cell is turned into text here so that
 //! the mapping stage sees one shape whatever the database.
 
+use super::db_error::describe;
 use super::{
     channel, format_location, BadRow, Connector, RawRow, RowBatch, Selection, SourceError,
     SourceReader, SqlSpec, BATCH_ROWS,
@@ -24,19 +25,19 @@ fn select_sql(spec: &SqlSpec) -> (String, String) {
     }
 }
 
-fn connect_error(connector: &Connector, url: &str, e: impl std::fmt::Display) -> SourceError {
+fn connect_error(connector: &Connector, url: &str, reason: String) -> SourceError {
     SourceError::Connect {
         source_name: connector.name.clone(),
         target: redact_url(url),
-        reason: e.to_string(),
+        reason,
         config: connector.file.display().to_string(),
     }
 }
 
-fn query_error(connector: &Connector, e: impl std::fmt::Display) -> SourceError {
+fn query_error(connector: &Connector, e: &sqlx::Error) -> SourceError {
     SourceError::Query {
         source_name: connector.name.clone(),
-        reason: e.to_string(),
+        reason: describe(e),
     }
 }
 
@@ -46,8 +47,8 @@ macro_rules! open_with {
         let spec: &SqlSpec = $spec;
         let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, <$conn_ty>::connect(&spec.url))
             .await
-            .map_err(|_| connect_error(connector, &spec.url, "timed out"))?
-            .map_err(|e| connect_error(connector, &spec.url, e))?;
+            .map_err(|_| connect_error(connector, &spec.url, "timed out".into()))?
+            .map_err(|e| connect_error(connector, &spec.url, describe(&e)))?;
         let (sql, place) = select_sql(spec);
         // Prepare first: the column names are needed to check the mapping before any row is read,
         // and a bad table or query fails the source here.
@@ -57,7 +58,7 @@ macro_rules! open_with {
                     sql.clone(),
                 )))
                 .await
-                .map_err(|e| query_error(connector, e))?;
+                .map_err(|e| query_error(connector, &e))?;
             stmt.columns()
                 .iter()
                 .map(|c| c.name().to_string())
@@ -80,7 +81,7 @@ macro_rules! open_with {
                             .send(Err(SourceError::Read {
                                 source_name: source_name.clone(),
                                 place: format_location(&place_arc, line),
-                                reason: e.to_string(),
+                                reason: describe(&e),
                             }))
                             .await;
                         return;

@@ -20,6 +20,7 @@ use crate::record::{BillingFacts, Facts, FulfilmentFacts, Record, RecordKind, Te
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Deserialize;
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use toml::Spanned;
@@ -328,8 +329,12 @@ impl Mapping {
         source_place: &str,
     ) -> Result<CompiledMapping, Vec<ConfigProblem>> {
         let mut problems = Vec::new();
+        // Column references, and those the source lacks: when it lacks them all, its "header"
+        // is most likely a first row of data.
+        let (asked, unknown) = (Cell::new(0usize), Cell::new(0usize));
         let lookup = |name: &Spanned<String>, problems: &mut Vec<ConfigProblem>| -> Option<usize> {
             let wanted = name.get_ref();
+            asked.set(asked.get() + 1);
             if let Some(i) = columns.iter().position(|c| c == wanted) {
                 return Some(i);
             }
@@ -343,11 +348,14 @@ impl Mapping {
             if let [i] = matches.as_slice() {
                 return Some(*i);
             }
+            unknown.set(unknown.get() + 1);
+            // The source's column names are never quoted: without a header row they are a
+            // customer's values.
             problems.push(self.problem(
                 name.span(),
                 format!(
-                    "unknown column {wanted:?}: {source_place} has {}",
-                    columns.iter().map(|c| format!("{c:?}")).collect::<Vec<_>>().join(", ")
+                    "unknown column {wanted:?}: none of the {} columns of {source_place} has this name, in any case (`gild sources check` lists them)",
+                    columns.len()
                 ),
             ));
             None
@@ -446,6 +454,17 @@ impl Mapping {
             amount: one(&x.amount, &mut problems),
             items: one(&x.items, &mut problems),
         };
+        if asked.get() > 0 && unknown.get() == asked.get() {
+            problems.push(ConfigProblem::new(
+                &self.file,
+                None,
+                format!(
+                    "none of the {} columns this mapping reads is among the {} columns of {source_place}: if it is an export without a header row, its first row was read as the header; set `header = false` and name the columns (`columns = [...]`) in its connector",
+                    asked.get(),
+                    columns.len()
+                ),
+            ));
+        }
         if problems.is_empty() {
             Ok(compiled)
         } else {

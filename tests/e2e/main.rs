@@ -13,6 +13,7 @@ mod bad_input;
 mod demo_sync;
 mod lifecycle;
 mod matching;
+mod privacy;
 mod review_tty;
 mod servers;
 mod test_db;

@@ -262,8 +262,12 @@ fn unknown_columns_fail_naming_file_line_and_name() {
     let text = problems[0].to_string();
     assert!(text.starts_with("mappings/m.toml:4:"), "{text}");
     assert!(
-        text.contains("unknown column \"birthdate\"") && text.contains("\"dob\""),
+        text.contains("unknown column \"birthdate\"") && text.contains("none of the 3 columns"),
         "{text}"
+    );
+    assert!(
+        !text.contains("dob"),
+        "the source's column names are not quoted: {text}"
     );
 
     let problems = m
@@ -275,6 +279,40 @@ fn unknown_columns_fail_naming_file_line_and_name() {
         )
         .unwrap_err();
     assert!(problems[0].message.contains("primary key column \"id\""));
+}
+
+#[test]
+fn a_first_row_of_data_read_as_the_header_is_named_as_such_without_its_values() {
+    let m =
+        mapping("[fields]\nfull_name = { column = \"name\" }\nemail = { column = \"email\" }\n");
+    let row = [
+        "7",
+        "ZZSENTINEL42 Public",
+        "zzsentinel42@example.com",
+        "2000",
+    ];
+    let problems = m
+        .compile(
+            &cols(&row),
+            RecordKind::Customer,
+            &["id".into()],
+            "./data/people.csv",
+        )
+        .unwrap_err();
+    let text = problems
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        text.contains(
+            "none of the 2 columns this mapping reads is among the 4 columns of ./data/people.csv"
+        ) && text.contains("header = false"),
+        "{text}"
+    );
+    assert!(text.contains("unknown column \"email\""), "{text}");
+    assert!(!text.to_lowercase().contains("zzsentinel42"), "{text}");
+    assert!(!text.contains("\"7\"") && !text.contains("2000"), "{text}");
 }
 
 #[test]
