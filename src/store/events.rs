@@ -1,7 +1,7 @@
 //! The change feed: every golden create, update, merge, split and delete, with a monotonic
 //! sequence number, so that other systems can follow along from a cursor.
 
-use super::{on_pool, Doing, Store, StoreError};
+use super::{like, on_pool, Doing, Store, StoreError};
 use crate::text_enum::text_enum;
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
@@ -149,8 +149,8 @@ impl Store {
     /// Every event that names `golden_id`, oldest first: its full history.
     pub async fn golden_history(&self, golden_id: &str) -> Result<Vec<GoldenEvent>, StoreError> {
         let sql =
-            format!("{EVENTS_FROM} WHERE e.golden_id = $1 OR e.related_ids LIKE $2 ORDER BY e.seq");
-        let quoted = format!("%{}%", serde_json::Value::from(golden_id));
+            format!("{EVENTS_FROM} WHERE e.golden_id = $1 OR e.related_ids LIKE $2 ESCAPE '\\' ORDER BY e.seq");
+        let quoted = like::containing(&serde_json::Value::from(golden_id).to_string());
         let rows: Vec<EventRow> = on_pool!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(golden_id)

@@ -10,6 +10,7 @@ mod direct;
 mod events;
 mod golden_feed;
 mod journal;
+mod like;
 mod lock;
 mod models;
 mod publish;

@@ -1,6 +1,6 @@
 //! Reading the store: the previous run's state for the next run, and the views the CLI shows.
 
-use super::{on_pool, Doing, Store, StoreError};
+use super::{like, on_pool, Doing, Store, StoreError};
 use crate::golden::{GoldenColumn, GoldenRecord, Lineage, PreviousGolden};
 use crate::record::{Record, RecordKind, SourceKey};
 use crate::run::{RunStatus, SourceStatus, Trigger};
@@ -160,13 +160,14 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<GoldenSummary>, StoreError> {
-        let pattern = search.map(|s| format!("%{}%", s.to_lowercase()));
+        let pattern = search.map(|s| like::containing(&s.to_lowercase()));
         let rows: Vec<GoldenSummary> = on_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT golden_id, full_name, date_of_birth, email, phone, city, postcode, record_count, billing_accounts, orders \
                  FROM golden_customers \
-                 WHERE $1 IS NULL OR LOWER(COALESCE(full_name, '')) LIKE $1 OR LOWER(COALESCE(email, '')) LIKE $1 \
-                    OR COALESCE(phone, '') LIKE $1 OR LOWER(COALESCE(postcode, '')) LIKE $1 \
+                 WHERE $1 IS NULL OR LOWER(COALESCE(full_name, '')) LIKE $1 ESCAPE '\\' \
+                    OR LOWER(COALESCE(email, '')) LIKE $1 ESCAPE '\\' \
+                    OR COALESCE(phone, '') LIKE $1 ESCAPE '\\' OR LOWER(COALESCE(postcode, '')) LIKE $1 ESCAPE '\\' \
                  ORDER BY family_name, given_name, golden_id LIMIT $2 OFFSET $3",
             )
             .bind(pattern)

@@ -3,7 +3,7 @@
 //! the golden records in one transaction.
 
 use super::publish::{upsert_golden, write_redirects};
-use super::{insert_events, now, on_pool, Doing, NewEvent, Redirect, Store, StoreError};
+use super::{insert_events, like, now, on_pool, Doing, NewEvent, Redirect, Store, StoreError};
 use crate::cluster::RefusalReason;
 use crate::decision::ReviewKind;
 use crate::golden::{GoldenVersion, PreviousGolden};
@@ -291,11 +291,11 @@ impl Store {
         target: Option<&str>,
         limit: i64,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        let pattern = target.map(|t| format!("%{t}%"));
+        let pattern = target.map(like::containing);
         let rows: Vec<AuditRow> = on_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT audit_id, at, actor, action, target, note, before, after FROM audit_log \
-                 WHERE $1 IS NULL OR target LIKE $1 ORDER BY audit_id DESC LIMIT $2",
+                 WHERE $1 IS NULL OR target LIKE $1 ESCAPE '\\' ORDER BY audit_id DESC LIMIT $2",
             )
             .bind(pattern)
             .bind(limit)
