@@ -12,6 +12,7 @@ fn main() -> ExitCode {
     // Before anything opens a database: SQLite takes this only before its first use.
     let sqlite_memory = gild::store::use_global_allocator_for_sqlite();
     let args = cli::Args::parse();
+    let log_format = args.log_format;
     cli::init_tracing(&args);
     if let Err(code) = sqlite_memory {
         tracing::debug!(code, "SQLite keeps its own allocator");
@@ -22,7 +23,8 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            let e = anyhow::Error::new(e).context("cannot start the async runtime");
+            cli::print_error(log_format, &e, cli::EXIT_FAILURE);
             return ExitCode::from(cli::EXIT_FAILURE);
         }
     };
@@ -30,7 +32,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             let code = cli::exit_code_of(&e);
-            eprintln!("error: {e:#}");
+            cli::print_error(log_format, &e, code);
             ExitCode::from(code)
         }
     }

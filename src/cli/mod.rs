@@ -4,6 +4,7 @@ mod changes;
 mod evaluate;
 mod explain;
 mod golden;
+mod logging;
 mod output;
 mod progress;
 mod review;
@@ -16,6 +17,7 @@ mod worker;
 
 use clap::{Parser, Subcommand};
 use gild::config::{Config, ConfigError};
+pub use logging::{init_tracing, print_error, LogFormat};
 pub use output::Format;
 use std::path::PathBuf;
 
@@ -46,6 +48,10 @@ pub struct Args {
     /// More log output on stderr (-v info, -vv debug). RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Log lines (and the final error) on stderr as text for people, or JSON lines for a log
+    /// collector. Independent of --format, which is about stdout.
+    #[arg(long, global = true, value_enum, env = "GILD_LOG_FORMAT", default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -108,30 +114,6 @@ pub fn exit_code_of(e: &anyhow::Error) -> u8 {
         }
     } else {
         EXIT_FAILURE
-    }
-}
-
-pub fn init_tracing(args: &Args) {
-    use tracing_subscriber::EnvFilter;
-    // Customer data never appears at info level; the worker logs at info by default.
-    let default = match (args.verbose, &args.command) {
-        (0, Command::Worker(_) | Command::Serve(_)) => "info",
-        (0, _) => "warn",
-        (1, _) => "info",
-        _ => "debug",
-    };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new(format!(
-            "{default},sqlx=warn,apalis=warn,apalis_sqlite=warn,apalis_postgres=warn"
-        ))
-    });
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if args.format == Format::Json {
-        let _ = builder.json().try_init();
-    } else {
-        let _ = builder.with_target(false).try_init();
     }
 }
 

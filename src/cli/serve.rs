@@ -1,6 +1,6 @@
 //! `gild serve`: the read API over HTTP, until Ctrl-C or SIGTERM.
 
-use super::{load_config, Args, EXIT_OK};
+use super::{load_config, Args, LogFormat, EXIT_OK};
 use gild::api::{self, ApiState, ServerLimits, Tokens};
 use gild::store::Store;
 use std::net::SocketAddr;
@@ -33,8 +33,11 @@ pub async fn run(args: &Args, a: &ServeArgs) -> anyhow::Result<u8> {
     let state = ApiState::new(store.clone(), tokens, config.api.max_page, regions)?;
     let listener = api::bind(a.listen.unwrap_or(config.api.listen)).await?;
     let addr = listener.local_addr()?;
-    // Tests and scripts read this line to find a port picked by the system.
-    eprintln!("listening on http://{addr}");
+    // Tests and scripts read this line to find a port picked by the system; JSON logs carry the
+    // address in the next line instead, so that stderr stays one format.
+    if args.log_format == LogFormat::Text {
+        eprintln!("listening on http://{addr}");
+    }
     tracing::info!(
         %addr,
         store = store.engine(),

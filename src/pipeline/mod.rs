@@ -106,8 +106,9 @@ pub async fn sync_into(
             &mut outcomes,
         )
         .await;
+        // The caller reports the error (the CLI prints it, the worker logs it): logged here too,
+        // a failed run said so twice.
         if let Err(e) = &result {
-            tracing::error!(error = %e, "sync failed");
             let finish = RunFinish {
                 status: RunStatus::Failed,
                 rows_read: outcomes.iter().map(|o| o.rows_read as i64).sum(),

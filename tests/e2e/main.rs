@@ -13,6 +13,7 @@ mod bad_input;
 mod demo_sync;
 mod golden_search;
 mod lifecycle;
+mod logging;
 mod matching;
 mod privacy;
 mod review_tty;

@@ -20,6 +20,7 @@ pub fn gild() -> Command {
         "GILD_STORE_URL",
         "GILD_SCHEDULE",
         "GILD_CRM_URL",
+        "GILD_LOG_FORMAT",
         "RUST_LOG",
     ] {
         c.env_remove(var);
