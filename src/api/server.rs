@@ -19,7 +19,7 @@ use std::task::{ready, Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, Notify, Semaphore};
 use tokio::time::Instant;
 use tower::ServiceExt;
 
@@ -151,10 +151,11 @@ async fn serve_connection(
     loop {
         let wake = match activity.deadline(&limits) {
             Some((at, _)) => at,
-            // Answering: the request timeout bounds it; look again after that.
+            // Answering: the request timeout bounds it; `answered` wakes us when it is done.
             None => Instant::now() + limits.request_timeout,
         };
         tokio::select! {
+            () = activity.answered.notified() => {}
             result = connection.as_mut() => {
                 if let Err(e) = result {
                     tracing::debug!(error = %e, "connection ended with an error");
@@ -192,6 +193,9 @@ struct Activity {
     head_since: AtomicU64,
     /// Milliseconds since `epoch` when bytes last moved either way, or an answer was made.
     last_io: AtomicU64,
+    /// Told when a request has been answered, so that the watchdog, asleep while it was being
+    /// answered, starts timing the silence now.
+    answered: Notify,
 }
 
 const NONE: u64 = u64::MAX;
@@ -203,6 +207,7 @@ impl Activity {
             busy: AtomicU32::new(0),
             head_since: AtomicU64::new(0),
             last_io: AtomicU64::new(0),
+            answered: Notify::new(),
         }
     }
 
@@ -254,6 +259,7 @@ impl Drop for Busy {
     fn drop(&mut self) {
         self.0.busy.fetch_sub(1, Relaxed);
         self.0.wrote();
+        self.0.answered.notify_one();
     }
 }
 
@@ -383,5 +389,64 @@ mod tests {
         // The next request's first byte starts its head timer.
         a.read();
         assert_eq!(a.deadline(&l).map(|d| d.1), Some(Closed::HeaderTimeout));
+    }
+
+    /// The watchdog sleeps while a request is answered; the silence after a long answer is timed
+    /// from the answer, not from whenever the watchdog happens to wake next.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_idle_timeout_counts_from_the_answer_of_a_long_request() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("store.db").display());
+        let store = crate::store::Store::connect(&url).await.expect("store");
+        let tokens = crate::api::Tokens::parse("V", "aaaaaaaaaaaaaaaa").expect("tokens");
+        let state = ApiState::new(store.clone(), tokens, 10, Vec::new()).expect("state");
+        let router = Router::new().route(
+            "/slow",
+            axum::routing::get(|| async {
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+                "done"
+            }),
+        );
+        let limits = ServerLimits {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(20),
+            max_connections: 8,
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(run(listener, router, state, limits, async {
+            let _ = stopped.await;
+        }));
+
+        let mut client = TcpStream::connect(addr).await.expect("connect");
+        client
+            .write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("send");
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !seen.ends_with(b"done") {
+            let n = client.read(&mut buf).await.expect("read");
+            assert!(n > 0, "closed before the answer");
+            seen.extend_from_slice(&buf[..n]);
+        }
+        let answered = Instant::now();
+        let n = tokio::time::timeout(Duration::from_secs(15), client.read(&mut buf))
+            .await
+            .expect("the idle connection is closed")
+            .unwrap_or(0);
+        assert_eq!(n, 0, "nothing more comes");
+        let after = answered.elapsed();
+        assert!(
+            after >= Duration::from_millis(700) && after < Duration::from_secs(4),
+            "closed {after:?} after the answer (idle timeout 1 s)"
+        );
+
+        let _ = stop.send(());
+        server.await.expect("task").expect("served");
+        store.close().await;
     }
 }

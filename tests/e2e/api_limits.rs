@@ -115,8 +115,10 @@ fn stalled_clients_are_closed_by_the_timeouts_while_token_holders_are_answered()
     let answered_in = asked.elapsed();
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"golden_id\":\"G00000001\""), "{body}");
+    // Milliseconds when the machine is quiet (the load run measures it); the bound leaves room
+    // for a test machine busy with other tests, and stays below the 2 s header timeout.
     assert!(
-        answered_in < Duration::from_secs(1),
+        answered_in < Duration::from_millis(1900),
         "answered in {answered_in:?} with {} stalled connections open",
         stalled.len()
     );
