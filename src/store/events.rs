@@ -108,7 +108,7 @@ macro_rules! insert_events {
         let run: Option<&str> = $run;
         let audit: Option<i64> = $audit;
         let at: chrono::DateTime<chrono::Utc> = $at;
-        $crate::store::bulk::write_chunks!($tx, events.chunks(2_000), "writing the change feed", |chunk| {
+        $crate::store::chunked_writes::write_chunks!($tx, events.chunks(2_000), "writing the change feed", |chunk| {
             let mut qb = sqlx::QueryBuilder::new(
                 "INSERT INTO golden_events (kind, golden_id, related_ids, changes, run_id, audit_id, occurred_at) ",
             );
@@ -225,7 +225,7 @@ pub(crate) struct EncodedEvent {
 
 /// Events with their change sets encoded on all cores.
 pub(crate) fn encode_events(events: &[NewEvent]) -> Result<Vec<EncodedEvent>, StoreError> {
-    let changes = super::bulk::encode_json(events, |e| &e.changes)?;
+    let changes = super::chunked_writes::encode_json(events, |e| &e.changes)?;
     Ok(events
         .iter()
         .zip(changes)

@@ -1,10 +1,10 @@
 //! Publishing a run: everything it changes, in one transaction, so that a failed sync leaves
 //! the previous golden view intact and readable.
 
-use super::bulk::{write_chunks, BulkIndexes};
+use super::chunked_writes::write_chunks;
 use super::events::{encode_events, EncodedEvent};
-use super::golden_feed::{prepare_slice, Before, CreatedChanges};
-use super::journal::PublishingPool;
+use super::golden_slices::{prepare_slice, Before, CreatedChanges};
+use super::sqlite::{BulkIndexes, PublishingPool};
 use super::{insert_events, now, on_pool, Doing, EventKind, NewEvent, Store, StoreError};
 use crate::cluster::RefusalReason;
 use crate::decision::{Decision, ReviewKind};
@@ -156,13 +156,14 @@ pub(crate) static GOLDEN_ON_CONFLICT: LazyLock<String> = LazyLock::new(|| {
 macro_rules! upsert_golden {
     ($tx:expr, $versions:expr) => {{
         let versions: &[$crate::golden::GoldenVersion] = $versions;
-        $crate::store::bulk::write_chunks!(
+        $crate::store::chunked_writes::write_chunks!(
             $tx,
             versions
                 .chunks($crate::store::publish::MAX_BINDS / $crate::store::publish::GOLDEN_BINDS),
             "writing golden customers",
             |chunk| {
-                let lineage = $crate::store::bulk::encode_json(chunk, |v| &v.record.lineage)?;
+                let lineage =
+                    $crate::store::chunked_writes::encode_json(chunk, |v| &v.record.lineage)?;
                 let mut qb =
                     sqlx::QueryBuilder::new($crate::store::publish::GOLDEN_INSERT.as_str());
                 qb.push_values(chunk.iter().zip(&lineage), |mut b, (v, lineage)| {
@@ -306,7 +307,7 @@ impl Store {
                     .collect();
                 let records_aside = tx.set_aside_indexes("source_records", upserts.len()).await?;
                 write_chunks!(tx, upserts.chunks(MAX_BINDS / 9), "writing staged records", |chunk| {
-                    let records = super::bulk::encode_json(chunk, |(r, _, _)| *r)?;
+                    let records = super::chunked_writes::encode_json(chunk, |(r, _, _)| *r)?;
                     let mut qb = sqlx::QueryBuilder::new(
                         "INSERT INTO source_records (source, record_key, record_kind, golden_id, content_hash, record, source_updated_at, first_seen_run, updated_run) ",
                     );

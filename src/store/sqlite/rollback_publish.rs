@@ -19,7 +19,7 @@
 //! costs nothing in safety: SQLite only writes a page into the file once the page's old content
 //! is safe in the journal.
 
-use super::{Doing, StoreError};
+use crate::store::{Doing, StoreError};
 use sqlx::pool::PoolConnection;
 use sqlx::{Postgres, Sqlite};
 use std::path::Path;

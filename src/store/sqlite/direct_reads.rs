@@ -8,13 +8,13 @@
 //! an index costs anyway: tens of microseconds, and never a lock wait, because WAL readers do not
 //! wait for the writer. Every statement's SQL is the one the sqlx path runs.
 
-use super::search::{
+use crate::golden::{GoldenColumn, GoldenFields, GoldenRecord};
+use crate::record::SourceKey;
+use crate::store::search::{
     document_of, search_sql, CustomerDocument, CustomerSearch, DocumentRow, BY_GOLDEN_ID,
     BY_SOURCE_KEY,
 };
-use super::{GoldenSummary, Store, StoreError};
-use crate::golden::{GoldenColumn, GoldenFields, GoldenRecord};
-use crate::record::SourceKey;
+use crate::store::{GoldenSummary, Store, StoreError};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use rusqlite::{Connection, OpenFlags, Row};
 use std::path::{Path, PathBuf};
