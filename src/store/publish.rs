@@ -5,10 +5,10 @@ use super::chunked_writes::write_chunks;
 use super::events::{encode_events, EncodedEvent};
 use super::golden_slices::{prepare_slice, Before, CreatedChanges};
 use super::sqlite::{BulkIndexes, PublishingPool};
-use super::{insert_events, now, on_pool, Doing, EventKind, NewEvent, Store, StoreError};
+use super::{insert_events, now, on_pool, Doing, Store, StoreError};
 use crate::cluster::RefusalReason;
 use crate::decision::{Decision, ReviewKind};
-use crate::golden::{GoldenColumn, GoldenVersions};
+use crate::golden::{EventKind, GoldenColumn, GoldenVersions, NewEvent, Redirect, StagedChange};
 use crate::record::{Record, RecordKind, SourceKey};
 use crate::run::{RunStatus, SourceStatus, Trigger};
 use chrono::{DateTime, Utc};
@@ -41,28 +41,6 @@ pub struct RejectRow {
     pub record_key: Option<String>,
     pub reason: String,
     pub raw: String,
-}
-
-/// A staged record to write: new, or its content or golden customer changed.
-#[derive(Debug, Clone)]
-pub enum StagedChange<'a> {
-    /// Insert or replace the whole row.
-    Upsert {
-        record: &'a Record,
-        golden_id: String,
-        content_hash: i64,
-    },
-    /// Same content, new golden customer.
-    Regolden { key: SourceKey, golden_id: String },
-    /// Gone from its source.
-    Delete { key: SourceKey },
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Redirect {
-    pub old_id: String,
-    pub new_id: String,
-    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -453,11 +431,18 @@ impl Store {
                          key_a = excluded.key_a, source_b = excluded.source_b, key_b = excluded.key_b, \
                          match_probability = excluded.match_probability, record_pairs = excluded.record_pairs, \
                          records = excluded.records, impact = excluded.impact, reason = excluded.reason, run_id = excluded.run_id, \
-                         status = CASE WHEN review_items.status = 'resolved' THEN 'open' ELSE review_items.status END",
+                         status = CASE WHEN review_items.status = ",
                     );
+                    qb.push_bind(super::ReviewStatus::Resolved)
+                        .push(" THEN ")
+                        .push_bind(super::ReviewStatus::Open)
+                        .push(" ELSE review_items.status END");
                     qb
                 });
-                sqlx::query("UPDATE review_items SET status = 'resolved' WHERE status IN ('open', 'deferred') AND run_id <> $1")
+                sqlx::query("UPDATE review_items SET status = $1 WHERE status IN ($2, $3) AND run_id <> $4")
+                    .bind(super::ReviewStatus::Resolved)
+                    .bind(super::ReviewStatus::Open)
+                    .bind(super::ReviewStatus::Deferred)
                     .bind(run)
                     .execute(&mut *tx)
                     .await
