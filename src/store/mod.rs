@@ -11,6 +11,7 @@ mod golden_slices;
 mod lock;
 mod matching_models;
 mod publish;
+mod publish_steps;
 mod read;
 mod search;
 mod sqlite;

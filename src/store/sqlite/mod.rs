@@ -14,4 +14,4 @@ mod rollback_publish;
 pub use allocator::use_global_allocator_for_sqlite;
 pub use direct_reads::DirectReads;
 pub(crate) use index_rebuild::BulkIndexes;
-pub(crate) use rollback_publish::PublishingPool;
+pub(crate) use rollback_publish::{Publishing, PublishingPool};
