@@ -79,6 +79,16 @@ impl EarlyWriteback {
     }
 }
 
+impl Drop for EarlyWriteback {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            // At most one flush long; the commit has flushed the same pages already.
+            let _ = thread.join();
+        }
+    }
+}
+
 /// The store file, opened by a SQLite connection that runs no statement (so takes no lock):
 /// its descriptor is SQLite's, and closing it is safe at any moment (see the module's comment).
 struct StoreFile(rusqlite::Connection);
@@ -90,7 +100,8 @@ impl StoreFile {
         rusqlite::Connection::open_with_flags(path, flags).map(StoreFile)
     }
 
-    /// Flushes the file's written pages to disk: the VFS's own sync of the connection's file.
+    /// Flushes the file's written pages to disk: the VFS's own sync of the connection's file
+    /// (an fsync, as at SQLite's commit).
     fn flush(&self) -> rusqlite::Result<()> {
         use rusqlite::ffi;
         let failed = |code| rusqlite::Error::SqliteFailure(ffi::Error::new(code), None);
@@ -118,16 +129,6 @@ impl StoreFile {
         match unsafe { sync(file, ffi::SQLITE_SYNC_NORMAL | ffi::SQLITE_SYNC_DATAONLY) } {
             ffi::SQLITE_OK => Ok(()),
             rc => Err(failed(rc)),
-        }
-    }
-}
-
-impl Drop for EarlyWriteback {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(thread) = self.thread.take() {
-            // At most one flush long; the commit has flushed the same pages already.
-            let _ = thread.join();
         }
     }
 }
