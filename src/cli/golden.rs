@@ -311,7 +311,7 @@ fn render(v: &GoldenView) -> String {
         let x = &r.record;
         t.row(vec![
             format!("{}:{}", r.source, r.key),
-            r.kind.clone(),
+            r.kind.to_string(),
             x.display_name(),
             x.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
             x.emails.join(" "),

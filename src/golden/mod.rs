@@ -1,12 +1,14 @@
 //! Golden customer records: one per cluster, fields chosen by survivorship, every field's
 //! lineage kept, IDs stable across runs, and the diff against what the store already holds.
 
+mod changes;
 mod ids;
 mod lineage;
 mod record;
 mod survivorship;
 mod version;
 
+pub use changes::{EventKind, NewEvent, Redirect, StagedChange};
 pub use ids::{assign, format_id, Assignment, Origin};
 pub use lineage::{ChosenBy, FieldOrigin, Lineage};
 pub use record::{
@@ -19,7 +21,6 @@ pub use survivorship::{
 pub use version::{check_pin, golden_version, Pin, Pins};
 
 use crate::record::{Record, SourceKey};
-use crate::store::{EventKind, NewEvent, Redirect, StagedChange};
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};

@@ -1,5 +1,4 @@
 use super::*;
-use crate::store::EventKind;
 use chrono::{NaiveDate, TimeZone};
 
 fn rec(source: &str, key: &str, given: &str, email: &str, street: &str, day: u32) -> Record {

@@ -2,6 +2,7 @@
 //! the CLI, the scheduled jobs and the tests all make the same way; and training on its own.
 
 pub mod check;
+mod decide;
 pub mod matching;
 mod memory;
 pub mod progress;
@@ -14,17 +15,21 @@ pub use progress::{Progress, Silent};
 pub use report::SyncReport;
 pub use train::{train, train_into, TrainError, TrainReport};
 
+use crate::cluster::Constraints;
 use crate::config::Config;
-use crate::decision::{decide, Decision, PairFacts};
-use crate::golden::{self, Previous};
-use crate::model::probability;
+use crate::golden::{self, GoldenBuild, Pins, Previous, PreviousGolden};
+use crate::model::Model;
 use crate::record::{Record, SourceKey};
 use crate::run::{RunStatus, SourceStatus};
-use crate::runtime::{cpu, runner_id};
-use crate::store::{PairRow, Publication, RunFinish, SourceOutcome, Store, StoreError};
+use crate::runtime::runner_id;
+use crate::store::{LinkDecision, Publication, RunFinish, SourceOutcome, Store, StoreError};
+use chrono::{DateTime, Utc};
+use decide::Decided;
+use matching::MatchOutcome;
+use pull::PullOutcome;
 use rayon::prelude::*;
-use report::{MatchSummary, ModelSummary, SourceReport, StageTime};
-use std::collections::HashSet;
+use report::{MatchSummary, ModelSummary, StageTime};
+use std::collections::HashMap;
 use std::time::Instant;
 use tracing::Instrument;
 
@@ -96,16 +101,15 @@ pub async fn sync_into(
             .begin_run(&run_id, options.trigger, &host, started_at)
             .await?;
         let mut outcomes: Vec<SourceOutcome> = Vec::new();
-        let result = run(
+        let cx = RunContext {
             store,
             config,
             options,
             progress,
-            &run_id,
+            run_id: &run_id,
             started_at,
-            &mut outcomes,
-        )
-        .await;
+        };
+        let result = run(&cx, &mut outcomes).await;
         // The caller reports the error (the CLI prints it, the worker logs it): logged here too,
         // a failed run said so twice.
         if let Err(e) = &result {
@@ -131,283 +135,45 @@ pub async fn sync_into(
     .await
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What every stage of one run is given.
+pub(crate) struct RunContext<'a> {
+    store: &'a Store,
+    config: &'a Config,
+    options: &'a SyncOptions,
+    progress: &'a dyn Progress,
+    run_id: &'a str,
+    started_at: DateTime<Utc>,
+}
+
+/// The sync, stage by stage; each source's outcome goes to `outcomes` as soon as it is known.
 async fn run(
-    store: &Store,
-    config: &Config,
-    options: &SyncOptions,
-    progress: &dyn Progress,
-    run_id: &str,
-    started_at: chrono::DateTime<chrono::Utc>,
+    cx: &RunContext<'_>,
     outcomes: &mut Vec<SourceOutcome>,
 ) -> Result<SyncReport, SyncError> {
     let clock = Instant::now();
     let mut stages: Vec<StageTime> = Vec::new();
-    let today = started_at.date_naive();
-
-    // Pull every enabled source at once; each fails alone.
-    progress.stage_started("pull");
-    let pull_started = Instant::now();
-    let enabled: Vec<_> = config.connectors.iter().filter(|c| c.enabled).collect();
-    let pulls = futures::future::join_all(enabled.iter().map(|c| async move {
-        match config.mapping_for(c) {
-            Some(m) => pull::pull(c, m, today, progress).await,
-            None => pull::Pulled::failed(
-                c,
-                0.0,
-                format!("source {}: mapping {:?} is not loaded", c.name, c.mapping),
-            ),
-        }
-    }))
-    .await;
-    let seconds = pull_started.elapsed().as_secs_f64();
-    progress.stage_finished("pull", seconds);
-    stages.push(StageTime::now("pull", seconds));
-
-    let mut records: Vec<Record> = Vec::new();
-    let mut rejects = Vec::new();
-    let mut watermarks = Vec::new();
-    let mut sources = Vec::new();
-    let mut pulled: HashSet<String> = HashSet::new();
-    let mut failures = Vec::new();
-    for p in pulls {
-        let mut kept_from_last_run = 0;
-        if p.outcome.status == SourceStatus::Failed {
-            failures.push(p.outcome.error.clone().unwrap_or_default());
-            // Keep the source's last good records so that its customers do not vanish.
-            let last = store.staged_records(&p.outcome.source).await?;
-            kept_from_last_run = last.len() as u64;
-            records.extend(last);
-        } else {
-            pulled.insert(p.outcome.source.clone());
-            if records.is_empty() {
-                records = p.records; // a move: a million records are not copied
-            } else {
-                records.extend(p.records);
-            }
-            rejects.extend(p.rejects);
-            watermarks.extend(
-                p.watermark
-                    .map(|(col, v)| (p.outcome.source.clone(), col, v)),
-            );
-        }
-        outcomes.push(p.outcome.clone());
-        sources.push(SourceReport {
-            outcome: p.outcome,
-            kept_from_last_run,
-        });
-    }
-    if pulled.is_empty() {
-        return Err(SyncError::AllSourcesFailed(failures));
-    }
-    if records.len() >= crate::blocking::MAX_RECORDS {
-        return Err(SyncError::TooManyRecords(records.len()));
-    }
-    // Databases return rows in no promised order; matching samples pairs by position, so a
-    // canonical order makes the result depend only on the data (numeric keys sort as numbers).
-    cpu(|| {
-        records.par_sort_unstable_by(|a, b| {
-            (&a.source, a.key.len(), &a.key).cmp(&(&b.source, b.key.len(), &b.key))
-        })
-    });
-
-    let load_started = Instant::now();
-    progress.stage_started("load");
-    let previous_xref = store.previous_xref().await?;
-    let previous_golden = store.previous_golden().await?;
-    let next_seq = store.next_golden_seq().await?;
-    let links = store.active_links().await?;
-    let pins = crate::review::pins_from(store.active_pins().await?);
-    let stored_model = if options.retrain {
-        None
-    } else {
-        store.latest_model().await?
-    };
-    let seconds = load_started.elapsed().as_secs_f64();
-    progress.stage_finished("load", seconds);
-    stages.push(StageTime::now("load", seconds));
-
-    let hashes: Vec<i64> = matching::stage("hash", progress, &mut stages, || {
-        records.par_iter().map(Record::content_hash).collect()
-    });
-    // Stewards' decisions about records present in this run: constraints for clustering, and
-    // labels that sharpen the m probabilities when the model is trained.
-    let (constraints, labels) = crate::review::constraints_from(&records, &links);
-    let outcome = matching::run(
+    let (records, pulled) = pull::pull_sources(cx, &mut stages, outcomes).await?;
+    let mut stored = load_previous(cx, &mut stages).await?;
+    let matched = match_records(
+        cx,
         &records,
-        &config.matching,
-        stored_model,
-        &constraints,
-        &labels,
-        progress,
+        &stored.links,
+        stored.model.take(),
         &mut stages,
     );
-
-    memory::release_freed();
-    let members = outcome.clusters.members();
-    let golden = matching::stage("golden", progress, &mut stages, || {
-        golden::build(
-            &records,
-            &hashes,
-            &members,
-            &Previous {
-                xref: &previous_xref,
-                golden: &previous_golden,
-                next_seq,
-                pins: &pins,
-            },
-            &config.survivorship,
-            &pulled,
-            run_id,
-            crate::clock::now(),
-        )
-    });
-
-    let thresholds = config.matching.thresholds();
-    let of = &outcome.clusters.of;
-    let key = |i: u32| -> SourceKey { records[i as usize].source_key() };
-    // Every scored pair's decision, and the stewards' queue.
-    let (pairs, review_items) = matching::stage("review", progress, &mut stages, || {
-        let refused = crate::review::Refused::new(&outcome.clusters.refusals);
-        let decisions: Vec<Decision> = outcome
-            .scored
-            .par_iter()
-            .map(|p| {
-                let pair = PairFacts {
-                    same_cluster: of[p.i as usize] == of[p.j as usize],
-                    refused: refused.reason(p.i, p.j).is_some(),
-                    weight: f64::from(p.weight),
-                };
-                // A scored pair was at or above the review threshold; its weight, kept as f32,
-                // may round to just below it.
-                decide(&pair, &thresholds).unwrap_or(Decision::Review)
-            })
-            .collect();
-        let pairs: Vec<PairRow> = outcome
-            .scored
-            .par_iter()
-            .zip(decisions.par_iter())
-            .map(|(p, &decision)| PairRow {
-                a: key(p.i),
-                b: key(p.j),
-                probability: probability(f64::from(p.weight)),
-                weight: f64::from(p.weight),
-                decision,
-                rule: config
-                    .matching
-                    .blocking
-                    .get(p.rule as usize)
-                    .map(|r| r.name.clone())
-                    .unwrap_or_default(),
-            })
-            .collect();
-        let sizes: Vec<usize> = members.iter().map(Vec::len).collect();
-        let review_items = crate::review::queue_items(&crate::review::QueueInput {
-            scored: &outcome.scored,
-            decisions: &decisions,
-            of,
-            ids: &golden.ids,
-            sizes: &sizes,
-            refused: &refused,
-            key: &key,
-        });
-        (pairs, review_items)
-    });
-    let pairs_for_review = pairs
-        .iter()
-        .filter(|p| p.decision != Decision::Merge)
-        .count() as u64;
-    let pairs_above_merge = outcome
-        .scored
-        .iter()
-        .filter(|p| f64::from(p.weight) >= thresholds.merge_weight)
-        .count() as u64;
-
-    let rows_read: u64 = sources.iter().map(|s| s.outcome.rows_read).sum();
-    let rows_rejected: u64 = sources.iter().map(|s| s.outcome.rows_rejected).sum();
-    let any_failed = sources
-        .iter()
-        .any(|s| s.outcome.status == SourceStatus::Failed);
-    let status = RunStatus::published(rows_rejected, any_failed);
-    let golden_total = previous_golden.len() as u64 + golden.counts.created
-        - golden.counts.deleted
-        - golden.counts.merged;
-    let mut report = SyncReport {
-        run_id: run_id.to_string(),
-        trigger: options.trigger,
-        status,
-        started_at,
-        finished_at: started_at,
-        store: store.engine().to_string(),
-        sources,
-        rows_read,
-        rows_rejected,
-        matching: MatchSummary {
-            records: records.len() as u64,
-            candidate_pairs: outcome.candidates.len() as u64,
-            blocking: outcome.candidates.rules.clone(),
-            block_warnings: outcome.candidates.warnings.clone(),
-            pairs_scored_above_review: outcome.scored.len() as u64,
-            pairs_above_merge,
-            clusters: outcome.clusters.count as u64,
-            merges_refused: outcome.clusters.refusals.len() as u64,
-            pairs_for_review,
-            review_items: review_items.len() as u64,
-            steward_links: (
-                constraints.must_link.len() as u64,
-                constraints.cannot_link.len() as u64,
-            ),
-            pairs_per_second: outcome.candidates.len() as f64 / outcome.score_seconds.max(1e-9),
-        },
-        model: ModelSummary {
-            trained: outcome.trained,
-            prior: outcome.model.prior,
-            trained_at: outcome.model.trained_at,
-        },
-        golden: golden.counts.clone(),
-        golden_total,
-        stages: stages.clone(),
-        seconds: 0.0,
-    };
+    let golden = build_golden(cx, &records, &pulled, &stored, &matched, &mut stages);
+    let decided = decide::decide_pairs(cx, &records, &matched, &golden.ids, &mut stages);
+    let mut report = sync_report(cx, &pulled, &stored, &matched, &golden, &decided, stages);
 
     memory::release_freed();
     let publish_started = Instant::now();
-    progress.stage_started("publish");
-    let finish = |report: &SyncReport| RunFinish {
-        status: report.status,
-        rows_read: report.rows_read as i64,
-        rows_rejected: report.rows_rejected as i64,
-        golden_created: report.golden.created as i64,
-        golden_updated: report.golden.updated as i64,
-        golden_deleted: (report.golden.deleted + report.golden.merged) as i64,
-        pairs_for_review: report.matching.pairs_for_review as i64,
-        summary: serde_json::to_value(report).unwrap_or_default(),
-        error: None,
-    };
-    let publication = Publication {
-        run_id: run_id.to_string(),
-        outcomes: outcomes.clone(),
-        rejects,
-        staged: golden.staged,
-        golden_upserts: Box::new(golden.upserts),
-        golden_deletes: golden.deletes,
-        redirects: golden.redirects,
-        events: golden.events,
-        split_from: golden.split_from,
-        review_items,
-        pairs,
-        watermarks,
-        next_golden_seq: golden.next_seq,
-        model: outcome.trained.then_some(&outcome.model),
-        finish: finish(&report),
-    };
-    store.publish(&publication).await?;
-    drop(publication);
+    cx.progress.stage_started("publish");
+    publish(cx, outcomes, pulled, &matched, golden, decided, &report).await?;
     // Freeing a million records and their match results takes half a second: the report (and
     // the CLI's exit) need not wait for it.
-    free_on_the_side((records, outcome, members, hashes));
+    free_on_the_side((records, matched));
     let seconds = publish_started.elapsed().as_secs_f64();
-    progress.stage_finished("publish", seconds);
+    cx.progress.stage_finished("publish", seconds);
     report.stages.push(StageTime::now("publish", seconds));
     report.finished_at = crate::clock::now();
     report.seconds = clock.elapsed().as_secs_f64();
@@ -420,4 +186,221 @@ async fn run(
         "sync published"
     );
     Ok(report)
+}
+
+/// What the store held before this run.
+struct Stored {
+    xref: HashMap<SourceKey, (String, i64)>,
+    golden: HashMap<String, PreviousGolden>,
+    next_seq: i64,
+    /// Stewards' link decisions in force.
+    links: Vec<LinkDecision>,
+    pins: Pins,
+    /// The model to match with, unless the run retrains.
+    model: Option<Model>,
+}
+
+/// The load stage: the previous run's state, stewards' decisions and the stored model.
+async fn load_previous(
+    cx: &RunContext<'_>,
+    stages: &mut Vec<StageTime>,
+) -> Result<Stored, SyncError> {
+    let store = cx.store;
+    let started = Instant::now();
+    cx.progress.stage_started("load");
+    let stored = Stored {
+        xref: store.previous_xref().await?,
+        golden: store.previous_golden().await?,
+        next_seq: store.next_golden_seq().await?,
+        links: store.active_links().await?,
+        pins: crate::review::pins_from(store.active_pins().await?),
+        model: if cx.options.retrain {
+            None
+        } else {
+            store.latest_model().await?
+        },
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    cx.progress.stage_finished("load", seconds);
+    stages.push(StageTime::now("load", seconds));
+    Ok(stored)
+}
+
+/// The records matched: content hashes, the matching stages' outcome and each cluster's members.
+pub(crate) struct Matched {
+    records: usize,
+    hashes: Vec<i64>,
+    /// Stewards' decisions about records present in this run, as clustering constraints.
+    constraints: Constraints,
+    outcome: MatchOutcome,
+    members: Vec<Vec<u32>>,
+}
+
+/// Hashes the records' content, then runs the matching stages (prepare, train when needed,
+/// block, score, cluster).
+fn match_records(
+    cx: &RunContext<'_>,
+    records: &[Record],
+    links: &[LinkDecision],
+    stored_model: Option<Model>,
+    stages: &mut Vec<StageTime>,
+) -> Matched {
+    let hashes: Vec<i64> = matching::stage("hash", cx.progress, stages, || {
+        records.par_iter().map(Record::content_hash).collect()
+    });
+    // Stewards' decisions about records present in this run: constraints for clustering, and
+    // labels that sharpen the m probabilities when the model is trained.
+    let (constraints, labels) = crate::review::constraints_from(records, links);
+    let outcome = matching::run(
+        records,
+        &cx.config.matching,
+        stored_model,
+        &constraints,
+        &labels,
+        cx.progress,
+        stages,
+    );
+    memory::release_freed();
+    let members = outcome.clusters.members();
+    Matched {
+        records: records.len(),
+        hashes,
+        constraints,
+        outcome,
+        members,
+    }
+}
+
+/// The golden stage: one golden record per cluster, and what must change in the store.
+fn build_golden<'a>(
+    cx: &RunContext<'a>,
+    records: &'a [Record],
+    pulled: &PullOutcome,
+    stored: &'a Stored,
+    matched: &'a Matched,
+    stages: &mut Vec<StageTime>,
+) -> GoldenBuild<'a> {
+    matching::stage("golden", cx.progress, stages, || {
+        golden::build(
+            records,
+            &matched.hashes,
+            &matched.members,
+            &Previous {
+                xref: &stored.xref,
+                golden: &stored.golden,
+                next_seq: stored.next_seq,
+                pins: &stored.pins,
+            },
+            &cx.config.survivorship,
+            &pulled.read_in_full,
+            cx.run_id,
+            crate::clock::now(),
+        )
+    })
+}
+
+/// The run's report, as far as it is known before publishing.
+fn sync_report(
+    cx: &RunContext<'_>,
+    pulled: &PullOutcome,
+    stored: &Stored,
+    matched: &Matched,
+    golden: &GoldenBuild<'_>,
+    decided: &Decided,
+    stages: Vec<StageTime>,
+) -> SyncReport {
+    let outcome = &matched.outcome;
+    let sources = pulled.reports.clone();
+    let rows_read: u64 = sources.iter().map(|s| s.outcome.rows_read).sum();
+    let rows_rejected: u64 = sources.iter().map(|s| s.outcome.rows_rejected).sum();
+    let any_failed = sources
+        .iter()
+        .any(|s| s.outcome.status == SourceStatus::Failed);
+    let merge_weight = cx.config.matching.thresholds().merge_weight;
+    let pairs_above_merge = outcome
+        .scored
+        .iter()
+        .filter(|p| f64::from(p.weight) >= merge_weight)
+        .count() as u64;
+    let golden_total = stored.golden.len() as u64 + golden.counts.created
+        - golden.counts.deleted
+        - golden.counts.merged;
+    SyncReport {
+        run_id: cx.run_id.to_string(),
+        trigger: cx.options.trigger,
+        status: RunStatus::published(rows_rejected, any_failed),
+        started_at: cx.started_at,
+        finished_at: cx.started_at,
+        store: cx.store.engine().to_string(),
+        sources,
+        rows_read,
+        rows_rejected,
+        matching: MatchSummary {
+            records: matched.records as u64,
+            candidate_pairs: outcome.candidates.len() as u64,
+            blocking: outcome.candidates.rules.clone(),
+            block_warnings: outcome.candidates.warnings.clone(),
+            pairs_scored_above_review: outcome.scored.len() as u64,
+            pairs_above_merge,
+            clusters: outcome.clusters.count as u64,
+            merges_refused: outcome.clusters.refusals.len() as u64,
+            pairs_for_review: decided.pairs_for_review(),
+            review_items: decided.review_items.len() as u64,
+            steward_links: (
+                matched.constraints.must_link.len() as u64,
+                matched.constraints.cannot_link.len() as u64,
+            ),
+            pairs_per_second: outcome.candidates.len() as f64 / outcome.score_seconds.max(1e-9),
+        },
+        model: ModelSummary {
+            trained: outcome.trained,
+            prior: outcome.model.prior,
+            trained_at: outcome.model.trained_at,
+        },
+        golden: golden.counts.clone(),
+        golden_total,
+        stages,
+        seconds: 0.0,
+    }
+}
+
+/// Publishes everything the run changed, in one transaction.
+async fn publish(
+    cx: &RunContext<'_>,
+    outcomes: &[SourceOutcome],
+    pulled: PullOutcome,
+    matched: &Matched,
+    golden: GoldenBuild<'_>,
+    decided: Decided,
+    report: &SyncReport,
+) -> Result<(), SyncError> {
+    let publication = Publication {
+        run_id: cx.run_id.to_string(),
+        outcomes: outcomes.to_vec(),
+        rejects: pulled.rejects,
+        staged: golden.staged,
+        golden_upserts: Box::new(golden.upserts),
+        golden_deletes: golden.deletes,
+        redirects: golden.redirects,
+        events: golden.events,
+        split_from: golden.split_from,
+        review_items: decided.review_items,
+        pairs: decided.pairs,
+        watermarks: pulled.watermarks,
+        next_golden_seq: golden.next_seq,
+        model: matched.outcome.trained.then_some(&matched.outcome.model),
+        finish: RunFinish {
+            status: report.status,
+            rows_read: report.rows_read as i64,
+            rows_rejected: report.rows_rejected as i64,
+            golden_created: report.golden.created as i64,
+            golden_updated: report.golden.updated as i64,
+            golden_deleted: (report.golden.deleted + report.golden.merged) as i64,
+            pairs_for_review: report.matching.pairs_for_review as i64,
+            summary: serde_json::to_value(report).unwrap_or_default(),
+            error: None,
+        },
+    };
+    cx.store.publish(&publication).await?;
+    Ok(())
 }

@@ -2,16 +2,19 @@
 //! be used (with raw text and reason), and keep the rest.
 
 use super::progress::Progress;
+use super::report::{SourceReport, StageTime};
+use super::{RunContext, SyncError};
 use crate::connectors::{self, Connector};
 use crate::record::{Record, Text};
 use crate::run::SourceStatus;
+use crate::runtime::cpu;
 use crate::standardize::mapping::{Mapped, RowError};
 use crate::standardize::Mapping;
 use crate::store::{RejectRow, SourceOutcome};
 use chrono::NaiveDate;
 use rayon::prelude::*;
 use std::collections::hash_map::Entry;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 use tracing::Instrument;
@@ -44,6 +47,104 @@ impl Pulled {
             watermark: None,
         }
     }
+}
+
+/// What the sources gave this run besides their records.
+pub struct PullOutcome {
+    pub rejects: Vec<RejectRow>,
+    /// (source, watermark column, highest value seen)
+    pub watermarks: Vec<(String, String, String)>,
+    pub reports: Vec<SourceReport>,
+    /// The sources read in full: their records missing now are gone.
+    pub read_in_full: HashSet<String>,
+}
+
+/// Pulls every enabled source at once, each failing alone: a failed source's last good records
+/// stand in for it. Each source's outcome goes to `outcomes` as soon as it is known, so that a
+/// failed run records them too. The records come back in canonical order.
+pub async fn pull_sources(
+    cx: &RunContext<'_>,
+    stages: &mut Vec<StageTime>,
+    outcomes: &mut Vec<SourceOutcome>,
+) -> Result<(Vec<Record>, PullOutcome), SyncError> {
+    let pulls = pull_enabled(cx, stages).await;
+    let mut records: Vec<Record> = Vec::new();
+    let mut pulled = PullOutcome {
+        rejects: Vec::new(),
+        watermarks: Vec::new(),
+        reports: Vec::new(),
+        read_in_full: HashSet::new(),
+    };
+    let mut failures = Vec::new();
+    for p in pulls {
+        let mut kept_from_last_run = 0;
+        if p.outcome.status == SourceStatus::Failed {
+            failures.push(p.outcome.error.clone().unwrap_or_default());
+            // Keep the source's last good records so that its customers do not vanish.
+            let last = cx.store.staged_records(&p.outcome.source).await?;
+            kept_from_last_run = last.len() as u64;
+            records.extend(last);
+        } else {
+            pulled.read_in_full.insert(p.outcome.source.clone());
+            if records.is_empty() {
+                records = p.records; // a move: a million records are not copied
+            } else {
+                records.extend(p.records);
+            }
+            pulled.rejects.extend(p.rejects);
+            pulled.watermarks.extend(
+                p.watermark
+                    .map(|(col, v)| (p.outcome.source.clone(), col, v)),
+            );
+        }
+        outcomes.push(p.outcome.clone());
+        pulled.reports.push(SourceReport {
+            outcome: p.outcome,
+            kept_from_last_run,
+        });
+    }
+    if pulled.read_in_full.is_empty() {
+        return Err(SyncError::AllSourcesFailed(failures));
+    }
+    if records.len() >= crate::blocking::MAX_RECORDS {
+        return Err(SyncError::TooManyRecords(records.len()));
+    }
+    canonical_order(&mut records);
+    Ok((records, pulled))
+}
+
+/// The pull stage: every enabled source at once.
+async fn pull_enabled(cx: &RunContext<'_>, stages: &mut Vec<StageTime>) -> Vec<Pulled> {
+    let (config, progress) = (cx.config, cx.progress);
+    let today = cx.started_at.date_naive();
+    progress.stage_started("pull");
+    let started = Instant::now();
+    let enabled: Vec<_> = config.connectors.iter().filter(|c| c.enabled).collect();
+    let pulls = futures::future::join_all(enabled.iter().map(|c| async move {
+        match config.mapping_for(c) {
+            Some(m) => pull(c, m, today, progress).await,
+            None => Pulled::failed(
+                c,
+                0.0,
+                format!("source {}: mapping {:?} is not loaded", c.name, c.mapping),
+            ),
+        }
+    }))
+    .await;
+    let seconds = started.elapsed().as_secs_f64();
+    progress.stage_finished("pull", seconds);
+    stages.push(StageTime::now("pull", seconds));
+    pulls
+}
+
+/// Databases return rows in no promised order; matching samples pairs by position, so a
+/// canonical order makes the result depend only on the data (numeric keys sort as numbers).
+fn canonical_order(records: &mut [Record]) {
+    cpu(|| {
+        records.par_sort_unstable_by(|a, b| {
+            (&a.source, a.key.len(), &a.key).cmp(&(&b.source, b.key.len(), &b.key))
+        })
+    });
 }
 
 /// Renders a mapped-but-rejected row for the rejects table: cells joined like the source wrote them.

@@ -4,13 +4,13 @@
 
 use super::{ReviewError, Steward};
 use crate::golden::{
-    check_pin, format_id, golden_version, GoldenColumn, GoldenVersion, Lineage, Pin,
-    PreviousGolden, Survivorship,
+    check_pin, format_id, golden_version, EventKind, GoldenColumn, GoldenVersion, Lineage,
+    NewEvent, Pin, PreviousGolden, Redirect, Survivorship,
 };
 use crate::record::{Record, SourceKey};
 use crate::store::{
-    lineage_changes, EventKind, GoldenView, LinkKind, LockGuard, NewEvent, Redirect, ReviewItem,
-    ReviewStatus, StewardAction, StewardChange, Store, SYNC_LOCK,
+    lineage_changes, GoldenView, LinkKind, LockGuard, ReviewItem, ReviewStatus, StewardAction,
+    StewardChange, Store, SYNC_LOCK,
 };
 use serde_json::json;
 use std::collections::HashSet;

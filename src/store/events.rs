@@ -2,31 +2,9 @@
 //! sequence number, so that other systems can follow along from a cursor.
 
 use super::{like, on_pool, Doing, Store, StoreError};
-use crate::text_enum::text_enum;
+use crate::golden::{EventKind, NewEvent};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
-
-text_enum! {
-    /// What happened to a golden record.
-    pub enum EventKind ("golden event kind") {
-        Created = "created",
-        Updated = "updated",
-        Merged = "merged",
-        Split = "split",
-        Deleted = "deleted",
-    }
-}
-
-/// An event to write.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct NewEvent {
-    pub kind: EventKind,
-    pub golden_id: String,
-    /// merged: the IDs merged in; split: the new IDs; created by a split: the ID split from.
-    pub related_ids: Vec<String>,
-    /// {field: {before, after, source, key, rule}}
-    pub changes: serde_json::Value,
-}
 
 /// An event as stored.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -108,7 +86,7 @@ macro_rules! insert_events {
         let run: Option<&str> = $run;
         let audit: Option<i64> = $audit;
         let at: chrono::DateTime<chrono::Utc> = $at;
-        $crate::store::bulk::write_chunks!($tx, events.chunks(2_000), "writing the change feed", |chunk| {
+        $crate::store::chunked_writes::write_chunks!($tx, events.chunks(2_000), "writing the change feed", |chunk| {
             let mut qb = sqlx::QueryBuilder::new(
                 "INSERT INTO golden_events (kind, golden_id, related_ids, changes, run_id, audit_id, occurred_at) ",
             );
@@ -225,7 +203,7 @@ pub(crate) struct EncodedEvent {
 
 /// Events with their change sets encoded on all cores.
 pub(crate) fn encode_events(events: &[NewEvent]) -> Result<Vec<EncodedEvent>, StoreError> {
-    let changes = super::bulk::encode_json(events, |e| &e.changes)?;
+    let changes = super::chunked_writes::encode_json(events, |e| &e.changes)?;
     Ok(events
         .iter()
         .zip(changes)
@@ -303,17 +281,6 @@ pub(crate) fn created_changes_json(
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn event_kinds_round_trip_as_stored() {
-        for k in EventKind::ALL {
-            assert_eq!(k.as_str().parse::<EventKind>(), Ok(*k));
-        }
-        assert_eq!(
-            EventKind::NAMES,
-            ["created", "updated", "merged", "split", "deleted"]
-        );
-    }
 
     #[test]
     fn a_created_change_set_written_directly_equals_the_built_one() {

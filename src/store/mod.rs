@@ -5,31 +5,26 @@
 //! have the same schema, applied by sqlx migrations, and every query here is written once with
 //! `$n` parameters, which both engines accept.
 
-mod bulk;
-mod direct;
+mod chunked_writes;
 mod events;
-mod golden_feed;
-mod journal;
+mod golden_slices;
 mod like;
 mod lock;
-mod models;
+mod matching_models;
 mod publish;
+mod publish_steps;
 mod read;
 mod search;
-mod sqlite_memory;
+mod sqlite;
 mod steward;
 
-pub use direct::DirectReads;
 pub(crate) use events::insert_events;
-pub use events::{lineage_changes, EventKind, GoldenEvent, NewEvent};
+pub use events::{lineage_changes, GoldenEvent};
 pub use lock::{LockGuard, SYNC_LOCK};
-pub use publish::{
-    PairRow, Publication, Redirect, RejectRow, ReviewItemRow, RunFinish, SourceOutcome,
-    StagedChange,
-};
+pub use publish::{PairRow, Publication, RejectRow, ReviewItemRow, RunFinish, SourceOutcome};
 pub use read::{GoldenSummary, GoldenView, LinkedRecord, RejectView, RunSourceView, RunView};
 pub use search::{CustomerDocument, CustomerSearch, LookupSample, RawLinkedRecord};
-pub use sqlite_memory::use_global_allocator_for_sqlite;
+pub use sqlite::{use_global_allocator_for_sqlite, DirectReads};
 pub use steward::{
     AuditRecord, LinkDecision, LinkKind, PinDecision, ReviewItem, ReviewStatus, StewardAction,
     StewardChange,

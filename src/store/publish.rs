@@ -1,15 +1,15 @@
 //! Publishing a run: everything it changes, in one transaction, so that a failed sync leaves
 //! the previous golden view intact and readable.
 
-use super::bulk::{write_chunks, BulkIndexes};
 use super::events::{encode_events, EncodedEvent};
-use super::golden_feed::{prepare_slice, Before, CreatedChanges};
-use super::journal::PublishingPool;
-use super::{insert_events, now, on_pool, Doing, EventKind, NewEvent, Store, StoreError};
+use super::golden_slices::CreatedChanges;
+use super::publish_steps::{GoldenWrite, PublishSteps, RunStamp};
+use super::sqlite::{Publishing, PublishingPool};
+use super::{now, on_pool, Doing, Store, StoreError};
 use crate::cluster::RefusalReason;
 use crate::decision::{Decision, ReviewKind};
-use crate::golden::{GoldenColumn, GoldenVersions};
-use crate::record::{Record, RecordKind, SourceKey};
+use crate::golden::{EventKind, GoldenColumn, GoldenVersions, NewEvent, Redirect, StagedChange};
+use crate::record::{RecordKind, SourceKey};
 use crate::run::{RunStatus, SourceStatus, Trigger};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
@@ -31,9 +31,6 @@ pub struct SourceOutcome {
     pub error: Option<String>,
 }
 
-/// Golden rows built per slice of this many.
-const GOLDEN_SLICE: usize = 4_096;
-
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RejectRow {
     pub source: String,
@@ -41,28 +38,6 @@ pub struct RejectRow {
     pub record_key: Option<String>,
     pub reason: String,
     pub raw: String,
-}
-
-/// A staged record to write: new, or its content or golden customer changed.
-#[derive(Debug, Clone)]
-pub enum StagedChange<'a> {
-    /// Insert or replace the whole row.
-    Upsert {
-        record: &'a Record,
-        golden_id: String,
-        content_hash: i64,
-    },
-    /// Same content, new golden customer.
-    Regolden { key: SourceKey, golden_id: String },
-    /// Gone from its source.
-    Delete { key: SourceKey },
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Redirect {
-    pub old_id: String,
-    pub new_id: String,
-    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -156,13 +131,14 @@ pub(crate) static GOLDEN_ON_CONFLICT: LazyLock<String> = LazyLock::new(|| {
 macro_rules! upsert_golden {
     ($tx:expr, $versions:expr) => {{
         let versions: &[$crate::golden::GoldenVersion] = $versions;
-        $crate::store::bulk::write_chunks!(
+        $crate::store::chunked_writes::write_chunks!(
             $tx,
             versions
                 .chunks($crate::store::publish::MAX_BINDS / $crate::store::publish::GOLDEN_BINDS),
             "writing golden customers",
             |chunk| {
-                let lineage = $crate::store::bulk::encode_json(chunk, |v| &v.record.lineage)?;
+                let lineage =
+                    $crate::store::chunked_writes::encode_json(chunk, |v| &v.record.lineage)?;
                 let mut qb =
                     sqlx::QueryBuilder::new($crate::store::publish::GOLDEN_INSERT.as_str());
                 qb.push_values(chunk.iter().zip(&lineage), |mut b, (v, lineage)| {
@@ -270,263 +246,18 @@ impl Store {
 
     /// Writes the whole run in one transaction.
     pub async fn publish(&self, p: &Publication<'_>) -> Result<(), StoreError> {
-        let run = p.run_id.as_str();
-        let at = now();
         let rows = p.staged.len() + p.golden_upserts.len() + p.pairs.len();
+        let stamp = RunStamp {
+            run: &p.run_id,
+            at: now(),
+        };
         let created_changes = match self {
             Store::Sqlite(_) => CreatedChanges::SharedWithLineage,
             Store::Postgres(_) => CreatedChanges::Written,
         };
         on_pool!(self, pool => {
             let mut publishing = pool.publishing(rows).await?;
-            let written = async {
-                let mut tx = sqlx::Connection::begin(&mut *publishing.conn).await.doing("starting the publishing transaction")?;
-                let mut steps = Steps::new();
-
-                write_chunks!(tx, p.rejects.chunks(MAX_BINDS / 6), "writing rejected rows", |chunk| {
-                    let mut qb = sqlx::QueryBuilder::new("INSERT INTO rejects (run_id, source, location, record_key, reason, raw) ");
-                    qb.push_values(chunk, |mut b, r| {
-                        b.push_bind(run)
-                            .push_bind(&r.source)
-                            .push_bind(&r.location)
-                            .push_bind(&r.record_key)
-                            .push_bind(&r.reason)
-                            .push_bind(&r.raw);
-                    });
-                    qb
-                });
-
-                let upserts: Vec<(&Record, &str, i64)> = p
-                    .staged
-                    .iter()
-                    .filter_map(|c| match c {
-                        StagedChange::Upsert { record, golden_id, content_hash } => Some((*record, golden_id.as_str(), *content_hash)),
-                        _ => None,
-                    })
-                    .collect();
-                let records_aside = tx.set_aside_indexes("source_records", upserts.len()).await?;
-                write_chunks!(tx, upserts.chunks(MAX_BINDS / 9), "writing staged records", |chunk| {
-                    let records = super::bulk::encode_json(chunk, |(r, _, _)| *r)?;
-                    let mut qb = sqlx::QueryBuilder::new(
-                        "INSERT INTO source_records (source, record_key, record_kind, golden_id, content_hash, record, source_updated_at, first_seen_run, updated_run) ",
-                    );
-                    qb.push_values(chunk.iter().zip(&records), |mut b, ((r, g, h), json)| {
-                        b.push_bind(r.source.as_str())
-                            .push_bind(r.key.as_str())
-                            .push_bind(r.kind().as_str())
-                            .push_bind(*g)
-                            .push_bind(*h)
-                            .push_bind(Json(&**json))
-                            .push_bind(r.updated_at)
-                            .push_bind(run)
-                            .push_bind(run);
-                    });
-                    qb.push(
-                        " ON CONFLICT (source, record_key) DO UPDATE SET record_kind = excluded.record_kind, golden_id = excluded.golden_id, \
-                         content_hash = excluded.content_hash, record = excluded.record, source_updated_at = excluded.source_updated_at, \
-                         updated_run = excluded.updated_run",
-                    );
-                    qb
-                });
-                for c in &p.staged {
-                    match c {
-                        StagedChange::Regolden { key, golden_id } => {
-                            sqlx::query("UPDATE source_records SET golden_id = $1, updated_run = $2 WHERE source = $3 AND record_key = $4")
-                                .bind(golden_id)
-                                .bind(run)
-                                .bind(key.source.as_str())
-                                .bind(key.key.as_str())
-                                .execute(&mut *tx)
-                                .await
-                                .doing("moving records between golden customers")?;
-                        }
-                        StagedChange::Delete { key } => {
-                            sqlx::query("DELETE FROM source_records WHERE source = $1 AND record_key = $2")
-                                .bind(key.source.as_str())
-                                .bind(key.key.as_str())
-                                .execute(&mut *tx)
-                                .await
-                                .doing("removing records gone from their source")?;
-                        }
-                        StagedChange::Upsert { .. } => {}
-                    }
-                }
-                tx.rebuild_indexes(records_aside).await?;
-                steps.done("staged records");
-
-                let (deletions, structural): (Vec<EncodedEvent>, Vec<EncodedEvent>) =
-                    encode_events(&p.events)?.into_iter().partition(|e| e.kind == EventKind::Deleted);
-                let total = p.golden_upserts.len();
-                // Updating or deleting a golden record writes out its shared created change set
-                // (a trigger finding the event by golden ID): the feed's index must stay then.
-                let rewrites_golden = p.finish.golden_updated > 0 || !p.golden_deletes.is_empty();
-                let events_aside = tx
-                    .set_aside_indexes("golden_events", if rewrites_golden { 0 } else { total + p.events.len() })
-                    .await?;
-                insert_events!(tx, &structural, Some(run), None, at);
-
-                for id in &p.golden_deletes {
-                    sqlx::query("DELETE FROM golden_customers WHERE golden_id = $1")
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await
-                        .doing("removing golden customers")?;
-                }
-                let golden_aside = tx.set_aside_indexes("golden_customers", total).await?;
-                let mut slices = (0..total).step_by(GOLDEN_SLICE).map(|start| start..total.min(start + GOLDEN_SLICE));
-                let upserts = &*p.golden_upserts;
-                let mut prepared = match slices.next() {
-                    Some(range) => Some(prepare_slice(upserts, range, run, &p.split_from, created_changes).await?),
-                    None => None,
-                };
-                while let Some(mut slice) = prepared.take() {
-                    // What the rows created by earlier runs looked like, for the change feed.
-                    let mut before = Before::new();
-                    for chunk in slice.earlier_ids().chunks(MAX_BINDS) {
-                        let mut qb = sqlx::QueryBuilder::new("SELECT golden_id, lineage, record_count FROM golden_customers WHERE golden_id IN (");
-                        let mut list = qb.separated(", ");
-                        for id in chunk {
-                            list.push_bind(*id);
-                        }
-                        qb.push(")");
-                        let rows: Vec<(String, Json<serde_json::Value>, i64)> =
-                            qb.build_query_as().fetch_all(&mut *tx).await.doing("reading golden customers before their update")?;
-                        before.extend(rows.into_iter().map(|(id, Json(l), n)| (id, (l, n))));
-                    }
-                    let events = slice.take_events(&before, &p.split_from, created_changes)?;
-                    let next_range = slices.next();
-                    // This slice is written while the next one is built.
-                    let (written, next) = futures::future::join(
-                        async {
-                            insert_events!(tx, &events, Some(run), None, at);
-                            upsert_golden!(tx, &slice.rows);
-                            Ok::<(), StoreError>(())
-                        },
-                        async {
-                            match next_range {
-                                Some(range) => prepare_slice(upserts, range, run, &p.split_from, created_changes).await.map(Some),
-                                None => Ok(None),
-                            }
-                        },
-                    )
-                    .await;
-                    written?;
-                    prepared = next?;
-                }
-                steps.done("golden customers and their events");
-                tx.rebuild_indexes(golden_aside).await?;
-                steps.done("golden customers' indexes");
-                write_redirects!(tx, &p.redirects, run, at);
-
-                insert_events!(tx, &deletions, Some(run), None, at);
-                tx.rebuild_indexes(events_aside).await?;
-                steps.done("redirects, deletions, change feed index");
-
-                let review_aside = tx.set_aside_indexes("review_items", p.review_items.len()).await?;
-
-                write_chunks!(tx, p.review_items.chunks(MAX_BINDS / 15), "updating the review queue", |chunk| {
-                    let mut qb = sqlx::QueryBuilder::new(
-                        "INSERT INTO review_items (golden_a, golden_b, kind, source_a, key_a, source_b, key_b, match_probability, \
-                         record_pairs, records, impact, reason, status, run_id, created_at) ",
-                    );
-                    qb.push_values(chunk, |mut b, r| {
-                        b.push_bind(r.golden_a.as_str())
-                            .push_bind(r.golden_b.as_str())
-                            .push_bind(r.kind)
-                            .push_bind(r.a.source.as_str())
-                            .push_bind(r.a.key.as_str())
-                            .push_bind(r.b.source.as_str())
-                            .push_bind(r.b.key.as_str())
-                            .push_bind(r.probability)
-                            .push_bind(r.record_pairs)
-                            .push_bind(r.records)
-                            .push_bind(r.impact)
-                            .push_bind(r.reason)
-                            .push_bind(super::ReviewStatus::Open)
-                            .push_bind(run)
-                            .push_bind(at);
-                    });
-                    // Stewards' decisions stand; an item that had left the queue and is back reopens.
-                    qb.push(
-                        " ON CONFLICT (golden_a, golden_b) DO UPDATE SET kind = excluded.kind, source_a = excluded.source_a, \
-                         key_a = excluded.key_a, source_b = excluded.source_b, key_b = excluded.key_b, \
-                         match_probability = excluded.match_probability, record_pairs = excluded.record_pairs, \
-                         records = excluded.records, impact = excluded.impact, reason = excluded.reason, run_id = excluded.run_id, \
-                         status = CASE WHEN review_items.status = 'resolved' THEN 'open' ELSE review_items.status END",
-                    );
-                    qb
-                });
-                sqlx::query("UPDATE review_items SET status = 'resolved' WHERE status IN ('open', 'deferred') AND run_id <> $1")
-                    .bind(run)
-                    .execute(&mut *tx)
-                    .await
-                    .doing("closing review items no longer in question")?;
-                tx.rebuild_indexes(review_aside).await?;
-                steps.done("review queue");
-
-                sqlx::query("DELETE FROM match_pairs").execute(&mut *tx).await.doing("replacing match pairs")?;
-                write_chunks!(tx, p.pairs.chunks(MAX_BINDS / 9), "writing match pairs", |chunk| {
-                    let mut qb = sqlx::QueryBuilder::new(
-                        "INSERT INTO match_pairs (source_a, key_a, source_b, key_b, match_probability, match_weight, decision, blocking_rule, run_id) ",
-                    );
-                    qb.push_values(chunk, |mut b, pr| {
-                        b.push_bind(pr.a.source.as_str())
-                            .push_bind(pr.a.key.as_str())
-                            .push_bind(pr.b.source.as_str())
-                            .push_bind(pr.b.key.as_str())
-                            .push_bind(pr.probability)
-                            .push_bind(pr.weight)
-                            .push_bind(pr.decision)
-                            .push_bind(pr.rule.as_str())
-                            .push_bind(run);
-                    });
-                    qb
-                });
-                steps.done("match pairs");
-
-                for (source, column, value) in &p.watermarks {
-                    sqlx::query(
-                        "INSERT INTO watermarks (source, column_name, value, run_id, updated_at) VALUES ($1, $2, $3, $4, $5) \
-                         ON CONFLICT (source) DO UPDATE SET column_name = excluded.column_name, value = excluded.value, \
-                         run_id = excluded.run_id, updated_at = excluded.updated_at",
-                    )
-                    .bind(source)
-                    .bind(column)
-                    .bind(value)
-                    .bind(run)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await
-                    .doing("writing watermarks")?;
-                }
-                sqlx::query(
-                    "INSERT INTO store_meta (name, value) VALUES ('next_golden_seq', $1) \
-                     ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                )
-                .bind(p.next_golden_seq.to_string())
-                .execute(&mut *tx)
-                .await
-                .doing("writing the golden id counter")?;
-
-                if let Some(model) = p.model {
-                    sqlx::query("INSERT INTO models (model_id, trained_at, run_id, params) VALUES ($1, $2, $3, $4)")
-                        .bind(uuid::Uuid::now_v7().to_string())
-                        .bind(model.trained_at)
-                        .bind(run)
-                        .bind(Json(model))
-                        .execute(&mut *tx)
-                        .await
-                        .doing("saving the matching model")?;
-                }
-                for o in &p.outcomes {
-                    run_source_query(run, o).execute(&mut *tx).await.doing("recording per-source counts")?;
-                }
-                finish_run_query(run, &p.finish).execute(&mut *tx).await.doing("recording the end of the run")?;
-                let committed = tx.commit().await.doing("committing the run");
-                steps.done("the rest and the commit");
-                committed
-            }
-            .await;
+            let written = write_publication(&mut publishing, p, stamp, created_changes).await;
             tracing::debug!(rows, rollback_journal = publishing.rollback_journal(), "published");
             pool.done_publishing(publishing).await;
             written?;
@@ -535,12 +266,86 @@ impl Store {
     }
 }
 
-/// Logs how long each step of a publish took (debug level: for tuning, not for every day).
-struct Steps(std::time::Instant);
+/// The steps of a publish, in order, in one transaction.
+async fn write_publication<DB>(
+    publishing: &mut Publishing<DB>,
+    p: &Publication<'_>,
+    stamp: RunStamp<'_>,
+    created_changes: CreatedChanges,
+) -> Result<(), StoreError>
+where
+    DB: sqlx::Database,
+    DB::Connection: PublishSteps,
+{
+    let mut tx = sqlx::Connection::begin(&mut *publishing.conn)
+        .await
+        .doing("starting the publishing transaction")?;
+    let mut timer = StepTimer::new();
+    tx.write_rejects(stamp.run, &p.rejects).await?;
+    tx.write_staged_records(stamp.run, &p.staged).await?;
+    timer.done("staged records");
+    write_golden_view(&mut *tx, p, stamp, created_changes, &mut timer).await?;
+    tx.update_review_queue(stamp, &p.review_items).await?;
+    timer.done("review queue");
+    tx.replace_match_pairs(stamp.run, &p.pairs).await?;
+    timer.done("match pairs");
+    tx.write_watermarks(stamp, &p.watermarks).await?;
+    tx.write_golden_id_counter(p.next_golden_seq).await?;
+    if let Some(model) = p.model {
+        tx.save_model(stamp.run, model).await?;
+    }
+    tx.record_run_end(stamp.run, &p.outcomes, &p.finish).await?;
+    let committed = tx.commit().await.doing("committing the run");
+    timer.done("the rest and the commit");
+    committed
+}
 
-impl Steps {
-    fn new() -> Steps {
-        Steps(std::time::Instant::now())
+/// The golden customers, their redirects and the change feed.
+async fn write_golden_view(
+    tx: &mut impl PublishSteps,
+    p: &Publication<'_>,
+    stamp: RunStamp<'_>,
+    created_changes: CreatedChanges,
+    timer: &mut StepTimer,
+) -> Result<(), StoreError> {
+    let (deletions, structural): (Vec<EncodedEvent>, Vec<EncodedEvent>) = encode_events(&p.events)?
+        .into_iter()
+        .partition(|e| e.kind == EventKind::Deleted);
+    let total = p.golden_upserts.len();
+    // Updating or deleting a golden record writes out its shared created change set (a trigger
+    // finding the event by golden ID): the feed's index must stay then.
+    let rewrites_golden = p.finish.golden_updated > 0 || !p.golden_deletes.is_empty();
+    let feed_rows = if rewrites_golden {
+        0
+    } else {
+        total + p.events.len()
+    };
+    let feed_aside = tx.set_aside_indexes("golden_events", feed_rows).await?;
+    tx.write_events(stamp, &structural).await?;
+    tx.delete_golden_customers(&p.golden_deletes).await?;
+    let golden_aside = tx.set_aside_indexes("golden_customers", total).await?;
+    let golden = GoldenWrite {
+        upserts: &*p.golden_upserts,
+        split_from: &p.split_from,
+        created_changes,
+    };
+    tx.write_golden_customers(stamp, &golden).await?;
+    timer.done("golden customers and their events");
+    tx.rebuild_indexes(golden_aside).await?;
+    timer.done("golden customers' indexes");
+    tx.write_redirects(stamp, &p.redirects).await?;
+    tx.write_events(stamp, &deletions).await?;
+    tx.rebuild_indexes(feed_aside).await?;
+    timer.done("redirects, deletions, change feed index");
+    Ok(())
+}
+
+/// Logs how long each step of a publish took (debug level: for tuning, not for every day).
+struct StepTimer(std::time::Instant);
+
+impl StepTimer {
+    fn new() -> StepTimer {
+        StepTimer(std::time::Instant::now())
     }
 
     fn done(&mut self, step: &'static str) {
@@ -554,7 +359,7 @@ impl Steps {
 }
 
 /// Records one source's counts for a run (once: a run's sources are written when it ends).
-fn run_source_query<'q, DB>(
+pub(super) fn run_source_query<'q, DB>(
     run_id: &'q str,
     o: &'q SourceOutcome,
 ) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
@@ -581,7 +386,7 @@ where
     .bind(o.error.clone())
 }
 
-fn finish_run_query<'q, DB>(
+pub(super) fn finish_run_query<'q, DB>(
     run_id: &'q str,
     f: &'q RunFinish,
 ) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>

@@ -28,7 +28,7 @@ pub struct GoldenSummary {
 pub struct LinkedRecord {
     pub source: String,
     pub key: String,
-    pub kind: String,
+    pub kind: RecordKind,
     pub record: Record,
 }
 
@@ -235,7 +235,7 @@ impl Store {
     }
 
     pub async fn linked_records(&self, golden_id: &str) -> Result<Vec<LinkedRecord>, StoreError> {
-        let rows: Vec<(String, String, String, Json<Record>)> = on_pool!(self, pool => {
+        let rows: Vec<(String, String, RecordKind, Json<Record>)> = on_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT source, record_key, record_kind, record FROM source_records WHERE golden_id = $1 \
                  ORDER BY record_kind, source, record_key",

@@ -7,7 +7,7 @@
 
 use super::{on_pool, Doing, GoldenSummary, Store, StoreError};
 use crate::golden::{GoldenColumn, GoldenRecord};
-use crate::record::SourceKey;
+use crate::record::{RecordKind, SourceKey};
 use serde_json::value::RawValue;
 use std::sync::LazyLock;
 
@@ -16,7 +16,7 @@ use std::sync::LazyLock;
 pub struct RawLinkedRecord {
     pub source: String,
     pub key: String,
-    pub kind: String,
+    pub kind: RecordKind,
     pub record: Box<RawValue>,
 }
 
@@ -151,7 +151,7 @@ pub(super) struct DocumentRow {
     pub golden: GoldenRecord<String>,
     pub source: Option<String>,
     pub record_key: Option<String>,
-    pub record_kind: Option<String>,
+    pub record_kind: Option<RecordKind>,
     pub record: Option<String>,
 }
 

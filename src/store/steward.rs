@@ -3,10 +3,10 @@
 //! the golden records in one transaction.
 
 use super::publish::{upsert_golden, write_redirects};
-use super::{insert_events, like, now, on_pool, Doing, NewEvent, Redirect, Store, StoreError};
+use super::{insert_events, like, now, on_pool, Doing, Store, StoreError};
 use crate::cluster::RefusalReason;
 use crate::decision::ReviewKind;
-use crate::golden::{GoldenVersion, PreviousGolden};
+use crate::golden::{GoldenVersion, NewEvent, PreviousGolden, Redirect};
 use crate::record::SourceKey;
 use crate::text_enum::text_enum;
 use chrono::{DateTime, Utc};
@@ -202,13 +202,15 @@ impl Store {
     /// and resolved ones too.
     pub async fn review_queue(&self, all: bool, limit: i64) -> Result<Vec<ReviewItem>, StoreError> {
         let sql = format!(
-            "SELECT {ITEM_COLUMNS} FROM review_items WHERE $1 OR status IN ('open', 'deferred') \
-             ORDER BY CASE status WHEN 'open' THEN 0 WHEN 'deferred' THEN 1 ELSE 2 END, impact DESC, item_id LIMIT $2"
+            "SELECT {ITEM_COLUMNS} FROM review_items WHERE $1 OR status IN ($3, $4) \
+             ORDER BY CASE status WHEN $3 THEN 0 WHEN $4 THEN 1 ELSE 2 END, impact DESC, item_id LIMIT $2"
         );
         let rows: Vec<ReviewItem> = on_pool!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(all)
                 .bind(limit)
+                .bind(ReviewStatus::Open)
+                .bind(ReviewStatus::Deferred)
                 .fetch_all(pool)
                 .await
                 .doing("reading the review queue")?

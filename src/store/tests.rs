@@ -2,7 +2,8 @@
 
 use super::*;
 use crate::golden::{
-    ChosenBy, FieldOrigin, GoldenColumn, GoldenFields, GoldenRecord, GoldenVersion, Lineage, Rule,
+    ChosenBy, EventKind, FieldOrigin, GoldenColumn, GoldenFields, GoldenRecord, GoldenVersion,
+    Lineage, Redirect, Rule, StagedChange,
 };
 use crate::record::{BillingFacts, Facts, Record, RecordKind, SourceKey};
 use crate::run::{RunStatus, SourceStatus, Trigger};

@@ -17,9 +17,14 @@
 //! every second. The kernel would otherwise hold them all (gigabytes on the 1M benchmark) until
 //! the commit's fsync, and the disk would sit idle until then and then stall the commit. This
 //! costs nothing in safety: SQLite only writes a page into the file once the page's old content
-//! is safe in the journal.
+//! is safe in the journal, and the helper flushes through a SQLite connection of its own, never
+//! a file handle of ours. On POSIX, closing any descriptor of a file releases every lock the
+//! process holds on it: a handle of ours closed while the publish's transaction is open (a
+//! failed flush, a failed publish whose rollback is still queued) would let another process
+//! find the journal hot and roll it back under the writer. SQLite keeps the descriptor of a
+//! connection closed at such a moment open until the file's last lock in the process is gone.
 
-use super::{Doing, StoreError};
+use crate::store::{Doing, StoreError};
 use sqlx::pool::PoolConnection;
 use sqlx::{Postgres, Sqlite};
 use std::path::Path;
@@ -47,7 +52,7 @@ struct EarlyWriteback {
 
 impl EarlyWriteback {
     fn start(path: &Path) -> Option<EarlyWriteback> {
-        let file = std::fs::File::open(path)
+        let file = StoreFile::open(path)
             .map_err(|e| tracing::debug!(error = %e, "early writeback not started"))
             .ok()?;
         let (stop, stopped) = mpsc::channel::<()>();
@@ -59,7 +64,7 @@ impl EarlyWriteback {
                 {
                     // Only an early start of what the commit does anyway: a failure here
                     // shows again, and counts, at the commit.
-                    if let Err(e) = file.sync_data() {
+                    if let Err(e) = file.flush() {
                         tracing::debug!(error = %e, "early writeback failed");
                         return;
                     }
@@ -80,6 +85,50 @@ impl Drop for EarlyWriteback {
         if let Some(thread) = self.thread.take() {
             // At most one flush long; the commit has flushed the same pages already.
             let _ = thread.join();
+        }
+    }
+}
+
+/// The store file, opened by a SQLite connection that runs no statement (so takes no lock):
+/// its descriptor is SQLite's, and closing it is safe at any moment (see the module's comment).
+struct StoreFile(rusqlite::Connection);
+
+impl StoreFile {
+    fn open(path: &Path) -> rusqlite::Result<StoreFile> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        rusqlite::Connection::open_with_flags(path, flags).map(StoreFile)
+    }
+
+    /// Flushes the file's written pages to disk: the VFS's own sync of the connection's file
+    /// (an fsync, as at SQLite's commit).
+    fn flush(&self) -> rusqlite::Result<()> {
+        use rusqlite::ffi;
+        let failed = |code| rusqlite::Error::SqliteFailure(ffi::Error::new(code), None);
+        let mut file: *mut ffi::sqlite3_file = std::ptr::null_mut();
+        // SAFETY: the handle is this open connection's, used by one thread at a time (a
+        // Connection is not Sync); FILE_POINTER writes a `sqlite3_file *` into `file`.
+        let rc = unsafe {
+            ffi::sqlite3_file_control(
+                self.0.handle(),
+                c"main".as_ptr(),
+                ffi::SQLITE_FCNTL_FILE_POINTER,
+                (&raw mut file).cast(),
+            )
+        };
+        if rc != ffi::SQLITE_OK {
+            return Err(failed(rc));
+        }
+        // SAFETY: SQLite opens the database file with the connection and keeps the object (and
+        // its methods) until the connection closes; an unopened file has no methods.
+        let sync = unsafe { file.as_ref() }
+            .and_then(|f| unsafe { f.pMethods.as_ref() })
+            .and_then(|methods| methods.xSync)
+            .ok_or_else(|| failed(ffi::SQLITE_CANTOPEN))?;
+        // SAFETY: `file` is this connection's open file, which only this thread uses.
+        match unsafe { sync(file, ffi::SQLITE_SYNC_NORMAL | ffi::SQLITE_SYNC_DATAONLY) } {
+            ffi::SQLITE_OK => Ok(()),
+            rc => Err(failed(rc)),
         }
     }
 }
@@ -266,6 +315,126 @@ mod tests {
         pool.done_publishing(publishing).await;
         let mut conn = pool.acquire().await.expect("conn");
         assert_eq!(journal_mode(&mut conn).await, "wal");
+    }
+
+    /// Names the store file to [`lock_probe`] in the child process it runs in.
+    const PROBE_ENV: &str = "GILD_TEST_LOCK_PROBE";
+
+    /// Whether another process could begin writing the store now. POSIX locks belong to a
+    /// process, so only another process tells: this test binary's [`lock_probe`], run alone.
+    fn free_for_another_writer(path: &std::path::Path) -> bool {
+        let exe = std::env::current_exe().expect("the test binary");
+        let out = std::process::Command::new(exe)
+            .args([
+                "--exact",
+                "store::sqlite::rollback_publish::tests::lock_probe",
+                "--ignored",
+                "--nocapture",
+            ])
+            .env(PROBE_ENV, path)
+            .output()
+            .expect("the probe runs");
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "the probe failed: {said}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        match (
+            said.contains("LOCK PROBE: free"),
+            said.contains("LOCK PROBE: held"),
+        ) {
+            (true, false) => true,
+            (false, true) => false,
+            _ => panic!("the probe did not say: {said}"),
+        }
+    }
+
+    /// Tries, without waiting, to take the write lock of the store named by `PROBE_ENV`.
+    #[test]
+    #[ignore = "run in a child process by free_for_another_writer"]
+    fn lock_probe() {
+        let Some(path) = std::env::var_os(PROBE_ENV) else {
+            return;
+        };
+        let conn = rusqlite::Connection::open(path).expect("open the store");
+        conn.busy_timeout(Duration::ZERO).expect("no wait");
+        match conn.execute_batch("BEGIN IMMEDIATE") {
+            Ok(()) => {
+                println!("LOCK PROBE: free");
+                conn.execute_batch("ROLLBACK").expect("rollback");
+            }
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
+                println!("LOCK PROBE: held")
+            }
+            Err(e) => panic!("probing the lock: {e}"),
+        }
+    }
+
+    /// The early writeback must never drop the publishing connection's locks: on POSIX,
+    /// closing any descriptor of the file releases every lock the process holds on it, and
+    /// another process would find the publish's journal hot and roll it back under the writer.
+    #[tokio::test]
+    async fn the_writer_keeps_its_lock_when_the_writeback_stops_mid_transaction() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("store.db");
+        let pool = file_pool(dir.path()).await;
+        sqlx::query("CREATE TABLE t (x TEXT)")
+            .execute(&pool)
+            .await
+            .expect("table");
+        assert!(free_for_another_writer(&path), "nobody writes yet");
+
+        let mut publishing = pool
+            .publishing(ROLLBACK_MIN_ROWS)
+            .await
+            .expect("publishing");
+        assert!(publishing.rollback_journal());
+        let mut tx = sqlx::Connection::begin(&mut *publishing.conn)
+            .await
+            .expect("begin");
+        sqlx::query("INSERT INTO t VALUES ('written')")
+            .execute(&mut *tx)
+            .await
+            .expect("a row");
+        // The publish fails half-way: its transaction is open until its rollback has run.
+        sqlx::query("INSERT INTO missing VALUES (1)")
+            .execute(&mut *tx)
+            .await
+            .expect_err("no such table");
+        assert!(
+            !free_for_another_writer(&path),
+            "the open transaction holds the write lock"
+        );
+        // A flush now, then the writeback stops, as after a failed flush or at the end of a
+        // publish: the descriptors it flushed through close.
+        let file = StoreFile::open(&path).expect("open");
+        file.flush().expect("flushed mid-transaction");
+        drop(file);
+        drop(publishing.writeback.take());
+        assert!(
+            !free_for_another_writer(&path),
+            "another process could write (or roll back the hot journal) under the open transaction"
+        );
+
+        tx.rollback().await.expect("rollback");
+        pool.done_publishing(publishing).await;
+        assert!(
+            free_for_another_writer(&path),
+            "free once the publish is over"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_store_file_is_flushed_through_sqlite() {
+        let dir = tempfile::tempdir().expect("dir");
+        let pool = file_pool(dir.path()).await;
+        let mut conn = pool.acquire().await.expect("conn");
+        assert_eq!(journal_mode(&mut conn).await, "wal");
+        let file = StoreFile::open(&dir.path().join("store.db")).expect("open");
+        file.flush().expect("flushed");
+        let missing = StoreFile::open(&dir.path().join("missing.db"));
+        assert!(missing.is_err(), "a store that is not there is not created");
     }
 
     #[tokio::test]

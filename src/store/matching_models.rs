@@ -1,4 +1,5 @@
-//! Trained models, kept in the store; the newest is the one in use.
+//! Trained matching models (the Fellegi-Sunter parameters), kept in the store; the newest is
+//! the one a sync uses.
 
 use super::{on_pool, Doing, Store, StoreError};
 use crate::model::Model;

@@ -8,13 +8,14 @@
 //! an index costs anyway: tens of microseconds, and never a lock wait, because WAL readers do not
 //! wait for the writer. Every statement's SQL is the one the sqlx path runs.
 
-use super::search::{
+use crate::golden::{GoldenColumn, GoldenFields, GoldenRecord};
+use crate::record::SourceKey;
+use crate::store::search::{
     document_of, search_sql, CustomerDocument, CustomerSearch, DocumentRow, BY_GOLDEN_ID,
     BY_SOURCE_KEY,
 };
-use super::{GoldenSummary, Store, StoreError};
-use crate::golden::{GoldenColumn, GoldenFields, GoldenRecord};
-use crate::record::SourceKey;
+use crate::store::{GoldenSummary, Store, StoreError};
+use crate::text_enum::UnknownName;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use rusqlite::{Connection, OpenFlags, Row};
 use std::path::{Path, PathBuf};
@@ -29,7 +30,13 @@ pub struct DirectReads {
 }
 
 fn failed(doing: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
-    move |source| StoreError::Direct { doing, source }
+    move |source| match source {
+        // A name this version does not know (a record kind…) in a column, as `Doing` says it.
+        rusqlite::Error::FromSqlConversionFailure(index, _, e) if e.is::<UnknownName>() => {
+            StoreError::Corrupt(format!("{e} in column {index}, while {doing}"))
+        }
+        source => StoreError::Direct { doing, source },
+    }
 }
 
 impl DirectReads {
@@ -152,7 +159,17 @@ fn date(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<NaiveDate>> {
         .transpose()
 }
 
-fn conversion(idx: usize, e: chrono::ParseError) -> rusqlite::Error {
+/// One of a text enum's names (`text_enum!`), or NULL.
+fn name<T>(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<T>>
+where
+    T: std::str::FromStr<Err = UnknownName>,
+{
+    let text: Option<String> = row.get(idx)?;
+    text.map(|t| t.parse().map_err(|e| conversion(idx, e)))
+        .transpose()
+}
+
+fn conversion(idx: usize, e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
 }
 
@@ -186,7 +203,7 @@ fn document_row(row: &Row<'_>) -> rusqlite::Result<DocumentRow> {
         golden,
         source: row.get(at + 10)?,
         record_key: row.get(at + 11)?,
-        record_kind: row.get(at + 12)?,
+        record_kind: name(row, at + 12)?,
         record: row.get(at + 13)?,
     })
 }

@@ -6,8 +6,8 @@
 //! 1M benchmark's first publish the cores were a third idle.
 
 use super::events::{created_changes_json, lineage_changes, EncodedEvent};
-use super::{EventKind, StoreError};
-use crate::golden::{GoldenVersion, GoldenVersions};
+use super::StoreError;
+use crate::golden::{EventKind, GoldenVersion, GoldenVersions};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::ops::Range;
