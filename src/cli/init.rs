@@ -21,7 +21,10 @@ pub async fn run(args: &Args, _a: &InitArgs) -> anyhow::Result<u8> {
         }))?,
         Format::Text => {
             if wrote_config {
-                outln!("wrote {} (a SQLite store, the built-in matching)", args.config.display());
+                outln!(
+                    "wrote {} (a SQLite store, the built-in matching)",
+                    args.config.display()
+                );
             }
             for o in &outcomes {
                 let file = o.mapping_file.display();
@@ -33,7 +36,11 @@ pub async fn run(args: &Args, _a: &InitArgs) -> anyhow::Result<u8> {
                     outln!("{}: no mapping written: {e}", o.source);
                     continue;
                 }
-                outln!("{}: wrote {file} from {} sampled rows", o.source, o.rows_sampled);
+                outln!(
+                    "{}: wrote {file} from {} sampled rows",
+                    o.source,
+                    o.rows_sampled
+                );
                 for (line, evidence) in &o.inferred {
                     outln!("  {line}\n      {evidence}");
                 }

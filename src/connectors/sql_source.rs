@@ -5,8 +5,8 @@
 
 use super::db_error::describe;
 use super::{
-    channel, format_location, BadRow, ColumnType, Connector, RawRow, RowBatch, Selection, SourceError,
-    SourceReader, SqlSpec, BATCH_ROWS,
+    channel, format_location, BadRow, ColumnType, Connector, RawRow, RowBatch, Selection,
+    SourceError, SourceReader, SqlSpec, BATCH_ROWS,
 };
 use crate::redact::redact_url;
 use futures::StreamExt;

@@ -81,7 +81,9 @@ impl ColumnSample {
 }
 
 pub fn is_placeholder(v: &str) -> bool {
-    PLACEHOLDERS.iter().any(|p| p.eq_ignore_ascii_case(v.trim()))
+    PLACEHOLDERS
+        .iter()
+        .any(|p| p.eq_ignore_ascii_case(v.trim()))
 }
 
 /// The share of `values` that pass `test`; 0 for none.
@@ -153,7 +155,8 @@ pub fn best_date_format(values: &[&str]) -> Option<(&'static str, f64)> {
         let formats = [fmt.to_string()];
         let s = share(values, |v| {
             // Whole dates only: a bare number is not a date unless the format says so.
-            parse_date(v, &formats).is_ok_and(|d| d.year() > 1000 && d <= today + chrono::Days::new(3650))
+            parse_date(v, &formats)
+                .is_ok_and(|d| d.year() > 1000 && d <= today + chrono::Days::new(3650))
         });
         if s > best.map_or(0.0, |b| b.1) {
             best = Some((fmt, s));

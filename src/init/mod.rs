@@ -50,7 +50,10 @@ pub struct InitOutcome {
 }
 
 /// Reads up to `rows` rows of a source as column samples.
-pub async fn sample(connector: &Connector, rows: usize) -> Result<(Vec<ColumnSample>, usize), SourceError> {
+pub async fn sample(
+    connector: &Connector,
+    rows: usize,
+) -> Result<(Vec<ColumnSample>, usize), SourceError> {
     let mut reader = connectors::open(connector).await?;
     let mut columns: Vec<ColumnSample> = reader
         .columns
@@ -140,7 +143,11 @@ pub async fn init_mappings(connectors: &[Connector], mappings_dir: &Path) -> Vec
                 let p = propose(c.record_kind, &c.primary_key, &columns);
                 let text = render(c, rows, &p);
                 o.rows_sampled = rows;
-                o.inferred = p.fields.iter().map(|f| (f.line.clone(), f.evidence.clone())).collect();
+                o.inferred = p
+                    .fields
+                    .iter()
+                    .map(|f| (f.line.clone(), f.evidence.clone()))
+                    .collect();
                 o.unplaced = p.unplaced.clone();
                 let written = std::fs::create_dir_all(mappings_dir).and_then(|()| {
                     // create_new: never overwrite, even a file that appeared meanwhile.
@@ -165,7 +172,11 @@ pub async fn init_mappings(connectors: &[Connector], mappings_dir: &Path) -> Vec
 /// Writes the starting `gild.toml` at `file` unless it exists; true when written.
 pub fn write_starting_config(file: &Path) -> std::io::Result<bool> {
     use std::io::Write;
-    match std::fs::OpenOptions::new().write(true).create_new(true).open(file) {
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(file)
+    {
         Ok(mut f) => f.write_all(STARTING_CONFIG.as_bytes()).map(|()| true),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(e),

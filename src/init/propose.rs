@@ -63,7 +63,12 @@ fn by_name(c: &ColumnSample, kind: RecordKind) -> Option<Target> {
     if has("mail") || any(&w, &["eml"]) {
         return Some(Target::Email);
     }
-    if has("phone") || any(&w, &["phn", "ph", "tel", "telephone", "mobile", "mob", "cell"]) {
+    if has("phone")
+        || any(
+            &w,
+            &["phn", "ph", "tel", "telephone", "mobile", "mob", "cell"],
+        )
+    {
         return Some(Target::Phone);
     }
     if has("birth") || any(&w, &["dob", "bdate", "bday", "born", "bdt"]) {
@@ -133,14 +138,32 @@ fn by_name(c: &ColumnSample, kind: RecordKind) -> Option<Target> {
     if any(&w, &["middle", "mi", "mname", "midnm", "mid"]) {
         return Some(Target::Middle);
     }
-    if any(&w, &["first", "fname", "firstname", "given", "forename", "fst", "frst"]) {
+    if any(
+        &w,
+        &[
+            "first",
+            "fname",
+            "firstname",
+            "given",
+            "forename",
+            "fst",
+            "frst",
+        ],
+    ) {
         return Some(Target::Given);
     }
-    if any(&w, &["last", "lname", "lastname", "surname", "family", "lst"]) {
+    if any(
+        &w,
+        &["last", "lname", "lastname", "surname", "family", "lst"],
+    ) {
         return Some(Target::Family);
     }
-    if any(&w, &["name", "nm", "nam", "fullname", "customer", "holder", "contact"])
-        || joined == "custname"
+    if any(
+        &w,
+        &[
+            "name", "nm", "nam", "fullname", "customer", "holder", "contact",
+        ],
+    ) || joined == "custname"
     {
         return Some(Target::FullName);
     }
@@ -153,7 +176,10 @@ fn by_values(values: &[&str], region: &str) -> Option<(Target, String)> {
     let n = values.len();
     let s = share(values, is_email);
     if s >= 0.8 {
-        return Some((Target::Email, format!("{} of {n} values are e-mail addresses", pct(s))));
+        return Some((
+            Target::Email,
+            format!("{} of {n} values are e-mail addresses", pct(s)),
+        ));
     }
     let s = share(values, is_family_first_name);
     if s >= 0.6 {
@@ -166,17 +192,26 @@ fn by_values(values: &[&str], region: &str) -> Option<(Target, String)> {
         if s >= 0.8 && looks_like_birth_dates(values, fmt) {
             return Some((
                 Target::DateOfBirth,
-                format!("{} of {n} values parse as {fmt}, all birth-date years", pct(s)),
+                format!(
+                    "{} of {n} values parse as {fmt}, all birth-date years",
+                    pct(s)
+                ),
             ));
         }
     }
     let s = share(values, |v| is_phone(v, region));
     if s >= 0.8 {
-        return Some((Target::Phone, format!("{} of {n} values are phone numbers", pct(s))));
+        return Some((
+            Target::Phone,
+            format!("{} of {n} values are phone numbers", pct(s)),
+        ));
     }
     let s = share(values, |v| v.len() >= 5 && is_us_postcode(v));
     if s >= 0.9 {
-        return Some((Target::Postcode, format!("{} of {n} values are US ZIP codes", pct(s))));
+        return Some((
+            Target::Postcode,
+            format!("{} of {n} values are US ZIP codes", pct(s)),
+        ));
     }
     None
 }
@@ -211,10 +246,9 @@ fn target_name(t: Target) -> &'static str {
 
 fn fits_kind(t: Target, kind: RecordKind) -> bool {
     match t {
-        Target::AccountNumber
-        | Target::Balance
-        | Target::Invoices
-        | Target::LastInvoiceDate => kind == RecordKind::Billing,
+        Target::AccountNumber | Target::Balance | Target::Invoices | Target::LastInvoiceDate => {
+            kind == RecordKind::Billing
+        }
         Target::OrderId | Target::OrderDate | Target::Amount | Target::Items => {
             kind == RecordKind::Fulfilment
         }
@@ -229,7 +263,12 @@ fn quote(s: &str) -> String {
 
 /// What the values of a column placed by name say for its target: the evidence, and a
 /// `formats` option for a date held as text. `None` when the values contradict the name.
-fn check(target: Target, c: &ColumnSample, values: &[&str], region: &str) -> Option<(String, String)> {
+fn check(
+    target: Target,
+    c: &ColumnSample,
+    values: &[&str],
+    region: &str,
+) -> Option<(String, String)> {
     let n = values.len();
     let pct = |s: f64| format!("{:.0}%", s * 100.0);
     let named = format!("the name {:?}", c.name);
@@ -241,21 +280,43 @@ fn check(target: Target, c: &ColumnSample, values: &[&str], region: &str) -> Opt
         Target::DateOfBirth | Target::LastInvoiceDate | Target::OrderDate
     );
     if (dated || target == Target::UpdatedAt) && c.ty.is_temporal() {
-        let ty = if c.ty == ColumnType::Date { "DATE" } else { "a timestamp" };
-        return Some((format!("{named}; the database types it {ty}: no formats needed"), String::new()));
+        let ty = if c.ty == ColumnType::Date {
+            "DATE"
+        } else {
+            "a timestamp"
+        };
+        return Some((
+            format!("{named}; the database types it {ty}: no formats needed"),
+            String::new(),
+        ));
     }
     let (evidence, extra) = match target {
         Target::Email => {
             let s = share(values, is_email);
-            (format!("{named}; {} of {n} sampled values are e-mail addresses", pct(s)), String::new())
+            (
+                format!(
+                    "{named}; {} of {n} sampled values are e-mail addresses",
+                    pct(s)
+                ),
+                String::new(),
+            )
         }
         Target::Phone => {
             let s = share(values, |v| is_phone(v, region));
-            (format!("{named}; {} of {n} sampled values are {region} phone numbers", pct(s)), String::new())
+            (
+                format!(
+                    "{named}; {} of {n} sampled values are {region} phone numbers",
+                    pct(s)
+                ),
+                String::new(),
+            )
         }
         Target::Postcode => {
             let s = share(values, is_us_postcode);
-            (format!("{named}; {} of {n} sampled values are US ZIP codes", pct(s)), String::new())
+            (
+                format!("{named}; {} of {n} sampled values are US ZIP codes", pct(s)),
+                String::new(),
+            )
         }
         t if dated && t != Target::UpdatedAt => {
             let (fmt, s) = best_date_format(values)?;
@@ -282,7 +343,10 @@ fn check(target: Target, c: &ColumnSample, values: &[&str], region: &str) -> Opt
             if s < 0.5 {
                 return None;
             }
-            (format!("{named}; {} of {n} sampled values are numbers", pct(s)), String::new())
+            (
+                format!("{named}; {} of {n} sampled values are numbers", pct(s)),
+                String::new(),
+            )
         }
         Target::Region => {
             // ST is a state or a street: a street has house numbers.
@@ -290,9 +354,12 @@ fn check(target: Target, c: &ColumnSample, values: &[&str], region: &str) -> Opt
             if s < 0.8 {
                 return None;
             }
-            (format!("{named}; {} of {n} sampled values have no digits", pct(s)), String::new())
+            (
+                format!("{named}; {} of {n} sampled values have no digits", pct(s)),
+                String::new(),
+            )
         }
-        _ => (format!("{named}"), String::new()),
+        _ => (named.clone(), String::new()),
     };
     Some((evidence, extra))
 }
@@ -319,7 +386,10 @@ pub fn propose(kind: RecordKind, key: &[String], columns: &[ColumnSample]) -> Pr
             };
             match fact {
                 Some(t) => placed.push((t, i, "the source's primary key".into(), String::new())),
-                None => unplaced.push((c.name.clone(), "the primary key (the record's key already)".into())),
+                None => unplaced.push((
+                    c.name.clone(),
+                    "the primary key (the record's key already)".into(),
+                )),
             }
             continue;
         }
@@ -373,7 +443,11 @@ pub fn propose(kind: RecordKind, key: &[String], columns: &[ColumnSample]) -> Pr
         } else {
             "fields"
         };
-        fields.push(ProposedField { table, line, evidence });
+        fields.push(ProposedField {
+            table,
+            line,
+            evidence,
+        });
     };
 
     // Names: a full name, or first and last joined as a full name (titles, suffixes and middle
@@ -383,74 +457,182 @@ pub fn propose(kind: RecordKind, key: &[String], columns: &[ColumnSample]) -> Pr
         let values = columns[f.1].real_values();
         let s = share(&values, is_family_first_name);
         let (order, why) = if s >= 0.5 {
-            ("family_first", format!("{:.0}% of {} sampled values are written \"LAST, FIRST\"", s * 100.0, values.len()))
+            (
+                "family_first",
+                format!(
+                    "{:.0}% of {} sampled values are written \"LAST, FIRST\"",
+                    s * 100.0,
+                    values.len()
+                ),
+            )
         } else {
-            ("given_first", format!("{:.0}% of {} sampled values are written \"First Last\"", share(&values, is_given_first_name) * 100.0, values.len()))
+            (
+                "given_first",
+                format!(
+                    "{:.0}% of {} sampled values are written \"First Last\"",
+                    share(&values, is_given_first_name) * 100.0,
+                    values.len()
+                ),
+            )
         };
-        push(&mut fields, Target::FullName, format!("full_name = {{ column = {}, order = {order:?} }}", col(f.1)), format!("{}; {why}", f.2));
+        push(
+            &mut fields,
+            Target::FullName,
+            format!("full_name = {{ column = {}, order = {order:?} }}", col(f.1)),
+            format!("{}; {why}", f.2),
+        );
     } else if let (Some(g), Some(l)) = (given.first(), family.first()) {
-        push(&mut fields, Target::FullName, format!("full_name = {{ columns = [{}, {}], order = \"given_first\" }}", col(g.1), col(l.1)), format!("first name: {}; last name: {}", g.2, l.2));
+        push(
+            &mut fields,
+            Target::FullName,
+            format!(
+                "full_name = {{ columns = [{}, {}], order = \"given_first\" }}",
+                col(g.1),
+                col(l.1)
+            ),
+            format!("first name: {}; last name: {}", g.2, l.2),
+        );
     }
     if of(Target::FullName).first().is_some() || given.is_empty() || family.is_empty() {
         for (t, list) in [(Target::Given, &given), (Target::Family, &family)] {
             if let Some(p) = list.first() {
-                push(&mut fields, t, format!("{} = {{ column = {} }}", target_name(t), col(p.1)), p.2.clone());
+                push(
+                    &mut fields,
+                    t,
+                    format!("{} = {{ column = {} }}", target_name(t), col(p.1)),
+                    p.2.clone(),
+                );
             }
         }
     }
     if let Some(p) = of(Target::Middle).first() {
-        push(&mut fields, Target::Middle, format!("middle_name = {{ column = {} }}", col(p.1)), p.2.clone());
+        push(
+            &mut fields,
+            Target::Middle,
+            format!("middle_name = {{ column = {} }}", col(p.1)),
+            p.2.clone(),
+        );
     }
     // Several e-mail or phone columns become a list.
-    for (t, single, list) in [(Target::Email, "email", "emails"), (Target::Phone, "phone", "phones")] {
+    for (t, single, list) in [
+        (Target::Email, "email", "emails"),
+        (Target::Phone, "phone", "phones"),
+    ] {
         let cols = of(t);
         match cols.len() {
             0 => {}
-            1 => push(&mut fields, t, format!("{single} = {{ column = {} }}", col(cols[0].1)), cols[0].2.clone()),
+            1 => push(
+                &mut fields,
+                t,
+                format!("{single} = {{ column = {} }}", col(cols[0].1)),
+                cols[0].2.clone(),
+            ),
             _ => push(
                 &mut fields,
                 t,
-                format!("{list} = [{}]", cols.iter().map(|p| format!("{{ column = {} }}", col(p.1))).collect::<Vec<_>>().join(", ")),
-                cols.iter().map(|p| p.2.clone()).collect::<Vec<_>>().join("; "),
+                format!(
+                    "{list} = [{}]",
+                    cols.iter()
+                        .map(|p| format!("{{ column = {} }}", col(p.1)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                cols.iter()
+                    .map(|p| p.2.clone())
+                    .collect::<Vec<_>>()
+                    .join("; "),
             ),
         }
     }
-    let streets: Vec<_> = placed.iter().filter(|p| matches!(p.0, Target::Street { .. })).collect();
-    let mut ordered = streets.clone();
+    let mut ordered: Vec<_> = placed
+        .iter()
+        .filter(|p| matches!(p.0, Target::Street { .. }))
+        .collect();
     ordered.sort_by_key(|p| match p.0 {
         Target::Street { line } => line,
         _ => 0,
     });
     match ordered.len() {
         0 => {}
-        1 => push(&mut fields, Target::Street { line: 1 }, format!("street = {{ column = {} }}", col(ordered[0].1)), ordered[0].2.clone()),
+        1 => push(
+            &mut fields,
+            Target::Street { line: 1 },
+            format!("street = {{ column = {} }}", col(ordered[0].1)),
+            ordered[0].2.clone(),
+        ),
         _ => push(
             &mut fields,
             Target::Street { line: 1 },
-            format!("street = {{ columns = [{}] }}", ordered.iter().take(2).map(|p| col(p.1)).collect::<Vec<_>>().join(", ")),
-            "address lines 1 and 2: ".to_string() + &ordered.iter().take(2).map(|p| p.2.clone()).collect::<Vec<_>>().join("; "),
+            format!(
+                "street = {{ columns = [{}] }}",
+                ordered
+                    .iter()
+                    .take(2)
+                    .map(|p| col(p.1))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            "address lines 1 and 2: ".to_string()
+                + &ordered
+                    .iter()
+                    .take(2)
+                    .map(|p| p.2.clone())
+                    .collect::<Vec<_>>()
+                    .join("; "),
         ),
     }
     for p in ordered.iter().skip(2) {
         unplaced.push((columns[p.1].name.clone(), "a third address line".into()));
     }
     for t in [
-        Target::Unit, Target::City, Target::Region, Target::Postcode, Target::Country,
-        Target::DateOfBirth, Target::UpdatedAt, Target::AccountNumber, Target::Balance,
-        Target::Currency, Target::Invoices, Target::LastInvoiceDate, Target::OrderId,
-        Target::OrderDate, Target::Amount, Target::Items,
+        Target::Unit,
+        Target::City,
+        Target::Region,
+        Target::Postcode,
+        Target::Country,
+        Target::DateOfBirth,
+        Target::UpdatedAt,
+        Target::AccountNumber,
+        Target::Balance,
+        Target::Currency,
+        Target::Invoices,
+        Target::LastInvoiceDate,
+        Target::OrderId,
+        Target::OrderDate,
+        Target::Amount,
+        Target::Items,
     ] {
         let list = of(t);
         if let Some(p) = list.first() {
-            push(&mut fields, t, format!("{} = {{ column = {}{} }}", target_name(t), col(p.1), p.3), p.2.clone());
+            push(
+                &mut fields,
+                t,
+                format!("{} = {{ column = {}{} }}", target_name(t), col(p.1), p.3),
+                p.2.clone(),
+            );
         }
         for p in list.iter().skip(1) {
-            unplaced.push((columns[p.1].name.clone(), format!("looks like {} too, but {} is already placed", target_name(t), columns[list[0].1].name)));
+            unplaced.push((
+                columns[p.1].name.clone(),
+                format!(
+                    "looks like {} too, but {} is already placed",
+                    target_name(t),
+                    columns[list[0].1].name
+                ),
+            ));
         }
     }
     if given.len() > 1 || family.len() > 1 || of(Target::FullName).len() > 1 {
-        for p in given.iter().skip(1).chain(family.iter().skip(1)).chain(of(Target::FullName).iter().skip(1)) {
-            unplaced.push((columns[p.1].name.clone(), "another name column; one is placed".into()));
+        for p in given
+            .iter()
+            .skip(1)
+            .chain(family.iter().skip(1))
+            .chain(of(Target::FullName).iter().skip(1))
+        {
+            unplaced.push((
+                columns[p.1].name.clone(),
+                "another name column; one is placed".into(),
+            ));
         }
     }
 
@@ -466,7 +648,14 @@ pub fn propose(kind: RecordKind, key: &[String], columns: &[ColumnSample]) -> Pr
     if !nulls.is_empty() {
         defaults.push((
             "null_values".into(),
-            format!("[{}]", nulls.iter().map(|n| quote(n)).collect::<Vec<_>>().join(", ")),
+            format!(
+                "[{}]",
+                nulls
+                    .iter()
+                    .map(|n| quote(n))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         ));
     }
     Proposal {

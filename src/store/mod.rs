@@ -21,9 +21,13 @@ mod steward;
 pub(crate) use events::insert_events;
 pub use events::{lineage_changes, GoldenEvent};
 pub use lock::{LockGuard, SYNC_LOCK};
-pub use publish::{PairRow, Publication, QualityFinding, RejectRow, ReviewItemRow, RunFinish, SourceOutcome};
+pub use publish::{
+    PairRow, Publication, QualityFinding, RejectRow, ReviewItemRow, RunFinish, SourceOutcome,
+};
 pub use read::{
-    FindingCount, FindingView, GoldenSummary, GoldenView, LinkedRecord, RejectView, RunSourceView, RunView};
+    FindingCount, FindingView, GoldenSummary, GoldenView, LinkedRecord, RejectView, RunSourceView,
+    RunView,
+};
 pub use search::{CustomerDocument, CustomerSearch, LookupSample, RawLinkedRecord};
 pub use sqlite::{use_global_allocator_for_sqlite, DirectReads};
 pub use steward::{

@@ -7,8 +7,8 @@ use super::chunked_writes::{encode_json, write_chunks};
 use super::events::{insert_events, EncodedEvent};
 use super::golden_slices::{prepare_slice, Before, CreatedChanges};
 use super::publish::{
-    finish_run_query, run_source_query, upsert_golden, write_redirects, PairRow, QualityFinding, RejectRow,
-    ReviewItemRow, RunFinish, SourceOutcome, MAX_BINDS,
+    finish_run_query, run_source_query, upsert_golden, write_redirects, PairRow, QualityFinding,
+    RejectRow, ReviewItemRow, RunFinish, SourceOutcome, MAX_BINDS,
 };
 use super::sqlite::BulkIndexes;
 use super::{Doing, ReviewStatus, StoreError};

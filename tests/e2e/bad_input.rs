@@ -164,7 +164,10 @@ fn bad_rows_are_rejected_with_raw_text_and_reason_and_the_rest_syncs() {
         &["--config", "fixtures/bad/gild.toml", "quality"],
         &env,
     ));
-    assert!(text.contains("customers") && text.contains("email"), "{text}");
+    assert!(
+        text.contains("customers") && text.contains("email"),
+        "{text}"
+    );
 
     // `sources check` shows it too, without the value.
     let check = run(

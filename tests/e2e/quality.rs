@@ -49,26 +49,42 @@ fn init_on_the_demo_estate_comes_within_0_01_of_the_shipped_mappings() {
     let env = [("GILD_STORE_URL", store.as_str())];
 
     let out = run(&["--config", &config_s, "init"], &env);
-    assert_eq!(out.status.code(), Some(0), "{}\n{}", stderr(&out), stdout(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stderr(&out),
+        stdout(&out)
+    );
     let said = stdout(&out);
     assert!(config.exists(), "a starting gild.toml is written");
     for name in ["crm", "billing", "fulfilment"] {
         let file = dir.path().join(format!("mappings/{name}.toml"));
         let text = std::fs::read_to_string(&file).expect("a mapping is written");
-        assert!(text.contains("sampled values"), "evidence comments:\n{text}");
+        assert!(
+            text.contains("sampled values"),
+            "evidence comments:\n{text}"
+        );
     }
     let crm = std::fs::read_to_string(dir.path().join("mappings/crm.toml")).expect("crm");
     assert!(crm.contains("order = \"family_first\""), "{crm}");
     assert!(crm.contains("formats = [\"%m/%d/%Y\"]"), "{crm}");
     let fulfilment =
         std::fs::read_to_string(dir.path().join("mappings/fulfilment.toml")).expect("orders");
-    assert!(fulfilment.contains("formats = [\"%d/%m/%Y\"]"), "{fulfilment}");
+    assert!(
+        fulfilment.contains("formats = [\"%d/%m/%Y\"]"),
+        "{fulfilment}"
+    );
     assert!(said.contains("crm: wrote"), "{said}");
 
     // Never overwrites: a second run leaves every file alone.
     let before = std::fs::read_to_string(dir.path().join("mappings/crm.toml")).expect("crm");
     let again = run(&["--config", &config_s, "init"], &env);
-    assert!(stdout(&again).contains("exists, left alone"), "{}", stdout(&again));
+    assert!(
+        stdout(&again).contains("exists, left alone"),
+        "{}",
+        stdout(&again)
+    );
     assert_eq!(
         std::fs::read_to_string(dir.path().join("mappings/crm.toml")).expect("crm"),
         before
@@ -109,7 +125,8 @@ async fn a_typed_estate_configured_without_tuning_keeps_and_links_every_usable_r
     let root = root();
     let crm = TestDb::mysql(&my, "gild_qcrm").await;
     crm.load(&root.join("fixtures/demo/crm.sql")).await;
-    crm.load(&root.join("fixtures/bad/typed/crm-typed.sql")).await;
+    crm.load(&root.join("fixtures/bad/typed/crm-typed.sql"))
+        .await;
     let billing = TestDb::postgres(&pg, "gild_qbilling").await;
     billing.load(&root.join("fixtures/demo/billing.sql")).await;
     billing
@@ -146,19 +163,23 @@ async fn a_typed_estate_configured_without_tuning_keeps_and_links_every_usable_r
 
     // Every kept record is linked to a golden customer.
     use sqlx::Connection;
-    let mut conn = sqlx::SqliteConnection::connect(&store).await.expect("store");
-    let (staged, linked): (i64, i64) = sqlx::query_as(
-        "SELECT COUNT(*), COUNT(golden_id) FROM source_records",
-    )
-    .fetch_one(&mut conn)
-    .await
-    .expect("source_records");
+    let mut conn = sqlx::SqliteConnection::connect(&store)
+        .await
+        .expect("store");
+    let (staged, linked): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COUNT(golden_id) FROM source_records")
+            .fetch_one(&mut conn)
+            .await
+            .expect("source_records");
     conn.close().await.ok();
     assert_eq!(staged as u64, kept);
     assert_eq!(linked, staged, "every kept record has a golden customer");
 
     // The bad values are findings; the typed columns gave none.
-    let quality = json(&run(&["--config", config, "quality", "--format", "json"], &env));
+    let quality = json(&run(
+        &["--config", config, "quality", "--format", "json"],
+        &env,
+    ));
     assert_eq!(quality["total"].as_u64(), Some(quarantined), "{quality}");
     let by_field = |source: &str, field: &str| -> i64 {
         quality["counts"]
@@ -190,5 +211,8 @@ async fn a_typed_estate_configured_without_tuning_keeps_and_links_every_usable_r
         "typed estate: read {read}, rejected {rejected}, kept {kept}, linked {linked}, \
          quarantined {quarantined}, precision {precision:.4}, recall {recall:.4}"
     );
-    assert!(precision >= 0.9 && recall >= 0.85, "precision {precision}, recall {recall}");
+    assert!(
+        precision >= 0.9 && recall >= 0.85,
+        "precision {precision}, recall {recall}"
+    );
 }

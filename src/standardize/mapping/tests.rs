@@ -386,7 +386,11 @@ phone = { column = "phone" }
     let err = c
         .apply("s", &row(&["1", "Ann Lee", "ann lee@x", "811"]), today())
         .unwrap_err();
-    assert!(err.reason.starts_with("email: required field"), "{}", err.reason);
+    assert!(
+        err.reason.starts_with("email: required field"),
+        "{}",
+        err.reason
+    );
     let err = c
         .apply("s", &row(&["2", "Ann Lee", "", ""]), today())
         .unwrap_err();
@@ -425,17 +429,32 @@ last_invoice_date = { column = "last_invoice" }
         ColumnType::Timestamp,
     ];
     let c = m
-        .compile_typed(&columns, &types, RecordKind::Billing, &["id".into()], "query")
+        .compile_typed(
+            &columns,
+            &types,
+            RecordKind::Billing,
+            &["id".into()],
+            "query",
+        )
         .expect("compiles");
     let ok = c
         .apply(
             "s",
-            &row(&["1", "Ann Lee", "1981-02-28", "2024-05-01 10:11:12", "2024-04-30 23:59:59"]),
+            &row(&[
+                "1",
+                "Ann Lee",
+                "1981-02-28",
+                "2024-05-01 10:11:12",
+                "2024-04-30 23:59:59",
+            ]),
             today(),
         )
         .expect("kept");
     assert!(ok.findings.is_empty(), "{:?}", ok.findings);
-    assert_eq!(ok.record.date_of_birth, NaiveDate::from_ymd_opt(1981, 2, 28));
+    assert_eq!(
+        ok.record.date_of_birth,
+        NaiveDate::from_ymd_opt(1981, 2, 28)
+    );
     match &ok.record.facts {
         crate::record::Facts::Billing(b) => {
             assert_eq!(b.last_invoice_date, NaiveDate::from_ymd_opt(2024, 4, 30))
@@ -446,7 +465,10 @@ last_invoice_date = { column = "last_invoice" }
     let ok = c
         .apply("s", &row(&["2", "Ann Lee", "02/28/1981", "", ""]), today())
         .expect("kept");
-    assert_eq!(ok.record.date_of_birth, NaiveDate::from_ymd_opt(1981, 2, 28));
+    assert_eq!(
+        ok.record.date_of_birth,
+        NaiveDate::from_ymd_opt(1981, 2, 28)
+    );
     // A typed date that is no plausible birth date is quarantined, the record kept.
     let ok = c
         .apply("s", &row(&["3", "Ann Lee", "1143-05-01", "", ""]), today())
