@@ -493,7 +493,7 @@ pub fn propose(kind: RecordKind, key: &[String], columns: &[ColumnSample]) -> Pr
             format!("first name: {}; last name: {}", g.2, l.2),
         );
     }
-    if of(Target::FullName).first().is_some() || given.is_empty() || family.is_empty() {
+    if !of(Target::FullName).is_empty() || given.is_empty() || family.is_empty() {
         for (t, list) in [(Target::Given, &given), (Target::Family, &family)] {
             if let Some(p) = list.first() {
                 push(
