@@ -664,3 +664,157 @@ pub fn propose(kind: RecordKind, key: &[String], columns: &[ColumnSample]) -> Pr
         unplaced,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn col(name: &str, ty: ColumnType, values: &[&str]) -> ColumnSample {
+        ColumnSample {
+            name: name.into(),
+            ty,
+            values: values.iter().map(|v| v.to_string()).collect(),
+        }
+    }
+
+    fn line<'a>(p: &'a Proposal, target: &str) -> Option<&'a str> {
+        p.fields
+            .iter()
+            .map(|f| f.line.as_str())
+            .find(|l| l.starts_with(&format!("{target} = ")))
+    }
+
+    #[test]
+    fn terse_legacy_names_are_placed_and_checked_against_their_values() {
+        use ColumnType::Text;
+        let columns = [
+            col("CUST_ID", ColumnType::Number, &["1", "2", "3"]),
+            col(
+                "CUST_NM",
+                Text,
+                &["GARCIA, ELENA M", "LEE, ANN", "O'BRIEN, SEAN"],
+            ),
+            col("ADDR1", Text, &["12 Main St", "4 Elm Ave", "9 Oak Rd"]),
+            col("ADDR2", Text, &["Apt 2", "Unit 5"]),
+            col("ST", Text, &["MA", "NY", "CA"]),
+            col("ZIP", Text, &["02113", "10001-1234", "94105"]),
+            col("BIRTH_DT", Text, &["04/05/1981", "06/23/1980", "N/A"]),
+            col(
+                "PHN",
+                Text,
+                &["(617) 555-0185", "212-555-0101", "415 555 0199"],
+            ),
+            col("LAST_UPD", ColumnType::Timestamp, &["2024-05-01 10:11:12"]),
+        ];
+        let p = propose(RecordKind::Customer, &["CUST_ID".into()], &columns);
+        assert_eq!(
+            line(&p, "full_name"),
+            Some(r#"full_name = { column = "CUST_NM", order = "family_first" }"#)
+        );
+        assert_eq!(
+            line(&p, "street"),
+            Some(r#"street = { columns = ["ADDR1", "ADDR2"] }"#)
+        );
+        assert_eq!(line(&p, "region"), Some(r#"region = { column = "ST" }"#));
+        assert_eq!(
+            line(&p, "postcode"),
+            Some(r#"postcode = { column = "ZIP" }"#)
+        );
+        assert_eq!(
+            line(&p, "date_of_birth"),
+            Some(r#"date_of_birth = { column = "BIRTH_DT", formats = ["%m/%d/%Y"] }"#)
+        );
+        assert_eq!(line(&p, "phone"), Some(r#"phone = { column = "PHN" }"#));
+        assert_eq!(
+            line(&p, "updated_at"),
+            Some(r#"updated_at = { column = "LAST_UPD" }"#),
+            "a timestamp column needs no formats"
+        );
+        let dob = p
+            .fields
+            .iter()
+            .find(|f| f.line.starts_with("date_of_birth"))
+            .expect("dob");
+        assert!(
+            dob.evidence
+                .contains("100% of 2 sampled values parse as %m/%d/%Y"),
+            "{}",
+            dob.evidence
+        );
+        assert!(p
+            .defaults
+            .iter()
+            .any(|(k, v)| k == "null_values" && v.contains("N/A")));
+        assert!(p.unplaced.iter().any(|(c, _)| c == "CUST_ID"));
+    }
+
+    #[test]
+    fn values_place_columns_whose_names_say_nothing() {
+        use ColumnType::Text;
+        let columns = [
+            col("K", Text, &["1", "2", "3", "4", "5"]),
+            col(
+                "C1",
+                Text,
+                &[
+                    "ann.lee@example.com",
+                    "bo@x.org",
+                    "cy@y.net",
+                    "di@z.com",
+                    "ed@w.com",
+                ],
+            ),
+            col(
+                "C2",
+                Text,
+                &["LEE, ANN", "SMITH, BO", "WU, CY", "DOE, DI", "KAY, ED"],
+            ),
+            col(
+                "C3",
+                Text,
+                &[
+                    "1981-02-28",
+                    "1975-12-01",
+                    "1990-07-04",
+                    "1966-03-15",
+                    "2001-09-09",
+                ],
+            ),
+            col(
+                "C4",
+                Text,
+                &[
+                    "(617) 555-0185",
+                    "212-555-0101",
+                    "415 555 0199",
+                    "617.555.0100",
+                    "+1 303 555 0142",
+                ],
+            ),
+            col("C5", Text, &["02113", "10001", "94105", "60601", "73301"]),
+            col("C6", Text, &["red", "blue", "green", "red", "blue"]),
+        ];
+        let p = propose(RecordKind::Customer, &["K".into()], &columns);
+        assert_eq!(line(&p, "email"), Some(r#"email = { column = "C1" }"#));
+        assert_eq!(
+            line(&p, "full_name"),
+            Some(r#"full_name = { column = "C2", order = "family_first" }"#)
+        );
+        assert_eq!(
+            line(&p, "date_of_birth"),
+            Some(r#"date_of_birth = { column = "C3", formats = ["%Y-%m-%d"] }"#)
+        );
+        assert_eq!(line(&p, "phone"), Some(r#"phone = { column = "C4" }"#));
+        assert_eq!(
+            line(&p, "postcode"),
+            Some(r#"postcode = { column = "C5" }"#)
+        );
+        assert!(
+            p.unplaced
+                .iter()
+                .any(|(c, why)| c == "C6" && why.contains("neither")),
+            "{:?}",
+            p.unplaced
+        );
+    }
+}
