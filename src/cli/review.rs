@@ -5,7 +5,9 @@
 use super::output::{json, opt, out, outln, thousands, Table};
 use super::{load_config, Args, Format, EXIT_OK, EXIT_USAGE};
 use gild::golden::{GoldenColumn, Lineage};
-use gild::review::{self, ConflictShow, Edited, Explainer, ItemRef, QueueEntry, ReviewShow, Steward};
+use gild::review::{
+    self, ConflictShow, Edited, Explainer, ItemRef, QueueEntry, ReviewShow, Steward,
+};
 use gild::store::{AuditRecord, Store};
 use std::io::IsTerminal;
 
@@ -133,7 +135,9 @@ pub async fn run(args: &Args, a: &ReviewArgs) -> anyhow::Result<u8> {
                 ItemRef::Pair(id) => {
                     review::accept(&store, &config.survivorship, *id, &steward(note)).await?
                 }
-                ItemRef::Conflict(id) => review::accept_conflict(&store, *id, &steward(note)).await?,
+                ItemRef::Conflict(id) => {
+                    review::accept_conflict(&store, *id, &steward(note)).await?
+                }
             };
             print_edit(args, &done)
         }
@@ -152,17 +156,26 @@ pub async fn run(args: &Args, a: &ReviewArgs) -> anyhow::Result<u8> {
         Some(ReviewCommand::Defer { id, note }) => {
             let done = match id {
                 ItemRef::Pair(id) => review::defer(&store, *id, &steward(note)).await?,
-                ItemRef::Conflict(id) => review::defer_conflict(&store, *id, &steward(note)).await?,
+                ItemRef::Conflict(id) => {
+                    review::defer_conflict(&store, *id, &steward(note)).await?
+                }
             };
             print_edit(args, &done)
         }
         Some(ReviewCommand::Choose { id, value, note }) => {
             let ItemRef::Conflict(item) = id else {
-                return usage(format!("{id} is a pair: `gild review accept {id}` or `reject {id}`"));
+                return usage(format!(
+                    "{id} is a pair: `gild review accept {id}` or `reject {id}`"
+                ));
             };
-            let done =
-                review::choose_conflict(&store, &config.survivorship, *item, *value, &steward(note))
-                    .await?;
+            let done = review::choose_conflict(
+                &store,
+                &config.survivorship,
+                *item,
+                *value,
+                &steward(note),
+            )
+            .await?;
             print_edit(args, &done)
         }
         Some(ReviewCommand::Split { id, value, note }) => {

@@ -88,7 +88,11 @@ fn columns_of(r: &Record, field: GoldenField, value: &str) -> Vec<(String, Strin
 
 /// The conflicts of one golden customer, given its records and the record as built (pins
 /// applied).
-pub fn conflicts(s: &Survivorship, members: &[&Record], golden: &GoldenRecord) -> Vec<FieldConflict> {
+pub fn conflicts(
+    s: &Survivorship,
+    members: &[&Record],
+    golden: &GoldenRecord,
+) -> Vec<FieldConflict> {
     if members.len() < 2 {
         return Vec::new();
     }
@@ -123,9 +127,8 @@ pub fn conflicts(s: &Survivorship, members: &[&Record], golden: &GoldenRecord) -
             .map(|g| {
                 let member = g.shown(&rank);
                 let records = g.records(&rank);
-                let won = shown_key
-                    .as_deref()
-                    .is_some_and(|k| g.members.iter().any(|m| {
+                let won = shown_key.as_deref().is_some_and(|k| {
+                    g.members.iter().any(|m| {
                         // An address is compared by its street (the column lineage holds).
                         if field == GoldenField::Address {
                             m.records.iter().any(|r| {
@@ -134,7 +137,8 @@ pub fn conflicts(s: &Survivorship, members: &[&Record], golden: &GoldenRecord) -
                         } else {
                             m.key == k
                         }
-                    }));
+                    })
+                });
                 CompetingValue {
                     value: member.value.clone(),
                     columns: columns_of(member.records[0], field, &member.value),
@@ -158,12 +162,18 @@ pub fn conflicts(s: &Survivorship, members: &[&Record], golden: &GoldenRecord) -
         };
         let uncertainty = supports[1] as f64 / supports[0].max(1) as f64;
         let reason = match shown.map(|o| o.rule) {
-            Some(ChosenBy::Pin) => format!("pinned by {}", shown.map(|o| o.key.as_str()).unwrap_or("")),
+            Some(ChosenBy::Pin) => {
+                format!("pinned by {}", shown.map(|o| o.key.as_str()).unwrap_or(""))
+            }
             Some(ChosenBy::Rule(Rule::Evidence)) => format!(
                 "evidence: {} of {} records support it",
                 supports[0], records
             ),
-            Some(ChosenBy::Rule(rule)) => format!("{}: {}", rule.name(), shown.map(|o| o.source.as_str()).unwrap_or("")),
+            Some(ChosenBy::Rule(rule)) => format!(
+                "{}: {}",
+                rule.name(),
+                shown.map(|o| o.source.as_str()).unwrap_or("")
+            ),
             None => "no value shown".to_string(),
         };
         let fingerprint = fingerprint(field, &values);

@@ -14,6 +14,7 @@
 use super::record::GoldenColumn;
 use crate::compare::similarity::osa_within;
 use crate::record::Record;
+use crate::standardize::addresses::standardize_street;
 use crate::standardize::fold::fold;
 use crate::standardize::nicknames::are_nickname_equivalent;
 use chrono::NaiveDate;
@@ -46,6 +47,38 @@ impl ValueKind {
         }
     }
 
+    /// How much better one spelling must score to count as clearly better formed: twenty times
+    /// as common across the estate for words; for e-mails, whose score counts the customer's
+    /// names spelled and the lack of a `+tag`, any point.
+    fn clear_margin(self) -> f64 {
+        match self {
+            ValueKind::Email => 1.0,
+            _ => CLEARLY,
+        }
+    }
+
+    /// The comparison form of a value given with its parts (an address's street, unit, city,
+    /// region, postcode): the street's suffix abbreviated as the standardiser does, so that
+    /// `RANGEL AVENUE` and `RANGEL AVE` are one street.
+    pub fn key_of(self, v: &str, parts: &[Option<&str>]) -> String {
+        if self != ValueKind::Address || parts.is_empty() {
+            return self.key(v);
+        }
+        let street = parts[0].map(|s| {
+            let a = standardize_street(s, None);
+            [a.number, a.street]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ")
+        });
+        let all: Vec<&str> = std::iter::once(street.as_deref())
+            .chain(parts[1..].iter().copied())
+            .flatten()
+            .collect();
+        fold(&all.join(" "))
+    }
+
     /// The comparison form: equal forms are one value.
     pub fn key(self, v: &str) -> String {
         match self {
@@ -62,8 +95,10 @@ impl ValueKind {
         if a == b {
             return true;
         }
-        // One edit turns any two-letter code into any other: short values must be equal.
-        let long_enough = a.chars().count() >= 4 && b.chars().count() >= 4;
+        // One edit turns any two-letter code into any other: short values must be equal
+        // ("Kra" is a typo of "Kara", "CA" is not one of "PA").
+        let (la, lb) = (a.chars().count(), b.chars().count());
+        let long_enough = la.min(lb) >= 3 && la.max(lb) >= 4;
         match self {
             ValueKind::GivenName => {
                 (long_enough && osa_within(a, b, 1))
@@ -76,6 +111,7 @@ impl ValueKind {
             ValueKind::Address => {
                 (long_enough && osa_within(a, b, 1)) || words_within(a, b) || words_within(b, a)
             }
+            // Also compared as parts lost: see `words_within`.
             ValueKind::Email => {
                 (long_enough && osa_within(a, b, 1)) || email_core(a) == email_core(b)
             }
@@ -87,10 +123,19 @@ impl ValueKind {
     }
 }
 
-/// Every word of `a` is in `b`: `WALKER PL` within `6740 WALKER PL`.
+/// Every word of `a` is in `b`, one of them allowing a typo: `WALKER PL` within
+/// `6740 WALKER PL`, `HOLMES BLVP` within `9413 HOLMES BLVD`.
 fn words_within(a: &str, b: &str) -> bool {
     let words: Vec<&str> = b.split(' ').collect();
-    !a.is_empty() && a.split(' ').all(|w| words.contains(&w))
+    let mut typos = 0;
+    !a.is_empty()
+        && a.split(' ').all(|w| {
+            if words.contains(&w) {
+                return true;
+            }
+            typos += 1;
+            typos == 1 && w.len() >= 4 && words.iter().any(|x| osa_within(w, x, 1))
+        })
 }
 
 /// An e-mail without its `+tag` and the dots and underscores of its local part.
@@ -120,11 +165,13 @@ pub struct Estate {
 
 /// The columns whose words are counted (e-mails, phones and dates have no well-formed
 /// spelling to learn: each is one person's).
-const COUNTED: [GoldenColumn; 4] = [
+const COUNTED: [GoldenColumn; 6] = [
     GoldenColumn::GivenName,
     GoldenColumn::FamilyName,
     GoldenColumn::Street,
     GoldenColumn::City,
+    GoldenColumn::Region,
+    GoldenColumn::Postcode,
 ];
 
 fn counted_value(r: &Record, c: GoldenColumn) -> Option<&str> {
@@ -133,6 +180,8 @@ fn counted_value(r: &Record, c: GoldenColumn) -> Option<&str> {
         GoldenColumn::FamilyName => r.family_name.as_deref(),
         GoldenColumn::Street => r.street.as_deref(),
         GoldenColumn::City => r.city.as_deref(),
+        GoldenColumn::Region => r.region.as_deref(),
+        GoldenColumn::Postcode => r.postcode.as_deref(),
         _ => None,
     }
 }
@@ -141,16 +190,19 @@ impl Estate {
     pub fn of(records: &[Record]) -> Estate {
         let words = records
             .par_iter()
-            .fold(HashMap::new, |mut m: HashMap<(u8, CompactString), u32>, r| {
-                for (i, c) in COUNTED.iter().enumerate() {
-                    if let Some(v) = counted_value(r, *c) {
-                        for w in fold(v).split(' ').filter(|w| !w.is_empty()) {
-                            *m.entry((i as u8, w.into())).or_insert(0) += 1;
+            .fold(
+                HashMap::new,
+                |mut m: HashMap<(u8, CompactString), u32>, r| {
+                    for (i, c) in COUNTED.iter().enumerate() {
+                        if let Some(v) = counted_value(r, *c) {
+                            for w in fold(v).split(' ').filter(|w| !w.is_empty()) {
+                                *m.entry((i as u8, w.into())).or_insert(0) += 1;
+                            }
                         }
                     }
-                }
-                m
-            })
+                    m
+                },
+            )
             .reduce(HashMap::new, |a, b| {
                 let (mut a, b) = if a.len() >= b.len() { (a, b) } else { (b, a) };
                 for (k, n) in b {
@@ -176,7 +228,8 @@ impl Estate {
     }
 
     /// How well-formed a value is: the sum over its words of log(1 + how often the estate
-    /// has the word). An address scores its street and city.
+    /// has the word). An address scores its street, city, region and postcode, so that a
+    /// complete one outscores one missing a part.
     pub fn score(&self, kind: ValueKind, parts: &[Option<&str>]) -> f64 {
         match kind {
             ValueKind::GivenName => self.words_score(GoldenColumn::GivenName, &folded(parts, 0)),
@@ -184,6 +237,8 @@ impl Estate {
             ValueKind::Address => {
                 self.words_score(GoldenColumn::Street, &folded(parts, 0))
                     + self.words_score(GoldenColumn::City, &folded(parts, 2))
+                    + self.words_score(GoldenColumn::Region, &folded(parts, 3))
+                    + self.words_score(GoldenColumn::Postcode, &folded(parts, 4))
             }
             ValueKind::Email | ValueKind::Phone | ValueKind::Date => 0.0,
         }
@@ -191,7 +246,12 @@ impl Estate {
 }
 
 fn folded(parts: &[Option<&str>], i: usize) -> String {
-    parts.get(i).copied().flatten().map(fold).unwrap_or_default()
+    parts
+        .get(i)
+        .copied()
+        .flatten()
+        .map(fold)
+        .unwrap_or_default()
 }
 
 /// One distinct value of a field in a cluster and the records that carry it.
@@ -200,6 +260,9 @@ pub struct Offer<'a> {
     /// As displayed (the first record's spelling of it).
     pub value: String,
     pub key: String,
+    /// The comparison form without the address's suffix abbreviated: a typo in the suffix
+    /// (`KAREN LAE`) is one edit from what was typed (`KAREN LANE`), not from `KAREN LN`.
+    pub raw: String,
     /// The records carrying it, best first (source priority, then most recent).
     pub records: Vec<&'a Record>,
     /// Well-formedness (see [`Estate::score`]).
@@ -209,6 +272,7 @@ pub struct Offer<'a> {
 /// A group of values that are one value written differently.
 #[derive(Debug, Clone)]
 pub struct ValueGroup<'a> {
+    pub kind: ValueKind,
     /// Its members, the leading (most supported) one first.
     pub members: Vec<Offer<'a>>,
 }
@@ -237,14 +301,24 @@ impl<'a> ValueGroup<'a> {
         best
     }
 
-    /// The member shown: the best-formed, then the most supported, then the best record's.
+    /// The member shown: of the well-formed ones (not clearly worse formed than the best), the
+    /// most supported, then the best-formed, then the best record's. `Gerald` three times keeps
+    /// its place beside `Jerry` once; `BENSON STRET` twice gives way to `BENSON STREET`.
     pub fn shown(&self, rank: &impl Fn(&Record) -> usize) -> &Offer<'a> {
+        let best = self
+            .members
+            .iter()
+            .map(|m| m.score)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let margin = self.kind.clear_margin();
+        let malformed = |m: &Offer<'_>| m.score <= best - margin;
         self.members
             .iter()
             .min_by(|a, b| {
-                b.score
-                    .total_cmp(&a.score)
+                malformed(a)
+                    .cmp(&malformed(b))
                     .then_with(|| b.records.len().cmp(&a.records.len()))
+                    .then_with(|| b.score.total_cmp(&a.score))
                     .then_with(|| record_order(a.records[0], b.records[0], rank))
                     .then_with(|| a.key.cmp(&b.key))
             })
@@ -293,12 +367,17 @@ pub fn group<'a>(
     });
     let mut groups: Vec<ValueGroup<'a>> = Vec::new();
     for o in offers {
-        match groups
-            .iter_mut()
-            .find(|g| kind.near(&g.members[0].key, &o.key))
-        {
+        let lead = |g: &ValueGroup<'_>| {
+            let m = &g.members[0];
+            kind.near(&m.key, &o.key)
+                || (m.raw != m.key || o.raw != o.key) && kind.near(&m.raw, &o.raw)
+        };
+        match groups.iter_mut().find(|g| lead(g)) {
             Some(g) => g.members.push(o),
-            None => groups.push(ValueGroup { members: vec![o] }),
+            None => groups.push(ValueGroup {
+                kind,
+                members: vec![o],
+            }),
         }
     }
     groups.sort_by(|a, b| {
@@ -306,7 +385,49 @@ pub fn group<'a>(
             .cmp(&a.support())
             .then_with(|| record_order(a.best_record(rank), b.best_record(rank), rank))
     });
+    prefer_clearly_better_formed(kind, &mut groups, rank);
     groups
+}
+
+/// How much more common across the estate (in log terms) a name must be to break a tie between
+/// two different names: twenty times. A typo or a name in the wrong field (`Greene` as a
+/// given name) is rare; two real names are seldom that far apart.
+const CLEARLY: f64 = 3.0;
+
+/// For names, whose spelling the estate knows: among the groups tied with the first on support,
+/// source priority and recency, one whose spelling is clearly more common goes first (instead of
+/// the smaller key deciding).
+fn prefer_clearly_better_formed(
+    kind: ValueKind,
+    groups: &mut [ValueGroup<'_>],
+    rank: &impl Fn(&Record) -> usize,
+) {
+    let names = matches!(
+        kind,
+        ValueKind::GivenName | ValueKind::Text(GoldenColumn::FamilyName)
+    );
+    if !names || groups.len() < 2 {
+        return;
+    }
+    let tie = |g: &ValueGroup<'_>| {
+        let r = g.best_record(rank);
+        (g.support(), rank(r), r.updated_at)
+    };
+    let first = tie(&groups[0]);
+    let first_score = groups[0].shown(rank).score;
+    let mut best: Option<(usize, f64)> = None;
+    for (i, g) in groups.iter().enumerate().skip(1) {
+        if tie(g) != first {
+            continue;
+        }
+        let score = g.shown(rank).score;
+        if score - first_score >= CLEARLY && best.is_none_or(|(_, s)| score > s) {
+            best = Some((i, score));
+        }
+    }
+    if let Some((i, _)) = best {
+        groups[..=i].rotate_right(1);
+    }
 }
 
 /// The offers of `values`: (record, displayed value, its parts for scoring) merged by key.
@@ -316,18 +437,22 @@ pub fn offers<'a>(
     values: impl IntoIterator<Item = (&'a Record, String, Vec<Option<&'a str>>)>,
 ) -> Vec<Offer<'a>> {
     let mut out: Vec<Offer<'a>> = Vec::new();
-    let mut at: HashMap<String, usize> = HashMap::new();
+    // By comparison form and spelling: `ADAMS AVE` and `ADAMS AVENUE` are one value (they
+    // group together) but two spellings, each with its own support, to show the better.
+    let mut at: HashMap<(String, String), usize> = HashMap::new();
     for (r, value, parts) in values {
-        let key = kind.key(&value);
+        let key = kind.key_of(&value, &parts);
         if key.is_empty() {
             continue;
         }
-        match at.get(&key) {
+        let raw = kind.key(&value);
+        match at.get(&(key.clone(), raw.clone())) {
             Some(&i) => out[i].records.push(r),
             None => {
-                at.insert(key.clone(), out.len());
+                at.insert((key.clone(), raw.clone()), out.len());
                 let score = estate.score(kind, &parts);
                 out.push(Offer {
+                    raw,
                     value,
                     key,
                     records: vec![r],
@@ -382,7 +507,11 @@ mod tests {
             ],
         );
         let groups = group(ValueKind::Email, o, &crm_first);
-        assert_eq!(groups.len(), 1, "one edit from a shared value: a typo of it");
+        assert_eq!(
+            groups.len(),
+            1,
+            "one edit from a shared value: a typo of it"
+        );
         assert_eq!(groups[0].support(), 4);
         assert_eq!(
             groups[0].shown(&crm_first).key,
@@ -396,7 +525,11 @@ mod tests {
     fn different_values_stay_apart_and_ties_fall_to_source_priority() {
         let (c, w) = (rec("crm", "1"), rec("web", "2"));
         let kind = ValueKind::Date;
-        let o = offers_of(kind, &Estate::default(), &[(&w, "1980-01-02"), (&c, "1975-06-30")]);
+        let o = offers_of(
+            kind,
+            &Estate::default(),
+            &[(&w, "1980-01-02"), (&c, "1975-06-30")],
+        );
         let groups = group(kind, o, &crm_first);
         assert_eq!(groups.len(), 2);
         assert_eq!(groups[0].members[0].value, "1975-06-30", "crm outranks web");
@@ -442,8 +575,16 @@ mod tests {
             ValueKind::Address,
             &estate,
             [
-                (&a, "5724 KAREN LAE".to_string(), vec![Some("5724 KAREN LAE")]),
-                (&b, "5724 KAREN LANE".to_string(), vec![Some("5724 KAREN LANE")]),
+                (
+                    &a,
+                    "5724 KAREN LAE".to_string(),
+                    vec![Some("5724 KAREN LAE")],
+                ),
+                (
+                    &b,
+                    "5724 KAREN LANE".to_string(),
+                    vec![Some("5724 KAREN LANE")],
+                ),
             ],
         );
         let groups = group(ValueKind::Address, o, &|_: &Record| 0);

@@ -191,7 +191,13 @@ pub fn build<'a>(
             })
         })
         .collect();
-    let conflicts = find_conflicts(records, clusters, &assignment.ids, &survivorship, previous.pins);
+    let conflicts = find_conflicts(
+        records,
+        clusters,
+        &assignment.ids,
+        &survivorship,
+        previous.pins,
+    );
 
     let mut counts = GoldenCounts::default();
     let mut items = Vec::new();

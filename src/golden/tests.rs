@@ -421,10 +421,38 @@ fn evidence() -> Survivorship {
 #[test]
 fn the_evidence_rule_takes_the_majority_over_the_trusted_sources_typo() {
     let mut records = vec![
-        rec("crm", "C1", "Anna", "anan_kofron@icloud.com", "5112 145DH ST", 1),
-        rec("billing", "B1", "Anna", "anna_kofron@icloud.com", "5112 145TH ST", 2),
-        rec("web", "W1", "Anna", "anna_kofron@icloud.com", "5112 145TH ST", 3),
-        rec("web", "W2", "Anna", "anna_kofron@icloud.com", "5112 145TH ST", 4),
+        rec(
+            "crm",
+            "C1",
+            "Anna",
+            "anan_kofron@icloud.com",
+            "5112 145DH ST",
+            1,
+        ),
+        rec(
+            "billing",
+            "B1",
+            "Anna",
+            "anna_kofron@icloud.com",
+            "5112 145TH ST",
+            2,
+        ),
+        rec(
+            "web",
+            "W1",
+            "Anna",
+            "anna_kofron@icloud.com",
+            "5112 145TH ST",
+            3,
+        ),
+        rec(
+            "web",
+            "W2",
+            "Anna",
+            "anna_kofron@icloud.com",
+            "5112 145TH ST",
+            4,
+        ),
     ];
     for r in &mut records {
         r.date_of_birth = NaiveDate::from_ymd_opt(1980, 5, 17);
@@ -436,7 +464,10 @@ fn the_evidence_rule_takes_the_majority_over_the_trusted_sources_typo() {
     assert_eq!(g.fields.street.as_deref(), Some("5112 145TH ST"));
     let lineage = g.lineage.to_value();
     assert_eq!(lineage["email"]["rule"], "evidence");
-    assert_eq!(lineage["email"]["source"], "billing", "the best record with that spelling");
+    assert_eq!(
+        lineage["email"]["source"], "billing",
+        "the best record with that spelling"
+    );
     assert_eq!(
         lineage["email"]["supported_by"],
         serde_json::json!(["crm:C1", "billing:B1", "web:W2", "web:W1"]),
@@ -446,7 +477,9 @@ fn the_evidence_rule_takes_the_majority_over_the_trusted_sources_typo() {
     assert!(conflicts(&s, &members, &g).is_empty());
     // Source priority is still there for the fields the config gives it.
     let mut by_source = evidence();
-    by_source.fields.insert(GoldenField::Email, Rule::SourcePriority);
+    by_source
+        .fields
+        .insert(GoldenField::Email, Rule::SourcePriority);
     let g = golden_version(&by_source, &members, &[]).record;
     assert_eq!(g.fields.email.as_deref(), Some("anan_kofron@icloud.com"));
 }

@@ -1,13 +1,13 @@
 //! One golden record from its cluster's source records: survivorship per field, lineage per
 //! field, steward pins on top, and a hash of what a reader sees.
 
+use super::evidence::{group, offers, Offer, ValueKind};
 use super::lineage::{ChosenBy, FieldOrigin, Lineage};
 use super::record::{GoldenColumn, GoldenFields, GoldenRecord, GoldenVersion};
-use super::evidence::{group, offers, Offer, ValueKind};
 use super::survivorship::{choose, Candidate, GoldenField, Rule, Survivorship, GOLDEN_FIELDS};
-use compact_str::CompactString;
 use crate::record::{Record, RecordKind, Text};
 use chrono::{DateTime, Utc};
+use compact_str::CompactString;
 use serde::ser::{Serialize, SerializeTuple, Serializer};
 use std::collections::HashMap;
 
@@ -178,7 +178,10 @@ pub(crate) fn field_offers<'a>(
             .iter()
             .filter(|r| has_address(r))
             .map(|r| (*r, address_text(r), address_parts(r).to_vec()));
-        return (ValueKind::Address, offers(ValueKind::Address, &s.estate, values));
+        return (
+            ValueKind::Address,
+            offers(ValueKind::Address, &s.estate, values),
+        );
     }
     let column = field.columns()[0];
     let kind = ValueKind::of(column);
@@ -198,13 +201,39 @@ fn weigh<'a>(
     s: &Survivorship,
     members: &[&'a Record],
     field: GoldenField,
+    fields: &GoldenFields,
 ) -> Option<(&'a Record, String, Vec<&'a Record>)> {
     let rank = |r: &Record| s.rank(&r.source);
-    let (kind, offers) = field_offers(s, members, field);
+    let (kind, mut offers) = field_offers(s, members, field);
+    if kind == ValueKind::Email {
+        for o in &mut offers {
+            o.score = email_form(&o.key, fields);
+        }
+    }
     let groups = group(kind, offers, &rank);
     let winner = groups.first()?;
     let shown = winner.shown(&rank);
     Some((shown.records[0], shown.value.clone(), winner.records(&rank)))
+}
+
+/// How well-formed an e-mail is for this customer: one point for each of its names the local
+/// part spells (`jonathan_harris` beside `bonathan_harris` for Jonathan Harris), one for having
+/// no `+tag` (the address itself, not a sub-address).
+fn email_form(email: &str, fields: &GoldenFields) -> f64 {
+    let local: String = email.split('@').next().unwrap_or("").to_uppercase();
+    let names = [&fields.given_name, &fields.family_name];
+    let spelled = names
+        .iter()
+        .filter_map(|n| n.as_deref())
+        .flat_map(|n| {
+            crate::standardize::fold::fold(n)
+                .split(' ')
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .filter(|w| w.len() >= 2 && local.contains(w.as_str()))
+        .count();
+    spelled as f64 + if local.contains('+') { 0.0 } else { 1.0 }
 }
 
 fn origin(value: &str, r: &Record, rule: Rule) -> FieldOrigin {
@@ -236,7 +265,7 @@ pub(crate) fn survive(s: &Survivorship, members: &[&Record]) -> GoldenRecord {
         let rule = s.rule(field);
         if field == GoldenField::Address {
             let (r, support) = if rule == Rule::Evidence {
-                match weigh(s, members, field) {
+                match weigh(s, members, field, &fields) {
                     Some((r, _, group)) => (r, supporters(&group)),
                     None => continue,
                 }
@@ -259,7 +288,7 @@ pub(crate) fn survive(s: &Survivorship, members: &[&Record]) -> GoldenRecord {
         }
         for &column in field.columns() {
             if rule == Rule::Evidence {
-                if let Some((r, value, group)) = weigh(s, members, field) {
+                if let Some((r, value, group)) = weigh(s, members, field, &fields) {
                     let mut o = origin(&value, r, rule);
                     o.supported_by = supporters(&group);
                     lineage.set(column, o);

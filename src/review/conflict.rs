@@ -10,9 +10,7 @@ use super::edit::{
 use super::{Edited, ReviewError, Steward};
 use crate::golden::{check_pin, golden_version, CompetingValue, Pin, Survivorship};
 use crate::record::SourceKey;
-use crate::store::{
-    ConflictItem, ConflictStatus, ReviewItem, StewardAction, StewardChange, Store,
-};
+use crate::store::{ConflictItem, ConflictStatus, ReviewItem, StewardAction, StewardChange, Store};
 use serde_json::json;
 use std::cmp::Ordering;
 
@@ -26,7 +24,8 @@ pub enum ItemRef {
 impl std::str::FromStr for ItemRef {
     type Err = String;
     fn from_str(s: &str) -> Result<ItemRef, String> {
-        let bad = || format!("{s:?} is not a review item: write 12 for a pair, C7 for a field conflict");
+        let bad =
+            || format!("{s:?} is not a review item: write 12 for a pair, C7 for a field conflict");
         match s.strip_prefix(['C', 'c']) {
             Some(n) => n.parse().map(ItemRef::Conflict).map_err(|_| bad()),
             None => s.parse().map(ItemRef::Pair).map_err(|_| bad()),
@@ -205,8 +204,16 @@ async fn settle(
         ConflictStatus::Deferred => StewardAction::ConflictDefer,
         _ => StewardAction::ConflictAccept,
     };
-    let shown = item.competing.iter().find(|v| v.won).map(|v| v.value.clone());
-    let target = format!("conflict C{item_id}: {} {}", item.golden_id, item.field.name());
+    let shown = item
+        .competing
+        .iter()
+        .find(|v| v.won)
+        .map(|v| v.value.clone());
+    let target = format!(
+        "conflict C{item_id}: {} {}",
+        item.golden_id,
+        item.field.name()
+    );
     let change = StewardChange {
         before: json!({"status": item.status}),
         after: json!({"status": status, "value": shown}),

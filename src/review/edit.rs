@@ -9,8 +9,8 @@ use crate::golden::{
 };
 use crate::record::{Record, SourceKey};
 use crate::store::{
-    lineage_changes, ConflictStatus, GoldenView, LinkKind, LockGuard, ReviewItem, ReviewStatus, StewardAction,
-    StewardChange, Store, SYNC_LOCK,
+    lineage_changes, ConflictStatus, GoldenView, LinkKind, LockGuard, ReviewItem, ReviewStatus,
+    StewardAction, StewardChange, Store, SYNC_LOCK,
 };
 use serde_json::json;
 use std::collections::HashSet;
@@ -98,7 +98,12 @@ pub(super) fn records(view: &GoldenView) -> Vec<&Record> {
 }
 
 /// Sets ID and timestamps: an existing customer keeps its creation, a new one is created now.
-pub(super) fn stamp(version: &mut GoldenVersion, id: &str, existing: Option<&PreviousGolden>, new_seq: i64) {
+pub(super) fn stamp(
+    version: &mut GoldenVersion,
+    id: &str,
+    existing: Option<&PreviousGolden>,
+    new_seq: i64,
+) {
     let at = crate::clock::now();
     let row = &mut version.record;
     row.golden_id = id.to_string();

@@ -98,7 +98,8 @@ impl TryFrom<ConflictRow> for ConflictItem {
     }
 }
 
-const COLUMNS: &str = "item_id, golden_id, field, competing, reason, uncertainty, records, priority, \
+const COLUMNS: &str =
+    "item_id, golden_id, field, competing, reason, uncertainty, records, priority, \
     status, run_id, created_at, decided_at, actor, note";
 
 fn items(rows: Vec<ConflictRow>) -> Result<Vec<ConflictItem>, StoreError> {

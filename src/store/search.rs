@@ -53,7 +53,9 @@ pub(super) const DOCUMENT_CONFLICTS: &str =
 
 pub(super) type ConflictRow = (i64, String, String, String, String);
 
-pub(super) fn document_conflicts(rows: Vec<ConflictRow>) -> Result<Vec<DocumentConflict>, StoreError> {
+pub(super) fn document_conflicts(
+    rows: Vec<ConflictRow>,
+) -> Result<Vec<DocumentConflict>, StoreError> {
     rows.into_iter()
         .map(|(item, field, status, reason, values)| {
             Ok(DocumentConflict {

@@ -103,7 +103,10 @@ impl DirectReads {
         let rows = self.with_connection("reading a golden customer's field conflicts", |conn| {
             let mut stmt = conn.prepare_cached(DOCUMENT_CONFLICTS)?;
             let rows = stmt.query_map(
-                [doc.golden.golden_id.as_str(), ConflictStatus::Resolved.as_str()],
+                [
+                    doc.golden.golden_id.as_str(),
+                    ConflictStatus::Resolved.as_str(),
+                ],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
             )?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
