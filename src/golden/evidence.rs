@@ -476,11 +476,15 @@ mod tests {
         }
     }
 
-    fn offers_of<'a>(kind: ValueKind, estate: &Estate, v: &[(&'a Record, &str)]) -> Vec<Offer<'a>> {
+    fn offers_of<'a>(
+        kind: ValueKind,
+        estate: &Estate,
+        v: &[(&'a Record, &'a str)],
+    ) -> Vec<Offer<'a>> {
         offers(
             kind,
             estate,
-            v.iter().map(|(r, s)| (*r, s.to_string(), vec![None])),
+            v.iter().map(|(r, s)| (*r, s.to_string(), vec![Some(*s)])),
         )
     }
 
