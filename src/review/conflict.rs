@@ -417,7 +417,7 @@ mod tests {
     #[test]
     fn pairs_and_conflicts_are_ranked_together_by_worth_open_first() {
         use crate::store::ReviewStatus;
-        let mut q = vec![
+        let mut q = [
             pair(1, 1.4, ReviewStatus::Open),
             conflict(1, 2.0, ConflictStatus::Open),
             pair(2, 3.0, ReviewStatus::Deferred),
