@@ -325,11 +325,16 @@ pub async fn split_conflict(
     who: &Steward,
 ) -> Result<Edited, ReviewError> {
     let item = conflict(store, item_id).await?;
-    let kept: &CompetingValue = item
+    let Some(kept) = item
         .competing
         .iter()
         .find(|v| v.won)
-        .unwrap_or(&item.competing[0]);
+        .or(item.competing.first())
+    else {
+        return Err(ReviewError::Invalid(format!(
+            "C{item_id} lists no values: run `gild sync` to find the conflict again"
+        )));
+    };
     let off: Vec<&CompetingValue> = match n {
         Some(n) => vec![numbered(&item, n)?],
         None => item.competing.iter().filter(|v| !v.won).collect(),
