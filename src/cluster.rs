@@ -247,6 +247,7 @@ mod tests {
 
     fn edge(i: u32, j: u32, weight: f32) -> ScoredPair {
         ScoredPair {
+            contradicted: false,
             i,
             j,
             weight,
