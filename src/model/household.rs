@@ -11,6 +11,7 @@
 //! - every other field is weighed against same-home different people (learnt from the data, see
 //!   [`train_households`]) instead of against random pairs: a shared surname is then no evidence,
 //!   a different date of birth is strong evidence against.
+//!
 //! Pairs that share no home key are scored as before.
 
 use super::train::{em_session, held_out, EmSession};

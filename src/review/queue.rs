@@ -252,4 +252,50 @@ mod tests {
         assert_eq!(second.status, ReviewStatus::Settled);
         assert!(second.impact > first.impact);
     }
+
+    #[test]
+    fn a_pair_kept_apart_on_clear_evidence_is_settled_and_a_weak_chain_is_open() {
+        let of = [0, 1, 2, 3];
+        let ids: Vec<String> = ["G1", "G2", "G3", "G4"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut contradicted = pair(0, 1, 0.7);
+        contradicted.contradicted = true;
+        let weak = pair(2, 3, 0.995);
+        let refusals = [Refusal {
+            i: 2,
+            j: 3,
+            weight: weak.weight,
+            reason: RefusalReason::WeakChain,
+            mean_probability: 0.3,
+        }];
+        let refused = Refused::new(&refusals);
+        let scored = [contradicted, weak];
+        let decisions = [Decision::Review, Decision::KeptApart];
+        let key = |i: u32| SourceKey::new("crm", i.to_string());
+        let items = queue_items(&QueueInput {
+            scored: &scored,
+            decisions: &decisions,
+            of: &of,
+            ids: &ids,
+            sizes: &[1, 1, 1, 1],
+            refused: &refused,
+            key: &key,
+        });
+        let status = |a: &str| {
+            items
+                .iter()
+                .find(|i| i.golden_a == a)
+                .map(|i| i.status)
+                .expect("item")
+        };
+        assert_eq!(status("G1"), ReviewStatus::Settled, "different given names");
+        assert_eq!(
+            status("G3"),
+            ReviewStatus::Open,
+            "a weak chain is a question"
+        );
+        assert_eq!(items[0].golden_a, "G3", "open items first");
+    }
 }
