@@ -377,10 +377,13 @@ pub fn render(s: &ReviewShow) -> String {
                     mark.into(),
                     c.value_b.clone(),
                     c.level.clone(),
-                    format!("{:+.2}", c.weight),
+                    super::explain::weight_cell(c),
                 ]);
             }
             out.push_str(&t.render());
+            if let Some(h) = &e.household {
+                out.push_str(&format!("household: {}\n", h.describe()));
+            }
             out.push_str(&format!(
                 "total match weight {:+.2}, match probability {:.4}\n",
                 e.match_weight, e.match_probability

@@ -5,6 +5,7 @@ use super::events::{encode_events, EncodedEvent};
 use super::golden_slices::CreatedChanges;
 use super::publish_steps::{GoldenWrite, PublishSteps, RunStamp};
 use super::sqlite::{Publishing, PublishingPool};
+use super::ReviewStatus;
 use super::{now, on_pool, Doing, Store, StoreError};
 use crate::cluster::RefusalReason;
 use crate::decision::{Decision, ReviewKind};
@@ -61,8 +62,11 @@ pub struct ReviewItemRow {
     pub probability: f64,
     pub record_pairs: i64,
     pub records: i64,
+    /// Expected records a steward's decision moves: the ordering of the open queue.
     pub impact: f64,
     pub reason: Option<RefusalReason>,
+    /// Open, or settled when gild kept the two apart on clear evidence.
+    pub status: ReviewStatus,
 }
 
 #[derive(Debug, Clone)]

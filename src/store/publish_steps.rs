@@ -287,28 +287,32 @@ macro_rules! impl_publish_steps {
                             .push_bind(r.records)
                             .push_bind(r.impact)
                             .push_bind(r.reason)
-                            .push_bind(ReviewStatus::Open)
+                            .push_bind(r.status)
                             .push_bind(run)
                             .push_bind(at);
                     });
-                    // Stewards' decisions stand; an item that had left the queue and is back reopens.
+                    // Stewards' decisions stand (deferred, accepted, rejected); otherwise the item is
+                    // open or settled as this run sees it, and one that had left the queue is back.
                     qb.push(
                         " ON CONFLICT (golden_a, golden_b) DO UPDATE SET kind = excluded.kind, source_a = excluded.source_a, \
                          key_a = excluded.key_a, source_b = excluded.source_b, key_b = excluded.key_b, \
                          match_probability = excluded.match_probability, record_pairs = excluded.record_pairs, \
                          records = excluded.records, impact = excluded.impact, reason = excluded.reason, run_id = excluded.run_id, \
-                         status = CASE WHEN review_items.status = ",
+                         status = CASE WHEN review_items.status IN (",
                     );
                     qb.push_bind(ReviewStatus::Resolved)
-                        .push(" THEN ")
+                        .push(", ")
                         .push_bind(ReviewStatus::Open)
-                        .push(" ELSE review_items.status END");
+                        .push(", ")
+                        .push_bind(ReviewStatus::Settled)
+                        .push(") THEN excluded.status ELSE review_items.status END");
                     qb
                 });
-                sqlx::query("UPDATE review_items SET status = $1 WHERE status IN ($2, $3) AND run_id <> $4")
+                sqlx::query("UPDATE review_items SET status = $1 WHERE status IN ($2, $3, $4) AND run_id <> $5")
                     .bind(ReviewStatus::Resolved)
                     .bind(ReviewStatus::Open)
                     .bind(ReviewStatus::Deferred)
+                    .bind(ReviewStatus::Settled)
                     .bind(run)
                     .execute(&mut *self)
                     .await

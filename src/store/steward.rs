@@ -62,6 +62,9 @@ text_enum! {
         Rejected = "rejected",
         /// No longer in question: a later sync did not queue it again.
         Resolved = "resolved",
+        /// Not a question: gild kept the two apart on clear evidence (a comparison that forbids
+        /// linking disagrees). Listed with `review list --all`; a steward may still decide it.
+        Settled = "settled",
     }
 }
 
@@ -478,7 +481,7 @@ mod tests {
         }
         assert_eq!(
             ReviewStatus::NAMES,
-            ["open", "deferred", "accepted", "rejected", "resolved"]
+            ["open", "deferred", "accepted", "rejected", "resolved", "settled"]
         );
         assert_eq!(
             StewardAction::NAMES,
