@@ -4,7 +4,7 @@
 
 use super::evidence::{group, record_order};
 use super::lineage::ChosenBy;
-use super::record::GoldenRecord;
+use super::record::{GoldenColumn, GoldenRecord};
 use super::survivorship::{GoldenField, Rule, Survivorship};
 use super::version::{field_offers, source_text};
 use crate::record::{Record, SourceKey};
@@ -184,11 +184,20 @@ pub fn conflicts(
             reason,
             uncertainty,
             records: records as i64,
-            priority: uncertainty * records as f64,
+            priority: conflict_worth(uncertainty),
             fingerprint,
         });
     }
     out
+}
+
+/// What deciding a conflict is expected to change, in the unit of a pair item's impact (records
+/// put in the right customer): the chance that the shown value is wrong (the runner-up's share of
+/// the support) times one field of the customer's, a record's worth spread over its columns. A
+/// merge or split moves whole records, so a doubtful pair comes before a field conflict.
+fn conflict_worth(uncertainty: f64) -> f64 {
+    let wrong = uncertainty / (1.0 + uncertainty);
+    wrong / GoldenColumn::ALL.len() as f64
 }
 
 /// The competing values and their records, order-free: what a steward decided about.

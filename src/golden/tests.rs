@@ -514,7 +514,8 @@ fn records_disagreeing_materially_make_a_conflict_with_its_values_and_worth() {
     assert_eq!(c.values[1].records, [SourceKey::new("web", "W1")]);
     assert!((c.uncertainty - 0.5).abs() < 1e-9);
     assert_eq!(c.records, 3);
-    assert!((c.priority - 1.5).abs() < 1e-9);
+    // A one-in-three chance that the shown value is wrong, for one field of thirteen.
+    assert!((c.priority - (0.5 / 1.5) / 13.0).abs() < 1e-9);
     assert!(c.reason.starts_with("evidence: 2 of 3"), "{}", c.reason);
 
     // The same disagreement gives the same fingerprint whatever the record order; another

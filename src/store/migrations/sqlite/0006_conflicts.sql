@@ -10,7 +10,7 @@ CREATE TABLE conflict_items (
     reason          TEXT NOT NULL,              -- why the shown value won
     uncertainty     REAL NOT NULL,              -- the runner-up's support over the winner's
     records         INTEGER NOT NULL,           -- records carrying a value of the field
-    priority        REAL NOT NULL,              -- what a decision is worth: uncertainty x records
+    priority        REAL NOT NULL,              -- what a decision is worth: chance the shown value is wrong / 13 fields
     fingerprint     INTEGER NOT NULL,           -- the values and their records: a decision holds until it changes
     status          TEXT NOT NULL,              -- open | deferred | accepted | chosen | split | resolved
     run_id          TEXT NOT NULL,              -- the last run that found it
