@@ -97,6 +97,8 @@ pub struct Publication<'a> {
     pub split_from: std::collections::HashMap<String, String>,
     /// The review queue as this run sees it; items no longer in it are resolved.
     pub review_items: Vec<ReviewItemRow>,
+    /// Fields on which a customer's records disagree; conflicts no longer found are resolved.
+    pub conflicts: Vec<crate::golden::FieldConflict>,
     /// Replaces the pairs of the previous run.
     pub pairs: Vec<PairRow>,
     /// (source, column, value)
@@ -290,6 +292,7 @@ where
     timer.done("staged records");
     write_golden_view(&mut *tx, p, stamp, created_changes, &mut timer).await?;
     tx.update_review_queue(stamp, &p.review_items).await?;
+    tx.update_conflicts(stamp, &p.conflicts).await?;
     timer.done("review queue");
     tx.replace_match_pairs(stamp.run, &p.pairs).await?;
     timer.done("match pairs");

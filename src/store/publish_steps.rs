@@ -11,8 +11,8 @@ use super::publish::{
     ReviewItemRow, RunFinish, SourceOutcome, MAX_BINDS,
 };
 use super::sqlite::BulkIndexes;
-use super::{Doing, ReviewStatus, StoreError};
-use crate::golden::{GoldenVersions, Redirect, StagedChange};
+use super::{ConflictStatus, Doing, ReviewStatus, StoreError};
+use crate::golden::{FieldConflict, GoldenVersions, Redirect, StagedChange};
 use crate::model::Model;
 use crate::record::Record;
 use chrono::{DateTime, Utc};
@@ -81,6 +81,15 @@ pub(crate) trait PublishSteps: BulkIndexes {
         &mut self,
         stamp: RunStamp<'_>,
         items: &[ReviewItemRow],
+    ) -> Result<(), StoreError>;
+
+    /// The field conflicts as this run finds them: new ones opened, decided ones kept while
+    /// their values and records stay the same (reopened when they change), ones no longer
+    /// found resolved.
+    async fn update_conflicts(
+        &mut self,
+        stamp: RunStamp<'_>,
+        conflicts: &[FieldConflict],
     ) -> Result<(), StoreError>;
 
     /// This run's scored pairs in place of the previous run's.
@@ -309,6 +318,53 @@ macro_rules! impl_publish_steps {
                     .await
                     .doing("closing review items no longer in question")?;
                 self.rebuild_indexes(review_aside).await
+            }
+
+            async fn update_conflicts(&mut self, stamp: RunStamp<'_>, conflicts: &[FieldConflict]) -> Result<(), StoreError> {
+                let RunStamp { run, at } = stamp;
+                let rows = super::conflicts::to_write(conflicts);
+                write_chunks!(self, rows.chunks(MAX_BINDS / 11), "updating the field conflicts", |chunk| {
+                    let mut qb = sqlx::QueryBuilder::new(
+                        "INSERT INTO conflict_items (golden_id, field, competing, reason, uncertainty, records, priority, \
+                         fingerprint, status, run_id, created_at) ",
+                    );
+                    qb.push_values(chunk, |mut b, w| {
+                        let c = w.conflict;
+                        b.push_bind(c.golden_id.as_str())
+                            .push_bind(c.field.name())
+                            .push_bind(&w.competing)
+                            .push_bind(c.reason.as_str())
+                            .push_bind(c.uncertainty)
+                            .push_bind(c.records)
+                            .push_bind(c.priority)
+                            .push_bind(c.fingerprint)
+                            .push_bind(ConflictStatus::Open)
+                            .push_bind(run)
+                            .push_bind(at);
+                    });
+                    // A decision holds while the values and their records are the ones decided
+                    // about; changed, or back after leaving the queue, the item reopens.
+                    qb.push(
+                        " ON CONFLICT (golden_id, field) DO UPDATE SET competing = excluded.competing, \
+                         reason = excluded.reason, uncertainty = excluded.uncertainty, records = excluded.records, \
+                         priority = excluded.priority, fingerprint = excluded.fingerprint, run_id = excluded.run_id, \
+                         status = CASE WHEN conflict_items.status = ",
+                    );
+                    qb.push_bind(ConflictStatus::Resolved)
+                        .push(" OR conflict_items.fingerprint <> excluded.fingerprint THEN ")
+                        .push_bind(ConflictStatus::Open)
+                        .push(" ELSE conflict_items.status END");
+                    qb
+                });
+                sqlx::query("UPDATE conflict_items SET status = $1 WHERE status IN ($2, $3) AND run_id <> $4")
+                    .bind(ConflictStatus::Resolved)
+                    .bind(ConflictStatus::Open)
+                    .bind(ConflictStatus::Deferred)
+                    .bind(run)
+                    .execute(&mut *self)
+                    .await
+                    .doing("closing field conflicts no longer found")?;
+                Ok(())
             }
 
             async fn replace_match_pairs(&mut self, run: &str, pairs: &[PairRow]) -> Result<(), StoreError> {
