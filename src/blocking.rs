@@ -518,6 +518,34 @@ pub fn sample_rule_pairs(
     pairs
 }
 
+/// How many record pairs agree on every key of `rule` (and the link type allows), counted
+/// exactly from the blocks without listing the pairs; no block is skipped.
+pub fn rule_pair_count(prepared: &Prepared, rule: &BlockingRule, link_type: LinkType) -> u64 {
+    let cols = KeyColumns::new(prepared, std::slice::from_ref(rule));
+    let mut e = entries(&cols, rule, prepared.n);
+    e.par_sort_unstable();
+    e.dedup();
+    let source = &prepared.source;
+    blocks_of(&e)
+        .par_iter()
+        .map(|&(a, b)| {
+            let all = ((b - a) * (b - a - 1) / 2) as u64;
+            if link_type == LinkType::LinkAndDedupe {
+                return all;
+            }
+            let mut per_source: HashMap<u16, u64> = HashMap::new();
+            for &(_, r) in &e[a..b] {
+                *per_source.entry(source[r as usize]).or_insert(0) += 1;
+            }
+            let within: u64 = per_source.values().map(|k| k * (k - 1) / 2).sum();
+            match link_type {
+                LinkType::LinkOnly => all - within,
+                _ => within,
+            }
+        })
+        .sum()
+}
+
 /// The blocks of sorted (key, record) entries that hold two records or more, as index ranges.
 fn blocks_of(e: &[(u64, u32)]) -> Vec<(usize, usize)> {
     let mut blocks = Vec::new();

@@ -1,8 +1,8 @@
 //! Clustering of merge edges that refuses to over-merge.
 //!
 //! Edges are taken strongest first (Kruskal-like). Two clusters are joined only if no pair across
-//! them carries contradicting strong evidence (different dates of birth, different tax
-//! identifiers, a steward's cannot-link) and the pairs across them are, on average, matches:
+//! them carries a contradiction that stands (different dates of birth or given names the pair's
+//! own evidence does not outweigh, a steward's cannot-link) and the pairs across them are, on average, matches:
 //! a cluster held together by one chain of weak links is not glued. Refused joins are reported
 //! so that stewards can review them.
 
@@ -247,6 +247,7 @@ mod tests {
 
     fn edge(i: u32, j: u32, weight: f32) -> ScoredPair {
         ScoredPair {
+            contradicted: false,
             i,
             j,
             weight,

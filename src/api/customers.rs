@@ -263,6 +263,7 @@ mod tests {
             golden,
             records: Vec::new(),
             redirected_from: None,
+            conflicts: Vec::new(),
         };
         let mut served: Vec<String> = match serde_json::to_value(&doc).expect("encodes") {
             serde_json::Value::Object(map) => map.keys().cloned().collect(),

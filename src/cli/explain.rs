@@ -88,7 +88,16 @@ pub async fn run(args: &Args, a: &ExplainArgs) -> anyhow::Result<u8> {
                     c.value_a.clone(),
                     c.value_b.clone(),
                     level,
-                    format!("{:+.2}", c.weight),
+                    weight_cell(c),
+                ]);
+            }
+            if let Some(h) = &explanation.household {
+                t.row(vec![
+                    format!("home shared ({})", h.key),
+                    String::new(),
+                    String::new(),
+                    "shared".into(),
+                    format!("{:+.2}", h.key_weight),
                 ]);
             }
             out!("{}", t.render());
@@ -99,10 +108,19 @@ pub async fn run(args: &Args, a: &ExplainArgs) -> anyhow::Result<u8> {
                 m.merge_threshold,
                 m.review_threshold
             );
+            if let Some(h) = &explanation.household {
+                outln!("household: {}", h.describe());
+            }
             if !explanation.contradictions.is_empty() {
+                let merge_weight = gild::model::logit2(m.merge_threshold);
                 outln!(
-                    "contradicting evidence: {} (these two are never put in one cluster)",
-                    explanation.contradictions.join(", ")
+                    "contradicting evidence: {} ({})",
+                    explanation.contradictions.join(", "),
+                    if explanation.contradiction_stands(merge_weight) {
+                        "with it counted twice the pair is below the merge threshold: never put in one cluster"
+                    } else {
+                        "outweighed: the pair clears the merge threshold even with it counted twice"
+                    }
                 );
             }
             outln!(
@@ -113,4 +131,12 @@ pub async fn run(args: &Args, a: &ExplainArgs) -> anyhow::Result<u8> {
         }
     }
     Ok(EXIT_OK)
+}
+
+/// A contribution's weight; for a pair that shares a home, also the weight between random records.
+pub(crate) fn weight_cell(c: &gild::model::Contribution) -> String {
+    match c.weight_against_random {
+        Some(random) => format!("{:+.2} ({:+.2})", c.weight, random),
+        None => format!("{:+.2}", c.weight),
+    }
 }

@@ -7,7 +7,7 @@ use super::{load_config, Args, Format, NotFound, EXIT_OK};
 use gild::golden::GoldenColumn;
 use gild::record::{Facts, SourceKey};
 use gild::review::{self, Steward};
-use gild::store::{GoldenView, Store};
+use gild::store::{ConflictItem, GoldenView, Store};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum GoldenCommand {
@@ -148,9 +148,13 @@ pub async fn run(args: &Args, command: &GoldenCommand) -> anyhow::Result<u8> {
                 .golden_view(&golden_id)
                 .await?
                 .ok_or_else(|| NotFound(format!("no golden customer {golden_id}")))?;
+            let conflicts = store.conflicts_of(&view.golden.golden_id).await?;
             match args.format {
-                Format::Json => json(&view)?,
-                Format::Text => out!("{}", render(&view)),
+                Format::Json => json(&Shown {
+                    view: &view,
+                    conflicts: &conflicts,
+                })?,
+                Format::Text => out!("{}", render(&view, &conflicts)),
             }
         }
         GoldenCommand::Merge { a, b, who } => {
@@ -215,7 +219,24 @@ pub async fn run(args: &Args, command: &GoldenCommand) -> anyhow::Result<u8> {
     Ok(EXIT_OK)
 }
 
-fn render(v: &GoldenView) -> String {
+/// `golden show --format json`: the customer and its field conflicts.
+#[derive(serde::Serialize)]
+struct Shown<'a> {
+    #[serde(flatten)]
+    view: &'a GoldenView,
+    conflicts: &'a [ConflictItem],
+}
+
+/// The mark of a column in conflict: `≠ C7 open`.
+fn conflict_mark(conflicts: &[ConflictItem], column: GoldenColumn) -> String {
+    conflicts
+        .iter()
+        .find(|c| c.field.columns().contains(&column))
+        .map(|c| format!("≠ C{} {}", c.item_id, c.status))
+        .unwrap_or_default()
+}
+
+fn render(v: &GoldenView, conflicts: &[ConflictItem]) -> String {
     let g = &v.golden;
     let mut out = String::new();
     out.push_str(&format!("{}  {}\n", g.golden_id, opt(&g.full_name)));
@@ -229,7 +250,7 @@ fn render(v: &GoldenView) -> String {
         "{} records: {} customer, {} billing accounts, {} orders; created by run {}, updated by run {}\n\n",
         g.record_count, g.customer_records, g.billing_accounts, g.orders, g.created_run, g.updated_run
     ));
-    let mut t = Table::new(&["field", "value", "from", "rule"]);
+    let mut t = Table::new(&["field", "value", "from", "rule", "conflict"]);
     for f in GoldenColumn::ALL {
         if let Some(o) = g.lineage.get(f) {
             t.row(vec![
@@ -237,10 +258,16 @@ fn render(v: &GoldenView) -> String {
                 o.value.to_string(),
                 format!("{}:{}", o.source, o.key),
                 o.rule.name().to_string(),
+                conflict_mark(conflicts, f),
             ]);
         }
     }
     out.push_str(&t.render());
+    if !conflicts.is_empty() {
+        out.push_str(
+            "≠: the records disagree on this field; `gild review show C<n>` shows the values\n",
+        );
+    }
 
     let accounts: Vec<_> = v
         .records

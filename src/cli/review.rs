@@ -5,8 +5,10 @@
 use super::output::{json, opt, out, outln, thousands, Table};
 use super::{load_config, Args, Format, EXIT_OK, EXIT_USAGE};
 use gild::golden::{GoldenColumn, Lineage};
-use gild::review::{self, Edited, Explainer, ReviewShow, Steward};
-use gild::store::{AuditRecord, ReviewItem, Store};
+use gild::review::{
+    self, ConflictShow, Edited, Explainer, ItemRef, QueueEntry, ReviewShow, Steward,
+};
+use gild::store::{AuditRecord, Store};
 use std::io::IsTerminal;
 
 #[derive(Debug, clap::Args)]
@@ -28,23 +30,40 @@ pub enum ReviewCommand {
         #[arg(long, default_value_t = 50)]
         limit: i64,
     },
-    /// One item: the two records side by side, each comparison's weight, and the merge result.
-    Show { id: i64 },
-    /// Same customer: merge the two golden records, now and in every later sync.
+    /// One item: a pair's two records side by side, each comparison's weight, and the merge
+    /// result; a field conflict's values side by side with their records and sources.
+    Show { id: ItemRef },
+    /// A pair: same customer, merged now and in every later sync. A conflict (C7): the value
+    /// survivorship chose is right.
     Accept {
-        id: i64,
+        id: ItemRef,
         #[arg(long)]
         note: Option<String>,
     },
-    /// Different customers: keep them apart in every later sync.
+    /// A pair: different customers, kept apart in every later sync.
     Reject {
-        id: i64,
+        id: ItemRef,
         #[arg(long)]
         note: Option<String>,
     },
     /// Not now: the item moves behind the open ones.
     Defer {
-        id: i64,
+        id: ItemRef,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// A field conflict: value N (as `review show` numbers them) stands, pinned on the golden ID.
+    Choose {
+        id: ItemRef,
+        value: usize,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// A field conflict: the records carrying value N (by default every value but the one
+    /// shown) are another customer.
+    Split {
+        id: ItemRef,
+        value: Option<usize>,
         #[arg(long)]
         note: Option<String>,
     },
@@ -65,16 +84,22 @@ pub async fn run(args: &Args, a: &ReviewArgs) -> anyhow::Result<u8> {
     let result = match &a.command {
         None => interactive(args, &config, &store, &steward(&None)).await,
         Some(ReviewCommand::List { all, limit }) => {
-            let items = store.review_queue(*all, *limit).await?;
+            let items = review::queue(&store, *all, *limit).await?;
             match args.format {
                 Format::Json => json(&items)?,
                 Format::Text => {
                     out!("{}", list_table(&items));
                     let counts = store.review_counts().await?;
-                    let counts: Vec<String> = counts
+                    let mut counts: Vec<String> = counts
                         .iter()
                         .map(|(s, n)| format!("{} {s}", thousands(*n as u64)))
                         .collect();
+                    let conflicts = store.conflict_counts().await?;
+                    counts.extend(
+                        conflicts
+                            .iter()
+                            .map(|(s, n)| format!("{} {s} conflicts", thousands(*n as u64))),
+                    );
                     outln!(
                         "{} shown; in the queue's history: {}",
                         items.len(),
@@ -84,7 +109,19 @@ pub async fn run(args: &Args, a: &ReviewArgs) -> anyhow::Result<u8> {
             }
             Ok(EXIT_OK)
         }
-        Some(ReviewCommand::Show { id }) => {
+        Some(ReviewCommand::Show {
+            id: ItemRef::Conflict(id),
+        }) => {
+            let shown = review::show_conflict(&store, *id).await?;
+            match args.format {
+                Format::Json => json(&shown)?,
+                Format::Text => out!("{}", render_conflict(&shown)),
+            }
+            Ok(EXIT_OK)
+        }
+        Some(ReviewCommand::Show {
+            id: ItemRef::Pair(id),
+        }) => {
             let explainer = Explainer::load(&store, &config.matching.comparisons).await?;
             let shown = review::show(&store, &explainer, &config.survivorship, *id).await?;
             match args.format {
@@ -94,15 +131,62 @@ pub async fn run(args: &Args, a: &ReviewArgs) -> anyhow::Result<u8> {
             Ok(EXIT_OK)
         }
         Some(ReviewCommand::Accept { id, note }) => {
-            let done = review::accept(&store, &config.survivorship, *id, &steward(note)).await?;
+            let done = match id {
+                ItemRef::Pair(id) => {
+                    review::accept(&store, &config.survivorship, *id, &steward(note)).await?
+                }
+                ItemRef::Conflict(id) => {
+                    review::accept_conflict(&store, *id, &steward(note)).await?
+                }
+            };
             print_edit(args, &done)
         }
         Some(ReviewCommand::Reject { id, note }) => {
-            let done = review::reject(&store, *id, &steward(note)).await?;
+            let done = match id {
+                ItemRef::Pair(id) => review::reject(&store, *id, &steward(note)).await?,
+                ItemRef::Conflict(_) => {
+                    return usage(format!(
+                        "{id} is a field conflict: `gild review choose {id} N` pins value N, \
+                         `gild review split {id}` parts the records carrying the other value"
+                    ))
+                }
+            };
             print_edit(args, &done)
         }
         Some(ReviewCommand::Defer { id, note }) => {
-            let done = review::defer(&store, *id, &steward(note)).await?;
+            let done = match id {
+                ItemRef::Pair(id) => review::defer(&store, *id, &steward(note)).await?,
+                ItemRef::Conflict(id) => {
+                    review::defer_conflict(&store, *id, &steward(note)).await?
+                }
+            };
+            print_edit(args, &done)
+        }
+        Some(ReviewCommand::Choose { id, value, note }) => {
+            let ItemRef::Conflict(item) = id else {
+                return usage(format!(
+                    "{id} is a pair: `gild review accept {id}` or `reject {id}`"
+                ));
+            };
+            let done = review::choose_conflict(
+                &store,
+                &config.survivorship,
+                *item,
+                *value,
+                &steward(note),
+            )
+            .await?;
+            print_edit(args, &done)
+        }
+        Some(ReviewCommand::Split { id, value, note }) => {
+            let ItemRef::Conflict(item) = id else {
+                return usage(format!(
+                    "{id} is a pair: `gild review reject {id}` keeps its two customers apart"
+                ));
+            };
+            let done =
+                review::split_conflict(&store, &config.survivorship, *item, *value, &steward(note))
+                    .await?;
             print_edit(args, &done)
         }
         Some(ReviewCommand::History { target, limit }) => {
@@ -126,7 +210,13 @@ pub fn print_edit(args: &Args, done: &Edited) -> anyhow::Result<u8> {
     Ok(EXIT_OK)
 }
 
-fn list_table(items: &[ReviewItem]) -> String {
+/// A request that cannot be carried out as asked: the message says what to do instead.
+fn usage(message: String) -> anyhow::Result<u8> {
+    eprintln!("{message}");
+    Ok(EXIT_USAGE)
+}
+
+fn list_table(items: &[QueueEntry]) -> String {
     let mut t = Table::new(&[
         "item",
         "status",
@@ -136,10 +226,31 @@ fn list_table(items: &[ReviewItem]) -> String {
         "probability",
         "pairs",
         "impact",
-        "representative pair",
+        "representative pair / values",
     ])
     .numeric(&[0, 4, 5, 6, 7]);
-    for i in items {
+    for entry in items {
+        let i = match entry {
+            QueueEntry::Pair(i) => i,
+            QueueEntry::Conflict(c) => {
+                t.row(vec![
+                    format!("C{}", c.item_id),
+                    c.status.to_string(),
+                    format!("field_conflict ({})", c.field.name()),
+                    c.golden_id.clone(),
+                    c.records.to_string(),
+                    String::new(),
+                    String::new(),
+                    format!("{:.2}", c.priority),
+                    c.competing
+                        .iter()
+                        .map(|v| v.value.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" | "),
+                ]);
+                continue;
+            }
+        };
         t.row(vec![
             i.item_id.to_string(),
             i.status.to_string(),
@@ -178,6 +289,47 @@ fn lineage_value(lineage: &Lineage, field: GoldenColumn) -> String {
         .get(field)
         .map(|o| o.value.to_string())
         .unwrap_or_default()
+}
+
+/// The text of `gild review show C7`: the competing values side by side.
+pub fn render_conflict(s: &ConflictShow) -> String {
+    let c = &s.item;
+    let mut out = format!(
+        "field conflict C{} ({}): {} of {}{} ({}), priority {:.2}\n",
+        c.item_id,
+        c.status,
+        c.field.name(),
+        s.golden_id,
+        s.full_name
+            .as_deref()
+            .map(|n| format!(" {n}"))
+            .unwrap_or_default(),
+        c.reason,
+        c.priority
+    );
+    let mut t = Table::new(&["#", "value", "shown", "records", "sources"]).numeric(&[0, 3]);
+    for (n, v) in c.competing.iter().enumerate() {
+        let mut sources: Vec<&str> = v.records.iter().map(|k| k.source.as_str()).collect();
+        sources.dedup();
+        t.row(vec![
+            (n + 1).to_string(),
+            v.value.clone(),
+            if v.won { "✓".into() } else { String::new() },
+            v.records
+                .iter()
+                .map(|k| k.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            sources.join(", "),
+        ]);
+    }
+    out.push_str(&t.render());
+    out.push_str(&format!(
+        "settle it: `gild review accept C{0}` (keep the value shown), `gild review choose C{0} N` \
+         (pin value N), `gild review split C{0}` (the other value's records are another customer)\n",
+        c.item_id
+    ));
+    out
 }
 
 /// The text of `gild review show`, also each step of the interactive session.
@@ -225,10 +377,13 @@ pub fn render(s: &ReviewShow) -> String {
                     mark.into(),
                     c.value_b.clone(),
                     c.level.clone(),
-                    format!("{:+.2}", c.weight),
+                    super::explain::weight_cell(c),
                 ]);
             }
             out.push_str(&t.render());
+            if let Some(h) = &e.household {
+                out.push_str(&format!("household: {}\n", h.describe()));
+            }
             out.push_str(&format!(
                 "total match weight {:+.2}, match probability {:.4}\n",
                 e.match_weight, e.match_probability

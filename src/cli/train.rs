@@ -82,5 +82,31 @@ pub fn describe(model: &Model) -> String {
         }
     }
     out.push_str(&t.render());
+    for h in &model.households {
+        out.push_str(&format!(
+            "\nhome key {}: {} record pairs share it, {:.1}% of them different people; sharing it weighs {:+.2} against random records\n",
+            h.key,
+            thousands(h.pairs),
+            100.0 * h.different_people_share,
+            model.home_key_weight(h).unwrap_or(f64::NAN)
+        ));
+        let mut t = Table::new(&["comparison", "level", "m", "n (same home)", "weight"])
+            .numeric(&[2, 3, 4]);
+        for hc in &h.comparisons {
+            let Some(c) = model.comparisons.iter().find(|c| c.name == hc.name) else {
+                continue;
+            };
+            for (l, n) in c.levels.iter().zip(&hc.n) {
+                t.row(vec![
+                    c.name.clone(),
+                    l.label.clone(),
+                    format!("{:.4}", l.m),
+                    format!("{:.3e}", n),
+                    format!("{:+.2}", (l.m / n).log2()),
+                ]);
+            }
+        }
+        out.push_str(&t.render());
+    }
     out
 }

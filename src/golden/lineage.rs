@@ -58,15 +58,24 @@ pub struct FieldOrigin {
     pub key: CompactString,
     /// The survivorship rule that chose it, or the steward's pin.
     pub rule: ChosenBy,
+    /// The records that supported the value (`source:key`), when the evidence rule chose it
+    /// and more than one did.
+    #[serde(default)]
+    pub supported_by: Vec<CompactString>,
 }
 
 impl serde::Serialize for FieldOrigin {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        // Alphabetical, as a JSON object map writes its keys.
-        let mut map = s.serialize_map(Some(4))?;
+        // Alphabetical, as a JSON object map writes its keys; `supported_by` only when set, so
+        // that lineage chosen by the other rules reads as it always did.
+        let support = !self.supported_by.is_empty();
+        let mut map = s.serialize_map(Some(4 + usize::from(support)))?;
         map.serialize_entry("key", self.key.as_str())?;
         map.serialize_entry("rule", self.rule.name())?;
         map.serialize_entry("source", self.source.as_str())?;
+        if support {
+            map.serialize_entry("supported_by", &self.supported_by)?;
+        }
         map.serialize_entry("value", self.value.as_str())?;
         map.end()
     }
@@ -156,6 +165,7 @@ mod tests {
             source: source.into(),
             key: key.into(),
             rule,
+            supported_by: Vec::new(),
         }
     }
 

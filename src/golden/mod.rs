@@ -2,6 +2,8 @@
 //! lineage kept, IDs stable across runs, and the diff against what the store already holds.
 
 mod changes;
+mod conflicts;
+mod evidence;
 mod ids;
 mod lineage;
 mod record;
@@ -9,6 +11,8 @@ mod survivorship;
 mod version;
 
 pub use changes::{EventKind, NewEvent, Redirect, StagedChange};
+pub use conflicts::{conflicts, CompetingValue, FieldConflict, CONFLICT_FIELDS};
+pub use evidence::{Estate, ValueKind};
 pub use ids::{assign, format_id, Assignment, Origin};
 pub use lineage::{ChosenBy, FieldOrigin, Lineage};
 pub use record::{
@@ -59,6 +63,8 @@ pub struct GoldenBuild<'a> {
     pub events: Vec<NewEvent>,
     /// New ID -> the ID it was split from.
     pub split_from: HashMap<String, String>,
+    /// Fields on which a customer's records disagree, for the stewards' queue.
+    pub conflicts: Vec<FieldConflict>,
 }
 
 /// A golden record to write: which cluster, and what it keeps from its earlier self.
@@ -74,7 +80,8 @@ struct Upsert {
 pub struct Upserts<'a> {
     records: &'a [Record],
     clusters: &'a [Vec<u32>],
-    survivorship: &'a Survivorship,
+    /// With the estate's word counts, when a rule weighs evidence.
+    survivorship: Survivorship,
     pins: &'a Pins,
     ids: Vec<String>,
     items: Vec<Upsert>,
@@ -101,7 +108,7 @@ impl Upserts<'_> {
                     .collect();
                 let id = &self.ids[u.cluster as usize];
                 let pins = self.pins.get(id).map(Vec::as_slice).unwrap_or_default();
-                let mut version = golden_version(self.survivorship, &rs, pins);
+                let mut version = golden_version(&self.survivorship, &rs, pins);
                 version.created_seq = u.created_seq;
                 let g = &mut version.record;
                 g.golden_id = id.clone();
@@ -139,6 +146,11 @@ pub fn build<'a>(
     run_id: &str,
     now: DateTime<Utc>,
 ) -> GoldenBuild<'a> {
+    let survivorship = if survivorship.weighs_evidence() {
+        survivorship.with_estate(Estate::of(records))
+    } else {
+        survivorship.clone()
+    };
     let keys: Vec<SourceKey> = records.iter().map(Record::source_key).collect();
     let prev_ids: Vec<Vec<Option<&str>>> = clusters
         .iter()
@@ -175,10 +187,17 @@ pub fn build<'a>(
             previous.golden.contains_key(id).then(|| {
                 let rs: Vec<&Record> = members.iter().map(|&r| &records[r as usize]).collect();
                 let pins = previous.pins.get(id).map(Vec::as_slice).unwrap_or_default();
-                golden_version(survivorship, &rs, pins).content_hash
+                golden_version(&survivorship, &rs, pins).content_hash
             })
         })
         .collect();
+    let conflicts = find_conflicts(
+        records,
+        clusters,
+        &assignment.ids,
+        &survivorship,
+        previous.pins,
+    );
 
     let mut counts = GoldenCounts::default();
     let mut items = Vec::new();
@@ -306,7 +325,36 @@ pub fn build<'a>(
         assignment,
         events,
         split_from,
+        conflicts,
     }
+}
+
+/// Every customer's field conflicts, most valuable decisions first.
+fn find_conflicts(
+    records: &[Record],
+    clusters: &[Vec<u32>],
+    ids: &[String],
+    survivorship: &Survivorship,
+    pins: &Pins,
+) -> Vec<FieldConflict> {
+    let mut found: Vec<FieldConflict> = clusters
+        .par_iter()
+        .zip(ids)
+        .filter(|(members, _)| members.len() > 1)
+        .flat_map_iter(|(members, id)| {
+            let rs: Vec<&Record> = members.iter().map(|&r| &records[r as usize]).collect();
+            let pins = pins.get(id).map(Vec::as_slice).unwrap_or_default();
+            let mut version = golden_version(survivorship, &rs, pins);
+            version.record.golden_id = id.clone();
+            conflicts(survivorship, &rs, &version.record)
+        })
+        .collect();
+    found.par_sort_by(|a, b| {
+        b.priority
+            .total_cmp(&a.priority)
+            .then_with(|| (&a.golden_id, a.field).cmp(&(&b.golden_id, b.field)))
+    });
+    found
 }
 
 #[cfg(test)]

@@ -1,9 +1,11 @@
 //! Survivorship: which source record's value each golden field takes.
 
+use super::evidence::Estate;
 use super::record::GoldenColumn;
 use crate::record::Record;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::sync::Arc;
 use toml::Spanned;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -17,6 +19,9 @@ pub enum Rule {
     MostFrequent,
     /// The longest value (keeps "Robert" over "Bob", a full address over a partial one).
     Longest,
+    /// The value most records support, a typo or nickname of it counting for it, shown in its
+    /// best-formed spelling; ties fall to source priority, then recency (`evidence.rs`).
+    Evidence,
 }
 
 impl Rule {
@@ -26,6 +31,7 @@ impl Rule {
             Rule::MostRecent => "most_recent",
             Rule::MostFrequent => "most_frequent",
             Rule::Longest => "longest",
+            Rule::Evidence => "evidence",
         }
     }
 }
@@ -100,8 +106,9 @@ impl Default for SurvivorshipConfig {
     }
 }
 
+/// Weighing the evidence: a trusted source's typo no longer beats three records that agree.
 fn default_rule() -> Rule {
-    Rule::SourcePriority
+    Rule::Evidence
 }
 
 /// Validated survivorship settings.
@@ -110,9 +117,25 @@ pub struct Survivorship {
     pub source_priority: Vec<String>,
     pub default: Rule,
     pub fields: HashMap<GoldenField, Rule>,
+    /// Word counts across the estate, for the evidence rule's best-formed spelling; empty
+    /// unless a sync set them (`with_estate`).
+    pub estate: Arc<Estate>,
 }
 
 impl Survivorship {
+    /// The same settings with the estate's word counts.
+    pub fn with_estate(&self, estate: Estate) -> Survivorship {
+        Survivorship {
+            estate: Arc::new(estate),
+            ..self.clone()
+        }
+    }
+
+    /// Whether any field is chosen by weighing evidence (and so needs the estate's counts).
+    pub fn weighs_evidence(&self) -> bool {
+        self.default == Rule::Evidence || self.fields.values().any(|r| *r == Rule::Evidence)
+    }
+
     pub fn from_config(c: &SurvivorshipConfig) -> Survivorship {
         Survivorship {
             source_priority: c
@@ -122,6 +145,7 @@ impl Survivorship {
                 .collect(),
             default: c.default,
             fields: c.fields.clone(),
+            estate: Arc::default(),
         }
     }
 
@@ -129,7 +153,7 @@ impl Survivorship {
         self.fields.get(&f).copied().unwrap_or(self.default)
     }
 
-    fn rank(&self, source: &str) -> usize {
+    pub fn rank(&self, source: &str) -> usize {
         self.source_priority
             .iter()
             .position(|s| s == source)
@@ -175,7 +199,9 @@ pub fn choose<'a, V: Clone>(
         .iter()
         .min_by(|a, b| {
             let primary = match rule {
-                Rule::SourcePriority => std::cmp::Ordering::Equal,
+                // Weighing evidence needs the values grouped (`evidence.rs`); on its own it is
+                // source priority.
+                Rule::SourcePriority | Rule::Evidence => std::cmp::Ordering::Equal,
                 Rule::MostRecent => b.record.updated_at.cmp(&a.record.updated_at),
                 Rule::MostFrequent => frequency[&key(&b.value)].cmp(&frequency[&key(&a.value)]),
                 Rule::Longest => len(&b.value).cmp(&len(&a.value)),
@@ -204,6 +230,7 @@ mod tests {
             source_priority: vec!["crm".into(), "billing".into()],
             default: Rule::SourcePriority,
             fields: HashMap::new(),
+            estate: Arc::default(),
         }
     }
 

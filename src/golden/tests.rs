@@ -25,6 +25,7 @@ fn survivorship() -> Survivorship {
         source_priority: vec!["crm".into(), "billing".into()],
         default: Rule::SourcePriority,
         fields,
+        estate: Default::default(),
     }
 }
 
@@ -406,4 +407,138 @@ fn the_column_list_is_the_survivorship_fields_and_the_fields_struct() {
     assert!(check_pin("shoe_size", "9").is_err_and(|e| e.contains("given_name, middle_name")));
     assert!(check_pin("date_of_birth", "yesterday").is_err());
     assert!(check_pin("national_id", "AB123").is_ok());
+}
+
+fn evidence() -> Survivorship {
+    Survivorship {
+        source_priority: vec!["crm".into(), "billing".into(), "web".into()],
+        default: Rule::Evidence,
+        fields: HashMap::new(),
+        estate: Default::default(),
+    }
+}
+
+#[test]
+fn the_evidence_rule_takes_the_majority_over_the_trusted_sources_typo() {
+    let mut records = vec![
+        rec(
+            "crm",
+            "C1",
+            "Anna",
+            "anan_kofron@icloud.com",
+            "5112 145DH ST",
+            1,
+        ),
+        rec(
+            "billing",
+            "B1",
+            "Anna",
+            "anna_kofron@icloud.com",
+            "5112 145TH ST",
+            2,
+        ),
+        rec(
+            "web",
+            "W1",
+            "Anna",
+            "anna_kofron@icloud.com",
+            "5112 145TH ST",
+            3,
+        ),
+        rec(
+            "web",
+            "W2",
+            "Anna",
+            "anna_kofron@icloud.com",
+            "5112 145TH ST",
+            4,
+        ),
+    ];
+    for r in &mut records {
+        r.date_of_birth = NaiveDate::from_ymd_opt(1980, 5, 17);
+    }
+    let members: Vec<&Record> = records.iter().collect();
+    let s = evidence();
+    let g = golden_version(&s, &members, &[]).record;
+    assert_eq!(g.fields.email.as_deref(), Some("anna_kofron@icloud.com"));
+    assert_eq!(g.fields.street.as_deref(), Some("5112 145TH ST"));
+    let lineage = g.lineage.to_value();
+    assert_eq!(lineage["email"]["rule"], "evidence");
+    assert_eq!(
+        lineage["email"]["source"], "billing",
+        "the best record with that spelling"
+    );
+    assert_eq!(
+        lineage["email"]["supported_by"],
+        serde_json::json!(["crm:C1", "billing:B1", "web:W2", "web:W1"]),
+        "the typo counts for the value it misspells; best record first"
+    );
+    // A typo of a shared value is not a conflict.
+    assert!(conflicts(&s, &members, &g).is_empty());
+    // Source priority is still there for the fields the config gives it.
+    let mut by_source = evidence();
+    by_source
+        .fields
+        .insert(GoldenField::Email, Rule::SourcePriority);
+    let g = golden_version(&by_source, &members, &[]).record;
+    assert_eq!(g.fields.email.as_deref(), Some("anan_kofron@icloud.com"));
+}
+
+#[test]
+fn records_disagreeing_materially_make_a_conflict_with_its_values_and_worth() {
+    let mut records = vec![
+        rec("crm", "C1", "Robert", "bob@x.com", "1 MAIN ST", 1),
+        rec("billing", "B1", "Bob", "bob@x.com", "1 MAIN ST", 2),
+        rec("web", "W1", "Robret", "bob@x.com", "1 MAIN ST", 3),
+    ];
+    records[0].date_of_birth = NaiveDate::from_ymd_opt(1980, 5, 17);
+    records[1].date_of_birth = NaiveDate::from_ymd_opt(1980, 5, 18); // one field off: a typo
+    records[2].date_of_birth = NaiveDate::from_ymd_opt(1975, 1, 2);
+    let members: Vec<&Record> = records.iter().collect();
+    let s = evidence();
+    let mut g = golden_version(&s, &members, &[]).record;
+    g.golden_id = "G00000007".into();
+    let found = conflicts(&s, &members, &g);
+    let fields: Vec<GoldenField> = found.iter().map(|c| c.field).collect();
+    assert_eq!(
+        fields,
+        [GoldenField::DateOfBirth],
+        "nickname and typo names agree; the same e-mail and address agree"
+    );
+    let c = &found[0];
+    assert_eq!(c.golden_id, "G00000007");
+    assert_eq!(c.values.len(), 2);
+    assert!(c.values[0].won, "two records against one");
+    assert_eq!(c.values[0].records.len(), 2);
+    assert_eq!(c.values[1].value, "1975-01-02");
+    assert_eq!(c.values[1].records, [SourceKey::new("web", "W1")]);
+    assert!((c.uncertainty - 0.5).abs() < 1e-9);
+    assert_eq!(c.records, 3);
+    // A one-in-three chance that the shown value is wrong, for one field of thirteen.
+    assert!((c.priority - (0.5 / 1.5) / 13.0).abs() < 1e-9);
+    assert!(c.reason.starts_with("evidence: 2 of 3"), "{}", c.reason);
+
+    // The same disagreement gives the same fingerprint whatever the record order; another
+    // record carrying a value changes it.
+    let reversed: Vec<&Record> = records.iter().rev().collect();
+    let again = conflicts(&s, &reversed, &golden_version(&s, &reversed, &[]).record);
+    assert_eq!(again[0].fingerprint, c.fingerprint);
+    let mut more = records.clone();
+    more.push(rec("web", "W9", "Robert", "bob@x.com", "1 MAIN ST", 9));
+    more[3].date_of_birth = NaiveDate::from_ymd_opt(1975, 1, 2);
+    let more: Vec<&Record> = more.iter().collect();
+    let changed = conflicts(&s, &more, &golden_version(&s, &more, &[]).record);
+    assert_ne!(changed[0].fingerprint, c.fingerprint);
+
+    // A pinned value is what the golden record shows, and why.
+    let pin = Pin {
+        field: "date_of_birth".into(),
+        value: "1975-01-02".into(),
+        decision_id: 1,
+        by: "anna".into(),
+    };
+    let pinned = golden_version(&s, &members, &[pin]).record;
+    let c = &conflicts(&s, &members, &pinned)[0];
+    assert!(c.values[1].won && !c.values[0].won);
+    assert_eq!(c.reason, "pinned by anna");
 }

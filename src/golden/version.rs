@@ -1,11 +1,13 @@
 //! One golden record from its cluster's source records: survivorship per field, lineage per
 //! field, steward pins on top, and a hash of what a reader sees.
 
+use super::evidence::{group, offers, Offer, ValueKind};
 use super::lineage::{ChosenBy, FieldOrigin, Lineage};
 use super::record::{GoldenColumn, GoldenFields, GoldenRecord, GoldenVersion};
 use super::survivorship::{choose, Candidate, GoldenField, Rule, Survivorship, GOLDEN_FIELDS};
 use crate::record::{Record, RecordKind, Text};
 use chrono::{DateTime, Utc};
+use compact_str::CompactString;
 use serde::ser::{Serialize, SerializeTuple, Serializer};
 use std::collections::HashMap;
 
@@ -65,6 +67,7 @@ fn apply_pins(record: &mut GoldenRecord, pins: &[Pin]) {
                 source: "steward".into(),
                 key: pin.by.as_str().into(),
                 rule: ChosenBy::Pin,
+                supported_by: Vec::new(),
             },
         );
     }
@@ -79,7 +82,7 @@ fn text(v: Option<&Text>) -> Option<String> {
 
 /// Where a source record keeps a golden column's value as one text; None for the date of
 /// birth, the e-mails and the phones.
-fn source_text(r: &Record, column: GoldenColumn) -> Option<&Option<Text>> {
+pub(crate) fn source_text(r: &Record, column: GoldenColumn) -> Option<&Option<Text>> {
     match column {
         GoldenColumn::GivenName => Some(&r.given_name),
         GoldenColumn::MiddleName => Some(&r.middle_name),
@@ -120,6 +123,24 @@ fn candidates<'a>(members: &[&'a Record], column: GoldenColumn) -> Vec<Candidate
     }
 }
 
+/// The parts of a record's address, in the order `ADDRESS_PARTS` names them.
+fn address_parts(r: &Record) -> [Option<&str>; 5] {
+    [&r.street, &r.unit, &r.city, &r.region, &r.postcode].map(|v| v.as_deref())
+}
+
+/// An address as one text: its parts joined by spaces.
+fn address_text(r: &Record) -> String {
+    address_parts(r)
+        .iter()
+        .filter_map(|v| *v)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn has_address(r: &Record) -> bool {
+    r.street.is_some() || r.city.is_some() || r.postcode.is_some()
+}
+
 /// The record whose address survives. The address survives as a whole: a street from one
 /// record and a city from another would describe a place where nobody lives.
 fn surviving_address<'a>(
@@ -129,13 +150,9 @@ fn surviving_address<'a>(
 ) -> Option<&'a Record> {
     let cands: Vec<Candidate<'a, String>> = members
         .iter()
-        .filter(|r| r.street.is_some() || r.city.is_some() || r.postcode.is_some())
+        .filter(|r| has_address(r))
         .map(|r| Candidate {
-            value: [&r.street, &r.unit, &r.city, &r.region, &r.postcode]
-                .iter()
-                .filter_map(|v| v.as_deref())
-                .collect::<Vec<_>>()
-                .join(" "),
+            value: address_text(r),
             record: r,
         })
         .collect();
@@ -149,13 +166,95 @@ fn surviving_address<'a>(
     .map(|c| c.record)
 }
 
+/// The values the members offer for a survivorship field (one column, or the whole address),
+/// merged by comparison form, for the evidence rule and for conflicts.
+pub(crate) fn field_offers<'a>(
+    s: &Survivorship,
+    members: &[&'a Record],
+    field: GoldenField,
+) -> (ValueKind, Vec<Offer<'a>>) {
+    if field == GoldenField::Address {
+        let values = members
+            .iter()
+            .filter(|r| has_address(r))
+            .map(|r| (*r, address_text(r), address_parts(r).to_vec()));
+        return (
+            ValueKind::Address,
+            offers(ValueKind::Address, &s.estate, values),
+        );
+    }
+    let column = field.columns()[0];
+    let kind = ValueKind::of(column);
+    let values: Vec<(&'a Record, String, Vec<Option<&'a str>>)> = candidates(members, column)
+        .into_iter()
+        .map(|c| {
+            let part = source_text(c.record, column).and_then(|v| v.as_deref());
+            (c.record, c.value, vec![part])
+        })
+        .collect();
+    (kind, offers(kind, &s.estate, values))
+}
+
+/// The evidence rule's choice for a field: the shown value's record (the best record carrying
+/// that spelling), the value, and the records of its group.
+fn weigh<'a>(
+    s: &Survivorship,
+    members: &[&'a Record],
+    field: GoldenField,
+    fields: &GoldenFields,
+) -> Option<(&'a Record, String, Vec<&'a Record>)> {
+    let rank = |r: &Record| s.rank(&r.source);
+    let (kind, mut offers) = field_offers(s, members, field);
+    if kind == ValueKind::Email {
+        for o in &mut offers {
+            o.score = email_form(&o.key, fields);
+        }
+    }
+    let groups = group(kind, offers, &rank);
+    let winner = groups.first()?;
+    let shown = winner.shown(&rank);
+    Some((shown.records[0], shown.value.clone(), winner.records(&rank)))
+}
+
+/// How well-formed an e-mail is for this customer: one point for each of its names the local
+/// part spells (`jonathan_harris` beside `bonathan_harris` for Jonathan Harris), one for having
+/// no `+tag` (the address itself, not a sub-address).
+fn email_form(email: &str, fields: &GoldenFields) -> f64 {
+    let local: String = email.split('@').next().unwrap_or("").to_uppercase();
+    let names = [&fields.given_name, &fields.family_name];
+    let spelled = names
+        .iter()
+        .filter_map(|n| n.as_deref())
+        .flat_map(|n| {
+            crate::standardize::fold::fold(n)
+                .split(' ')
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .filter(|w| w.len() >= 2 && local.contains(w.as_str()))
+        .count();
+    spelled as f64 + if local.contains('+') { 0.0 } else { 1.0 }
+}
+
 fn origin(value: &str, r: &Record, rule: Rule) -> FieldOrigin {
     FieldOrigin {
         value: value.into(),
         source: r.source.as_str().into(),
         key: r.key.as_str().into(),
         rule: ChosenBy::Rule(rule),
+        supported_by: Vec::new(),
     }
+}
+
+/// The records behind a value, when more than the one it was taken from.
+fn supporters(group: &[&Record]) -> Vec<CompactString> {
+    if group.len() < 2 {
+        return Vec::new();
+    }
+    group
+        .iter()
+        .map(|r| format!("{}:{}", r.source, r.key).into())
+        .collect()
 }
 
 /// Field values of one golden record, before pins, ID, timestamps and hash.
@@ -165,19 +264,38 @@ pub(crate) fn survive(s: &Survivorship, members: &[&Record]) -> GoldenRecord {
     for field in GOLDEN_FIELDS {
         let rule = s.rule(field);
         if field == GoldenField::Address {
-            let Some(r) = surviving_address(s, rule, members) else {
-                continue;
+            let (r, support) = if rule == Rule::Evidence {
+                match weigh(s, members, field, &fields) {
+                    Some((r, _, group)) => (r, supporters(&group)),
+                    None => continue,
+                }
+            } else {
+                match surviving_address(s, rule, members) {
+                    Some(r) => (r, Vec::new()),
+                    None => continue,
+                }
             };
             for &column in field.columns() {
                 let part = source_text(r, column).and_then(Option::as_ref);
                 if let Some(v) = part {
-                    lineage.set(column, origin(v, r, rule));
+                    let mut o = origin(v, r, rule);
+                    o.supported_by = support.clone();
+                    lineage.set(column, o);
                 }
                 fields.set(column, text(part));
             }
             continue;
         }
         for &column in field.columns() {
+            if rule == Rule::Evidence {
+                if let Some((r, value, group)) = weigh(s, members, field, &fields) {
+                    let mut o = origin(&value, r, rule);
+                    o.supported_by = supporters(&group);
+                    lineage.set(column, o);
+                    fields.set(column, Some(value));
+                }
+                continue;
+            }
             let cands = candidates(members, column);
             let chosen = match column {
                 GoldenColumn::Email | GoldenColumn::Phone => {

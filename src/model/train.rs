@@ -2,6 +2,7 @@
 //! (the fields a training rule blocks on are held out of that session), the prior from
 //! deterministic rules.
 
+use super::household;
 use super::{ComparisonParams, LevelParams, Model, MODEL_FORMAT};
 use crate::blocking::{self, BlockKey, BlockLimits, BlockingRule, BlockingRuleConfig, LinkType};
 use crate::compare::{Comparator, Comparison};
@@ -32,6 +33,9 @@ pub struct TrainingConfig {
     pub prior_recall: f64,
     #[serde(default = "default_seed")]
     pub seed: u64,
+    /// Learn how people who share a home differ from one person (see `model::household`).
+    #[serde(default = "default_households")]
+    pub households: bool,
 }
 
 impl Default for TrainingConfig {
@@ -44,6 +48,7 @@ impl Default for TrainingConfig {
             prior_rules: Vec::new(),
             prior_recall: default_recall(),
             seed: default_seed(),
+            households: default_households(),
         }
     }
 }
@@ -66,6 +71,9 @@ fn default_recall() -> f64 {
 fn default_seed() -> u64 {
     42
 }
+fn default_households() -> bool {
+    true
+}
 
 /// Validated training settings.
 #[derive(Debug, Clone)]
@@ -77,6 +85,7 @@ pub struct Training {
     pub prior_rules: Vec<BlockingRule>,
     pub prior_recall: f64,
     pub seed: u64,
+    pub households: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -248,11 +257,14 @@ fn rule_fields(rule: &BlockingRule) -> Vec<Field> {
         .collect()
 }
 
-fn held_out(c: &Comparison, fields: &[Field]) -> bool {
+pub(super) fn held_out(c: &Comparison, fields: &[Field]) -> bool {
     fields.iter().any(|&f| overlaps(c.field, f))
 }
 
-/// Whether blocking on one field also fixes the other (a whole and its parts).
+/// Whether blocking on one field also fixes the other (a whole and its parts). An e-mail address
+/// usually spells its owner's name (`anna.kofron@...`): two people who share one (a family's
+/// address, a common name at a big provider) share the name too, so an e-mail session must not
+/// count name agreement as evidence of a match.
 fn overlaps(a: Field, b: Field) -> bool {
     use Field::*;
     let whole_and_part =
@@ -262,6 +274,9 @@ fn overlaps(a: Field, b: Field) -> bool {
         || whole_and_part(FullName, FamilyName)
         || whole_and_part(Street, StreetName)
         || whole_and_part(Street, StreetNumber)
+        || whole_and_part(Email, GivenName)
+        || whole_and_part(Email, FamilyName)
+        || whole_and_part(Email, FullName)
 }
 
 /// Smooths level frequencies so that no level has probability zero.
@@ -275,16 +290,29 @@ fn normalise(counts: &[f64], floor: f64) -> Vec<f64> {
     raw.into_iter().map(|x| x / s).collect()
 }
 
-/// One EM session over the pairs of one rule. Returns m per comparison (None where held out).
-#[allow(clippy::type_complexity)]
-fn em_session(
+/// What one EM session found.
+pub(super) struct EmFit {
+    /// m per comparison; None where held out.
+    pub m: Vec<Option<Vec<f64>>>,
+    pub iterations: usize,
+    pub converged: bool,
+    /// The share of the session's pairs judged to be matches.
+    pub match_share: f64,
+    /// Every distinct level pattern (held-out comparisons included), its pair count and its
+    /// final match probability.
+    pub patterns: Vec<(Vec<u8>, f64, f64)>,
+}
+
+/// One EM session over the pairs of one rule. Held-out comparisons take no part in telling
+/// matches from non-matches, and get no m; their levels are kept in the patterns.
+pub(super) fn em_session(
     comparator: &Comparator<'_>,
     pairs: &[(u32, u32)],
     held: &[bool],
     u: &[Vec<f64>],
     m_start: &[Vec<f64>],
     max_iterations: usize,
-) -> (Vec<Option<Vec<f64>>>, usize, bool, f64) {
+) -> EmFit {
     let comps = comparator.comparisons;
     // Identical level patterns are counted once: EM then runs over a few thousand patterns.
     let patterns: HashMap<Vec<u8>, u64> = pairs
@@ -295,11 +323,6 @@ fn em_session(
             for (k, &(i, j)) in chunk.iter().enumerate() {
                 comparator.prefetch_ahead(k, |at| chunk.get(at).copied());
                 comparator.levels_into(i as usize, j as usize, &mut levels);
-                for (c, h) in held.iter().enumerate() {
-                    if *h {
-                        levels[c] = 0;
-                    }
-                }
                 *local.entry(levels.clone()).or_insert(0) += 1;
             }
             local
@@ -311,8 +334,10 @@ fn em_session(
             a
         });
     // Sorted, so that sums run in the same order every time: training is repeatable to the bit.
-    let mut patterns: Vec<(Vec<u8>, f64)> =
-        patterns.into_iter().map(|(k, v)| (k, v as f64)).collect();
+    let mut patterns: Vec<(Vec<u8>, f64, f64)> = patterns
+        .into_iter()
+        .map(|(k, v)| (k, v as f64, 0.0))
+        .collect();
     patterns.sort_by(|a, b| a.0.cmp(&b.0));
     let mut m: Vec<Vec<f64>> = m_start.to_vec();
     let mut lambda = 0.3f64;
@@ -325,7 +350,7 @@ fn em_session(
         let mut total = 0.0;
         let mut level_mass: Vec<Vec<f64>> =
             comps.iter().map(|c| vec![0.0; c.level_count()]).collect();
-        for (levels, count) in &patterns {
+        for (levels, count, p_match) in patterns.iter_mut() {
             let mut w = prior;
             for (c, &l) in levels.iter().enumerate() {
                 if l > 0 && !held[c] {
@@ -333,10 +358,11 @@ fn em_session(
                 }
             }
             let p = super::probability(w);
-            match_mass += p * count;
-            total += count;
+            *p_match = p;
+            match_mass += p * *count;
+            total += *count;
             for (c, &l) in levels.iter().enumerate() {
-                level_mass[c][l as usize] += p * count;
+                level_mass[c][l as usize] += p * *count;
             }
         }
         lambda = (match_mass / total.max(1.0)).clamp(1e-6, 0.999_999);
@@ -357,12 +383,18 @@ fn em_session(
             break;
         }
     }
-    let out = m
+    let m = m
         .into_iter()
         .zip(held)
         .map(|(mc, h)| if *h { None } else { Some(mc) })
         .collect();
-    (out, iterations, converged, lambda)
+    EmFit {
+        m,
+        iterations,
+        converged,
+        match_share: lambda,
+        patterns,
+    }
 }
 
 /// Labelled pairs from stewards: (i, j, is_match).
@@ -405,6 +437,17 @@ pub fn train(
     // m: EM per training rule, the rule's own fields held out; estimates averaged over sessions.
     let mut sums: Vec<Option<(Vec<f64>, f64)>> = vec![None; comps.len()];
     let mut m_start: Vec<Vec<f64>> = comps.iter().map(initial_m).collect();
+    // A session blocked on what a household shares (a postcode, a surname) finds family members
+    // by the thousand, and EM would take their agreement on the other shared fields for a match.
+    // Such a session learns m only from the person's own fields, as long as another session
+    // learns the shared fields' m and two own fields are left to tell people apart.
+    let shared = |fields: &[Field]| fields.iter().any(|f| f.shared_in_household());
+    let hold_shared = training.em_rules.iter().any(|r| !shared(&rule_fields(r)))
+        && comps
+            .iter()
+            .filter(|c| !c.field.shared_in_household())
+            .count()
+            >= 2;
     for (s, rule) in training.em_rules.iter().enumerate() {
         let session_started = std::time::Instant::now();
         // Sorted by record: the first record of each pair is read from memory in sequence.
@@ -417,7 +460,11 @@ pub fn train(
             training.seed.wrapping_add(s as u64 + 1),
         );
         let fields = rule_fields(rule);
-        let held: Vec<bool> = comps.iter().map(|c| held_out(c, &fields)).collect();
+        let hold_shared_here = hold_shared && shared(&fields);
+        let held: Vec<bool> = comps
+            .iter()
+            .map(|c| held_out(c, &fields) || (hold_shared_here && c.field.shared_in_household()))
+            .collect();
         if pairs.is_empty() {
             report.em_sessions.push(EmSession {
                 rule: rule.name.clone(),
@@ -430,7 +477,7 @@ pub fn train(
             });
             continue;
         }
-        let (m, iterations, converged, share) = em_session(
+        let fit = em_session(
             comparator,
             &pairs,
             &held,
@@ -438,7 +485,8 @@ pub fn train(
             &m_start,
             training.em_max_iterations,
         );
-        for (c, est) in m.into_iter().enumerate() {
+        let (iterations, converged, share) = (fit.iterations, fit.converged, fit.match_share);
+        for (c, est) in fit.m.into_iter().enumerate() {
             if let Some(est) = est {
                 // Later sessions start from what earlier ones learnt.
                 m_start[c] = est.clone();
@@ -512,6 +560,26 @@ pub fn train(
 
     report.prior_seconds = prior_started.elapsed().as_secs_f64();
 
+    let households = if training.households {
+        let keys = household::home_keys(comps);
+        let inputs = household::HouseholdInputs {
+            u: &u,
+            m: &m,
+            prior,
+            link_type,
+            limits,
+            max_pairs: training.em_max_pairs,
+            max_iterations: training.em_max_iterations,
+            seed: training.seed,
+            total_pairs: total_pairs(prepared, link_type),
+        };
+        let (households, sessions) = household::train_households(comparator, &keys, &inputs);
+        report.em_sessions.extend(sessions);
+        households
+    } else {
+        Vec::new()
+    };
+
     let comparisons = comps
         .iter()
         .enumerate()
@@ -535,6 +603,7 @@ pub fn train(
         records: prepared.n,
         prior,
         comparisons,
+        households,
         training: report,
     }
 }
@@ -565,6 +634,7 @@ impl Training {
             prior_rules,
             prior_recall: c.prior_recall,
             seed: c.seed,
+            households: c.households,
         })
     }
 }

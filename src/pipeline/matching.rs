@@ -90,7 +90,7 @@ pub fn run(
             .filter(|p| f64::from(p.weight) >= merge_weight)
             .copied()
             .collect();
-        let score = |i: usize, j: usize| scorer.score(i, j);
+        let score = |i: usize, j: usize| scorer.score_for_merging(i, j, merge_weight);
         cluster::cluster(
             prepared.n,
             &edges,

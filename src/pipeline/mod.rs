@@ -388,6 +388,7 @@ async fn publish(
         events: golden.events,
         split_from: golden.split_from,
         review_items: decided.review_items,
+        conflicts: golden.conflicts,
         pairs: decided.pairs,
         watermarks: pulled.watermarks,
         next_golden_seq: golden.next_seq,

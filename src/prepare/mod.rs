@@ -93,6 +93,25 @@ impl Field {
         matches!(self, Field::Email | Field::Phone)
     }
 
+    /// Whether members of one household (different people) commonly share this field: a
+    /// surname, a phone line, the address or its area. Agreement on such a field among records
+    /// that already share a home is no evidence that they are one person.
+    pub fn shared_in_household(self) -> bool {
+        matches!(
+            self,
+            Field::FamilyName
+                | Field::Phone
+                | Field::Street
+                | Field::StreetNumber
+                | Field::StreetName
+                | Field::Unit
+                | Field::City
+                | Field::Region
+                | Field::Postcode
+                | Field::Country
+        )
+    }
+
     fn text_slot(self) -> Option<usize> {
         TEXT_FIELDS.iter().position(|f| *f == self)
     }

@@ -9,8 +9,8 @@ use crate::golden::{
 };
 use crate::record::{Record, SourceKey};
 use crate::store::{
-    lineage_changes, GoldenView, LinkKind, LockGuard, ReviewItem, ReviewStatus, StewardAction,
-    StewardChange, Store, SYNC_LOCK,
+    lineage_changes, ConflictStatus, GoldenView, LinkKind, LockGuard, ReviewItem, ReviewStatus,
+    StewardAction, StewardChange, Store, SYNC_LOCK,
 };
 use serde_json::json;
 use std::collections::HashSet;
@@ -33,7 +33,7 @@ const MAX_LINKS: usize = 100_000;
 /// `updated_run`/`created_run` of golden records changed by a steward rather than a sync.
 const STEWARD_RUN: &str = "steward";
 
-async fn take_lock(store: &Store, who: &Steward) -> Result<LockGuard, ReviewError> {
+pub(super) async fn take_lock(store: &Store, who: &Steward) -> Result<LockGuard, ReviewError> {
     let holder = format!("steward {} on {}", who.actor, crate::runtime::runner_id());
     Ok(store
         .acquire_lock(SYNC_LOCK, &holder, Duration::from_secs(120))
@@ -50,14 +50,14 @@ macro_rules! locked {
     }};
 }
 
-async fn current(store: &Store, id: &str) -> Result<GoldenView, ReviewError> {
+pub(super) async fn current(store: &Store, id: &str) -> Result<GoldenView, ReviewError> {
     store
         .golden_view(id)
         .await?
         .ok_or_else(|| ReviewError::NotFound(format!("no golden customer {id}")))
 }
 
-async fn identity(store: &Store, id: &str) -> Result<PreviousGolden, ReviewError> {
+pub(super) async fn identity(store: &Store, id: &str) -> Result<PreviousGolden, ReviewError> {
     store
         .golden_identity(id)
         .await?
@@ -86,19 +86,24 @@ pub(super) async fn pins_of(store: &Store, ids: &[&str]) -> Result<Vec<Pin>, Rev
         .collect())
 }
 
-fn keys(view: &GoldenView) -> Vec<SourceKey> {
+pub(super) fn keys(view: &GoldenView) -> Vec<SourceKey> {
     view.records
         .iter()
         .map(|l| SourceKey::new(l.source.clone(), l.key.clone()))
         .collect()
 }
 
-fn records(view: &GoldenView) -> Vec<&Record> {
+pub(super) fn records(view: &GoldenView) -> Vec<&Record> {
     view.records.iter().map(|l| &l.record).collect()
 }
 
 /// Sets ID and timestamps: an existing customer keeps its creation, a new one is created now.
-fn stamp(version: &mut GoldenVersion, id: &str, existing: Option<&PreviousGolden>, new_seq: i64) {
+pub(super) fn stamp(
+    version: &mut GoldenVersion,
+    id: &str,
+    existing: Option<&PreviousGolden>,
+    new_seq: i64,
+) {
     let at = crate::clock::now();
     let row = &mut version.record;
     row.golden_id = id.to_string();
@@ -118,7 +123,7 @@ fn stamp(version: &mut GoldenVersion, id: &str, existing: Option<&PreviousGolden
     row.updated_at = at;
 }
 
-fn view_summary(v: &GoldenView) -> serde_json::Value {
+pub(super) fn view_summary(v: &GoldenView) -> serde_json::Value {
     json!({
         "golden_id": v.golden.golden_id,
         "fields": v.golden.lineage,
@@ -134,7 +139,7 @@ fn row_summary(v: &GoldenVersion, members: &[&Record]) -> serde_json::Value {
     })
 }
 
-fn updated(view: &GoldenView, version: &GoldenVersion) -> NewEvent {
+pub(super) fn updated(view: &GoldenView, version: &GoldenVersion) -> NewEvent {
     let (before, after) = (&view.golden, &version.record);
     NewEvent {
         kind: EventKind::Updated,
@@ -148,7 +153,7 @@ fn updated(view: &GoldenView, version: &GoldenVersion) -> NewEvent {
 }
 
 /// One field's lineage as JSON; null when it has none or is no golden field.
-fn origin_json(lineage: &Lineage, field: &str) -> serde_json::Value {
+pub(super) fn origin_json(lineage: &Lineage, field: &str) -> serde_json::Value {
     GoldenColumn::parse(field)
         .and_then(|c| lineage.get(c))
         .and_then(|o| serde_json::to_value(o).ok())
@@ -306,15 +311,21 @@ pub async fn split(
     part: &[SourceKey],
     who: &Steward,
 ) -> Result<Edited, ReviewError> {
-    locked!(store, who, split_locked(store, survivorship, id, part, who))
+    locked!(
+        store,
+        who,
+        split_locked(store, survivorship, id, part, who, None)
+    )
 }
 
-async fn split_locked(
+/// The split; `conflict`: the field conflict it settles (its audit action and status).
+pub(super) async fn split_locked(
     store: &Store,
     survivorship: &Survivorship,
     id: &str,
     part: &[SourceKey],
     who: &Steward,
+    conflict: Option<i64>,
 ) -> Result<Edited, ReviewError> {
     let view = current(store, id).await?;
     let gid = view.golden.golden_id.clone();
@@ -364,7 +375,16 @@ async fn split_locked(
 
     let mut links = across(LinkKind::CannotLink, &p_keys, &r_keys)?;
     links.extend(star(&p_keys));
-    let target = format!("{gid} -> {gid} + {new_id}");
+    let (action, target) = match conflict {
+        Some(item) => (
+            StewardAction::ConflictSplit,
+            format!("conflict C{item}: {gid} -> {gid} + {new_id}"),
+        ),
+        None => (
+            StewardAction::GoldenSplit,
+            format!("{gid} -> {gid} + {new_id}"),
+        ),
+    };
     let change = StewardChange {
         before: view_summary(&view),
         after: json!([row_summary(&kept_row, kept.1), row_summary(&new_row, off.1)]),
@@ -394,17 +414,13 @@ async fn split_locked(
         moves: off.0.iter().map(|k| (k.clone(), new_id.clone())).collect(),
         golden_upserts: vec![kept_row, new_row],
         next_golden_seq: Some(seq + 1),
-        ..StewardChange::new(
-            who.actor.clone(),
-            StewardAction::GoldenSplit,
-            target,
-            who.note.clone(),
-        )
+        conflict_status: conflict.map(|i| (i, ConflictStatus::Split)),
+        ..StewardChange::new(who.actor.clone(), action, target, who.note.clone())
     };
     let audit_id = store.apply_steward_change(&change).await?;
     Ok(Edited {
         audit_id,
-        action: StewardAction::GoldenSplit,
+        action,
         golden_ids: vec![gid.clone(), new_id.clone()],
         retired: Vec::new(),
         message: format!(

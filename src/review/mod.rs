@@ -2,11 +2,16 @@
 //! splits and pinned values, all persisted as constraints that every later sync honours, and all
 //! audited.
 
+mod conflict;
 mod decisions;
 mod edit;
 mod queue;
 mod show;
 
+pub use conflict::{
+    accept_conflict, choose_conflict, defer_conflict, queue, queue_order, show_conflict,
+    split_conflict, ConflictShow, ItemRef, QueueEntry,
+};
 pub use decisions::{constraints_from, pins_from};
 pub use edit::{accept, defer, merge, pin, reject, split, unpin, Edited};
 pub use queue::{queue_items, QueueInput, Refused};

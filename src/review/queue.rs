@@ -1,12 +1,18 @@
 //! The review queue of one run: one item per pair of golden customers that the matcher was unsure
 //! about (a pair in the review band) or would not glue (an over-merge suspect), with the strongest
-//! record pair between them as its representative, highest impact first.
+//! record pair between them as its representative.
+//!
+//! An item is worth a steward's time in proportion to what a decision is expected to change: the
+//! chance that gild's current outcome (the two kept apart) is wrong, the representative pair's
+//! match probability, times the records the decision moves (the smaller customer's). The open
+//! queue is ordered by that. Pairs gild kept apart on clear evidence (a comparison that forbids
+//! linking disagrees, or a steward said so) are no question: such items are settled, not open.
 
 use crate::cluster::{Refusal, RefusalReason};
 use crate::decision::{Decision, ReviewKind};
 use crate::model::{probability, ScoredPair};
 use crate::record::SourceKey;
-use crate::store::ReviewItemRow;
+use crate::store::{ReviewItemRow, ReviewStatus};
 use rayon::prelude::*;
 use std::collections::HashMap;
 
@@ -30,6 +36,30 @@ struct Group {
     pairs: i64,
     kind: ReviewKind,
     reason: Option<RefusalReason>,
+    /// Every pair between the two customers is kept apart on clear evidence.
+    settled: bool,
+}
+
+/// The refusal that says most about a pair of customers: a weak chain (a question for a steward)
+/// before a steward's cannot-link, before a contradiction.
+fn main_reason(reasons: impl Iterator<Item = RefusalReason>) -> Option<RefusalReason> {
+    reasons.min_by_key(|r| match r {
+        RefusalReason::WeakChain => 0,
+        RefusalReason::StewardCannotLink => 1,
+        RefusalReason::Contradiction => 2,
+    })
+}
+
+/// Whether gild's outcome for a pair is no question: kept apart on clear evidence. A pair
+/// refused for a contradiction or a steward's cannot-link is; one refused as a weak chain is not
+/// (the chain may be wrong, the pair right); an unrefused pair is when a comparison marked
+/// `cannot_link_when_different` disagrees and the pair did not clear the merge threshold.
+fn settled(pair: &ScoredPair, decision: Decision, refusal: Option<RefusalReason>) -> bool {
+    match refusal {
+        Some(RefusalReason::Contradiction | RefusalReason::StewardCannotLink) => true,
+        Some(RefusalReason::WeakChain) => false,
+        None => pair.contradicted && decision != Decision::Merge,
+    }
 }
 
 /// The merge edges clustering refused, by record pair (either way round), with the reason.
@@ -82,7 +112,7 @@ pub fn queue_items(input: &QueueInput<'_>) -> Vec<ReviewItemRow> {
         .chunk_by(|x, y| (x.0, x.1) == (y.0, y.1))
         .map(|pairs| {
             let (ci, cj, first, _) = pairs[0];
-            let mut scored = pairs.iter().map(|&(_, _, p, _)| p);
+            let scored = pairs.iter().map(|&(_, _, p, _)| p);
             let g = Group {
                 // The strongest pair; of equal ones, the lowest record numbers.
                 best: scored.clone().fold(first, |best, p| {
@@ -96,7 +126,10 @@ pub fn queue_items(input: &QueueInput<'_>) -> Vec<ReviewItemRow> {
                 }),
                 pairs: pairs.len() as i64,
                 kind: ReviewKind::of(pairs.iter().map(|&(_, _, _, d)| d)),
-                reason: scored.find_map(|p| input.refused.reason(p.i, p.j)),
+                reason: main_reason(scored.filter_map(|p| input.refused.reason(p.i, p.j))),
+                settled: pairs
+                    .iter()
+                    .all(|&(_, _, p, d)| settled(&p, d, input.refused.reason(p.i, p.j))),
             };
             ((ci, cj), g)
         })
@@ -105,7 +138,9 @@ pub fn queue_items(input: &QueueInput<'_>) -> Vec<ReviewItemRow> {
         .into_par_iter()
         .map(|((ci, cj), g)| {
             let prob = probability(f64::from(g.best.weight));
-            let records = (input.sizes[ci as usize] + input.sizes[cj as usize]) as i64;
+            // Accepting moves the smaller customer's records; rejecting moves none, but the
+            // chance that it is needed is the chance that the two are one person.
+            let records = input.sizes[ci as usize].min(input.sizes[cj as usize]) as i64;
             ReviewItemRow {
                 golden_a: input.ids[ci as usize].clone(),
                 golden_b: input.ids[cj as usize].clone(),
@@ -117,12 +152,18 @@ pub fn queue_items(input: &QueueInput<'_>) -> Vec<ReviewItemRow> {
                 records,
                 impact: prob * records as f64,
                 reason: g.reason,
+                status: if g.settled {
+                    ReviewStatus::Settled
+                } else {
+                    ReviewStatus::Open
+                },
             }
         })
         .collect();
     items.par_sort_unstable_by(|x, y| {
-        y.impact
-            .total_cmp(&x.impact)
+        (x.status == ReviewStatus::Settled)
+            .cmp(&(y.status == ReviewStatus::Settled))
+            .then_with(|| y.impact.total_cmp(&x.impact))
             .then_with(|| (&x.golden_a, &x.golden_b).cmp(&(&y.golden_a, &y.golden_b)))
     });
     items
@@ -136,6 +177,7 @@ mod tests {
 
     fn pair(i: u32, j: u32, p: f64) -> ScoredPair {
         ScoredPair {
+            contradicted: false,
             i,
             j,
             weight: logit2(p) as f32,
@@ -185,7 +227,7 @@ mod tests {
             key: &key,
         });
         assert_eq!(items.len(), 2);
-        // G1+G2: 3 records x 0.8 = 2.4 beats G1+G3: 2 records x 0.995.
+        // The open item first; the contradiction is settled, behind it whatever its impact.
         let first = &items[0];
         assert_eq!(
             (first.golden_a.as_str(), first.golden_b.as_str()),
@@ -198,9 +240,62 @@ mod tests {
         );
         assert_eq!(first.record_pairs, 2);
         assert_eq!(first.kind, ReviewKind::ReviewBand);
+        assert_eq!(first.status, ReviewStatus::Open);
+        assert_eq!(
+            first.records, 1,
+            "accepting moves the smaller customer's one record"
+        );
         assert!((first.probability - 0.8).abs() < 1e-4);
         let second = &items[1];
         assert_eq!(second.kind, ReviewKind::OverMerge);
         assert_eq!(second.reason, Some(RefusalReason::Contradiction));
+        assert_eq!(second.status, ReviewStatus::Settled);
+        assert!(second.impact > first.impact);
+    }
+
+    #[test]
+    fn a_pair_kept_apart_on_clear_evidence_is_settled_and_a_weak_chain_is_open() {
+        let of = [0, 1, 2, 3];
+        let ids: Vec<String> = ["G1", "G2", "G3", "G4"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut contradicted = pair(0, 1, 0.7);
+        contradicted.contradicted = true;
+        let weak = pair(2, 3, 0.995);
+        let refusals = [Refusal {
+            i: 2,
+            j: 3,
+            weight: weak.weight,
+            reason: RefusalReason::WeakChain,
+            mean_probability: 0.3,
+        }];
+        let refused = Refused::new(&refusals);
+        let scored = [contradicted, weak];
+        let decisions = [Decision::Review, Decision::KeptApart];
+        let key = |i: u32| SourceKey::new("crm", i.to_string());
+        let items = queue_items(&QueueInput {
+            scored: &scored,
+            decisions: &decisions,
+            of: &of,
+            ids: &ids,
+            sizes: &[1, 1, 1, 1],
+            refused: &refused,
+            key: &key,
+        });
+        let status = |a: &str| {
+            items
+                .iter()
+                .find(|i| i.golden_a == a)
+                .map(|i| i.status)
+                .expect("item")
+        };
+        assert_eq!(status("G1"), ReviewStatus::Settled, "different given names");
+        assert_eq!(
+            status("G3"),
+            ReviewStatus::Open,
+            "a weak chain is a question"
+        );
+        assert_eq!(items[0].golden_a, "G3", "open items first");
     }
 }

@@ -789,8 +789,24 @@ impl CompiledMapping {
             Some(op) => {
                 let lines: Option<(String, Option<String>)> = match &op.input {
                     Input::Columns(cols, _) if cols.len() >= 2 => {
-                        let first = ctx.cell(cols[0]).map(|s| apply_all(&op.transforms, s));
-                        let second = cols[1..]
+                        let cell = |i: usize| {
+                            ctx.cell(cols[i])
+                                .and_then(|s| apply_all(&op.transforms, s))
+                                .filter(|s| !s.trim().is_empty())
+                        };
+                        // A first column that holds only the house number is half of line 1:
+                        // legacy systems keep number and street apart (ADDR_NO, ADDR_STREET).
+                        let number_apart = cell(0).is_some_and(|a| is_house_number(&a));
+                        let first = if number_apart {
+                            match (cell(0), cell(1)) {
+                                (Some(n), Some(s)) => Some(Some(format!("{} {s}", n.trim()))),
+                                (n, s) => Some(n.or(s)),
+                            }
+                        } else {
+                            ctx.cell(cols[0]).map(|s| apply_all(&op.transforms, s))
+                        };
+                        let rest = if number_apart { 2 } else { 1 };
+                        let second = cols[rest.min(cols.len())..]
                             .iter()
                             .filter_map(|i| ctx.cell(*i))
                             .map(|s| apply_all(&op.transforms, s))
@@ -926,6 +942,17 @@ fn typed_date(text: &str, op: &FieldOp) -> Option<NaiveDate> {
         return None;
     }
     NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()
+}
+
+/// A value that is only a house number: "12", "12A", "12-14", "1/2".
+fn is_house_number(s: &str) -> bool {
+    let s = s.trim();
+    !s.is_empty()
+        && s.len() <= 10
+        && s.starts_with(|c: char| c.is_ascii_digit())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '/')
+        && s.chars().filter(|c| c.is_ascii_alphabetic()).count() <= 1
 }
 
 fn apply_all(transforms: &[Transform], s: &str) -> Option<String> {

@@ -290,6 +290,7 @@ mod tests {
             source: source.into(),
             key: key.into(),
             rule: ChosenBy::Rule(rule),
+            supported_by: Vec::new(),
         };
         let mut lineage = Lineage::new();
         lineage.set(

@@ -6,6 +6,7 @@
 //! `$n` parameters, which both engines accept.
 
 mod chunked_writes;
+mod conflicts;
 mod events;
 mod golden_slices;
 mod like;
@@ -18,6 +19,7 @@ mod search;
 mod sqlite;
 mod steward;
 
+pub use conflicts::{ConflictItem, ConflictStatus};
 pub(crate) use events::insert_events;
 pub use events::{lineage_changes, GoldenEvent};
 pub use lock::{LockGuard, SYNC_LOCK};
@@ -28,7 +30,9 @@ pub use read::{
     FindingCount, FindingView, GoldenSummary, GoldenView, LinkedRecord, RejectView, RunSourceView,
     RunView,
 };
-pub use search::{CustomerDocument, CustomerSearch, LookupSample, RawLinkedRecord};
+pub use search::{
+    CustomerDocument, CustomerSearch, DocumentConflict, LookupSample, RawLinkedRecord,
+};
 pub use sqlite::{use_global_allocator_for_sqlite, DirectReads};
 pub use steward::{
     AuditRecord, LinkDecision, LinkKind, PinDecision, ReviewItem, ReviewStatus, StewardAction,

@@ -5,6 +5,7 @@ use super::events::{encode_events, EncodedEvent};
 use super::golden_slices::CreatedChanges;
 use super::publish_steps::{GoldenWrite, PublishSteps, RunStamp};
 use super::sqlite::{Publishing, PublishingPool};
+use super::ReviewStatus;
 use super::{now, on_pool, Doing, Store, StoreError};
 use crate::cluster::RefusalReason;
 use crate::decision::{Decision, ReviewKind};
@@ -73,8 +74,11 @@ pub struct ReviewItemRow {
     pub probability: f64,
     pub record_pairs: i64,
     pub records: i64,
+    /// Expected records a steward's decision moves: the ordering of the open queue.
     pub impact: f64,
     pub reason: Option<RefusalReason>,
+    /// Open, or settled when gild kept the two apart on clear evidence.
+    pub status: ReviewStatus,
 }
 
 #[derive(Debug, Clone)]
@@ -106,6 +110,8 @@ pub struct Publication<'a> {
     pub split_from: std::collections::HashMap<String, String>,
     /// The review queue as this run sees it; items no longer in it are resolved.
     pub review_items: Vec<ReviewItemRow>,
+    /// Fields on which a customer's records disagree; conflicts no longer found are resolved.
+    pub conflicts: Vec<crate::golden::FieldConflict>,
     /// Replaces the pairs of the previous run.
     pub pairs: Vec<PairRow>,
     /// (source, column, value)
@@ -306,6 +312,7 @@ where
     timer.done("staged records");
     write_golden_view(&mut *tx, p, stamp, created_changes, &mut timer).await?;
     tx.update_review_queue(stamp, &p.review_items).await?;
+    tx.update_conflicts(stamp, &p.conflicts).await?;
     timer.done("review queue");
     tx.replace_match_pairs(stamp.run, &p.pairs).await?;
     timer.done("match pairs");

@@ -11,8 +11,8 @@ use super::publish::{
     RejectRow, ReviewItemRow, RunFinish, SourceOutcome, MAX_BINDS,
 };
 use super::sqlite::BulkIndexes;
-use super::{Doing, ReviewStatus, StoreError};
-use crate::golden::{GoldenVersions, Redirect, StagedChange};
+use super::{ConflictStatus, Doing, ReviewStatus, StoreError};
+use crate::golden::{FieldConflict, GoldenVersions, Redirect, StagedChange};
 use crate::model::Model;
 use crate::record::Record;
 use chrono::{DateTime, Utc};
@@ -90,6 +90,15 @@ pub(crate) trait PublishSteps: BulkIndexes {
         &mut self,
         stamp: RunStamp<'_>,
         items: &[ReviewItemRow],
+    ) -> Result<(), StoreError>;
+
+    /// The field conflicts as this run finds them: new ones opened, decided ones kept while
+    /// their values and records stay the same (reopened when they change), ones no longer
+    /// found resolved.
+    async fn update_conflicts(
+        &mut self,
+        stamp: RunStamp<'_>,
+        conflicts: &[FieldConflict],
     ) -> Result<(), StoreError>;
 
     /// This run's scored pairs in place of the previous run's.
@@ -311,33 +320,84 @@ macro_rules! impl_publish_steps {
                             .push_bind(r.records)
                             .push_bind(r.impact)
                             .push_bind(r.reason)
-                            .push_bind(ReviewStatus::Open)
+                            .push_bind(r.status)
                             .push_bind(run)
                             .push_bind(at);
                     });
-                    // Stewards' decisions stand; an item that had left the queue and is back reopens.
+                    // Stewards' decisions stand (deferred, accepted, rejected); otherwise the item is
+                    // open or settled as this run sees it, and one that had left the queue is back.
                     qb.push(
                         " ON CONFLICT (golden_a, golden_b) DO UPDATE SET kind = excluded.kind, source_a = excluded.source_a, \
                          key_a = excluded.key_a, source_b = excluded.source_b, key_b = excluded.key_b, \
                          match_probability = excluded.match_probability, record_pairs = excluded.record_pairs, \
                          records = excluded.records, impact = excluded.impact, reason = excluded.reason, run_id = excluded.run_id, \
-                         status = CASE WHEN review_items.status = ",
+                         status = CASE WHEN review_items.status IN (",
                     );
                     qb.push_bind(ReviewStatus::Resolved)
-                        .push(" THEN ")
+                        .push(", ")
                         .push_bind(ReviewStatus::Open)
-                        .push(" ELSE review_items.status END");
+                        .push(", ")
+                        .push_bind(ReviewStatus::Settled)
+                        .push(") THEN excluded.status ELSE review_items.status END");
                     qb
                 });
-                sqlx::query("UPDATE review_items SET status = $1 WHERE status IN ($2, $3) AND run_id <> $4")
+                sqlx::query("UPDATE review_items SET status = $1 WHERE status IN ($2, $3, $4) AND run_id <> $5")
                     .bind(ReviewStatus::Resolved)
                     .bind(ReviewStatus::Open)
                     .bind(ReviewStatus::Deferred)
+                    .bind(ReviewStatus::Settled)
                     .bind(run)
                     .execute(&mut *self)
                     .await
                     .doing("closing review items no longer in question")?;
                 self.rebuild_indexes(review_aside).await
+            }
+
+            async fn update_conflicts(&mut self, stamp: RunStamp<'_>, conflicts: &[FieldConflict]) -> Result<(), StoreError> {
+                let RunStamp { run, at } = stamp;
+                let rows = super::conflicts::to_write(conflicts);
+                write_chunks!(self, rows.chunks(MAX_BINDS / 11), "updating the field conflicts", |chunk| {
+                    let mut qb = sqlx::QueryBuilder::new(
+                        "INSERT INTO conflict_items (golden_id, field, competing, reason, uncertainty, records, priority, \
+                         fingerprint, status, run_id, created_at) ",
+                    );
+                    qb.push_values(chunk, |mut b, w| {
+                        let c = w.conflict;
+                        b.push_bind(c.golden_id.as_str())
+                            .push_bind(c.field.name())
+                            .push_bind(&w.competing)
+                            .push_bind(c.reason.as_str())
+                            .push_bind(c.uncertainty)
+                            .push_bind(c.records)
+                            .push_bind(c.priority)
+                            .push_bind(c.fingerprint)
+                            .push_bind(ConflictStatus::Open)
+                            .push_bind(run)
+                            .push_bind(at);
+                    });
+                    // A decision holds while the values and their records are the ones decided
+                    // about; changed, or back after leaving the queue, the item reopens.
+                    qb.push(
+                        " ON CONFLICT (golden_id, field) DO UPDATE SET competing = excluded.competing, \
+                         reason = excluded.reason, uncertainty = excluded.uncertainty, records = excluded.records, \
+                         priority = excluded.priority, fingerprint = excluded.fingerprint, run_id = excluded.run_id, \
+                         status = CASE WHEN conflict_items.status = ",
+                    );
+                    qb.push_bind(ConflictStatus::Resolved)
+                        .push(" OR conflict_items.fingerprint <> excluded.fingerprint THEN ")
+                        .push_bind(ConflictStatus::Open)
+                        .push(" ELSE conflict_items.status END");
+                    qb
+                });
+                sqlx::query("UPDATE conflict_items SET status = $1 WHERE status IN ($2, $3) AND run_id <> $4")
+                    .bind(ConflictStatus::Resolved)
+                    .bind(ConflictStatus::Open)
+                    .bind(ConflictStatus::Deferred)
+                    .bind(run)
+                    .execute(&mut *self)
+                    .await
+                    .doing("closing field conflicts no longer found")?;
+                Ok(())
             }
 
             async fn replace_match_pairs(&mut self, run: &str, pairs: &[PairRow]) -> Result<(), StoreError> {

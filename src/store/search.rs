@@ -28,6 +28,45 @@ pub struct CustomerDocument {
     pub records: Vec<RawLinkedRecord>,
     /// Set when the ID asked for was merged into this one.
     pub redirected_from: Option<String>,
+    /// Fields on which its records disagree, as the stewards' queue has them (not resolved).
+    pub conflicts: Vec<DocumentConflict>,
+}
+
+/// A field conflict in a customer document.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DocumentConflict {
+    /// The queue item: `C7`.
+    pub item: String,
+    pub field: String,
+    pub status: String,
+    /// Why the value shown won.
+    pub reason: String,
+    /// [{value, columns, records, won}], as stored.
+    pub values: Box<RawValue>,
+}
+
+/// A customer's field conflicts for its document, by field: (item_id, field, status, reason,
+/// competing values as JSON text). `$2` is the resolved status, left out.
+pub(super) const DOCUMENT_CONFLICTS: &str =
+    "SELECT item_id, field, status, reason, CAST(competing AS TEXT) FROM conflict_items \
+     WHERE golden_id = $1 AND status <> $2 ORDER BY field";
+
+pub(super) type ConflictRow = (i64, String, String, String, String);
+
+pub(super) fn document_conflicts(
+    rows: Vec<ConflictRow>,
+) -> Result<Vec<DocumentConflict>, StoreError> {
+    rows.into_iter()
+        .map(|(item, field, status, reason, values)| {
+            Ok(DocumentConflict {
+                item: format!("C{item}"),
+                field,
+                status,
+                reason,
+                values: raw_json(values, "conflict_items.competing")?,
+            })
+        })
+        .collect()
 }
 
 /// Search criteria, already normalised by the caller; every criterion given must match.
@@ -193,6 +232,7 @@ pub(super) fn document_of(rows: Vec<DocumentRow>) -> Result<Option<CustomerDocum
         golden: golden.map_lineage(|_| lineage),
         records,
         redirected_from,
+        conflicts: Vec::new(),
     }))
 }
 
@@ -209,7 +249,27 @@ impl Store {
                 .await
                 .doing("reading a golden customer")?
         });
-        document_of(rows)
+        self.with_conflicts(document_of(rows)?).await
+    }
+
+    /// The document with its customer's field conflicts.
+    async fn with_conflicts(
+        &self,
+        doc: Option<CustomerDocument>,
+    ) -> Result<Option<CustomerDocument>, StoreError> {
+        let Some(mut doc) = doc else {
+            return Ok(None);
+        };
+        let rows: Vec<ConflictRow> = on_pool!(self, pool => {
+            sqlx::query_as(DOCUMENT_CONFLICTS)
+                .bind(doc.golden.golden_id.as_str())
+                .bind(crate::store::ConflictStatus::Resolved)
+                .fetch_all(pool)
+                .await
+                .doing("reading a golden customer's field conflicts")?
+        });
+        doc.conflicts = document_conflicts(rows)?;
+        Ok(Some(doc))
     }
 
     /// The golden customer a source record belongs to (merged IDs followed), as
@@ -227,7 +287,7 @@ impl Store {
                 .await
                 .doing("reading a source record's golden customer")?
         });
-        document_of(rows)
+        self.with_conflicts(document_of(rows)?).await
     }
 
     /// Golden customers matching every given criterion, by golden ID, at most `limit`.

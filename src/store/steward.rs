@@ -3,7 +3,7 @@
 //! the golden records in one transaction.
 
 use super::publish::{upsert_golden, write_redirects};
-use super::{insert_events, like, now, on_pool, Doing, Store, StoreError};
+use super::{insert_events, like, now, on_pool, ConflictStatus, Doing, Store, StoreError};
 use crate::cluster::RefusalReason;
 use crate::decision::ReviewKind;
 use crate::golden::{GoldenVersion, NewEvent, PreviousGolden, Redirect};
@@ -62,6 +62,9 @@ text_enum! {
         Rejected = "rejected",
         /// No longer in question: a later sync did not queue it again.
         Resolved = "resolved",
+        /// Not a question: gild kept the two apart on clear evidence (a comparison that forbids
+        /// linking disagrees). Listed with `review list --all`; a steward may still decide it.
+        Settled = "settled",
     }
 }
 
@@ -82,6 +85,12 @@ text_enum! {
         GoldenSplit = "golden.split",
         GoldenPin = "golden.pin",
         GoldenUnpin = "golden.unpin",
+        /// Field conflicts: keep the survivor, choose (pin) a value, split the records off,
+        /// or put it off.
+        ConflictAccept = "conflict.accept",
+        ConflictChoose = "conflict.choose",
+        ConflictSplit = "conflict.split",
+        ConflictDefer = "conflict.defer",
     }
 }
 
@@ -151,6 +160,8 @@ pub struct StewardChange {
     pub next_golden_seq: Option<i64>,
     /// (item, new status)
     pub review_status: Option<(i64, ReviewStatus)>,
+    /// (field conflict item, new status)
+    pub conflict_status: Option<(i64, ConflictStatus)>,
 }
 
 impl StewardChange {
@@ -178,6 +189,7 @@ impl StewardChange {
             events: Vec::new(),
             next_golden_seq: None,
             review_status: None,
+            conflict_status: None,
         }
     }
 }
@@ -419,6 +431,17 @@ impl Store {
                     .await
                     .doing("recording the review decision")?;
             }
+            if let Some((item, status)) = c.conflict_status {
+                sqlx::query("UPDATE conflict_items SET status = $1, decided_at = $2, actor = $3, note = $4 WHERE item_id = $5")
+                    .bind(status)
+                    .bind(at)
+                    .bind(&c.actor)
+                    .bind(&c.note)
+                    .bind(item)
+                    .execute(&mut *tx)
+                    .await
+                    .doing("recording the decision on a field conflict")?;
+            }
             tx.commit().await.doing("committing a steward's change")?;
             audit_id
         });
@@ -458,7 +481,7 @@ mod tests {
         }
         assert_eq!(
             ReviewStatus::NAMES,
-            ["open", "deferred", "accepted", "rejected", "resolved"]
+            ["open", "deferred", "accepted", "rejected", "resolved", "settled"]
         );
         assert_eq!(
             StewardAction::NAMES,
@@ -469,7 +492,11 @@ mod tests {
                 "golden.merge",
                 "golden.split",
                 "golden.pin",
-                "golden.unpin"
+                "golden.unpin",
+                "conflict.accept",
+                "conflict.choose",
+                "conflict.split",
+                "conflict.defer"
             ]
         );
         assert_eq!(LinkKind::NAMES, ["must_link", "cannot_link"]);

@@ -40,6 +40,7 @@ fn golden(id: &str, seq: i64) -> GoldenVersion {
             source: "crm".into(),
             key: "1".into(),
             rule: ChosenBy::Rule(Rule::SourcePriority),
+            supported_by: Vec::new(),
         },
     );
     GoldenVersion {
@@ -97,6 +98,7 @@ fn later_run(run_id: &str, golden_upserts: Vec<GoldenVersion>) -> Publication<'s
         events: vec![],
         split_from: Default::default(),
         review_items: vec![],
+        conflicts: vec![],
         pairs: vec![],
         watermarks: vec![],
         next_golden_seq: 4,
@@ -199,6 +201,7 @@ async fn contract(store: Store) {
         events: vec![],
         split_from: Default::default(),
         review_items: vec![],
+        conflicts: vec![],
         pairs: vec![PairRow {
             a: SourceKey::new("crm", "1"),
             b: SourceKey::new("billing", "AC-1"),
@@ -355,6 +358,7 @@ async fn contract(store: Store) {
             source: "billing".into(),
             key: "AC-9".into(),
             rule: ChosenBy::Rule(Rule::MostRecent),
+            supported_by: Vec::new(),
         },
     );
     changed.record.fields.family_name = Some("Li".into());

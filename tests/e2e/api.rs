@@ -269,7 +269,53 @@ async fn exercise_router(url: &str, engine: &str) {
     let by_id = get(&app, &format!("/v1/customers/{id}")).await;
     assert_eq!(by_id.status, StatusCode::OK);
     assert_eq!(by_id.content_type.as_deref(), Some("application/json"));
-    let doc = by_id.json();
+    let mut doc = by_id.json();
+    // Its field conflicts as the review queue holds them, by field (`golden show` lists the
+    // whole items); the rest is the view itself.
+    let conflicts = doc
+        .as_object_mut()
+        .and_then(|d| d.remove("conflicts"))
+        .expect("a conflicts list");
+    let held = store.conflicts_of(&id).await.expect("conflicts");
+    let listed: Vec<(String, String)> = conflicts
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|c| {
+            (
+                c["item"].as_str().unwrap_or("").to_string(),
+                c["field"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = held
+        .iter()
+        .map(|c| (format!("C{}", c.item_id), c.field.name().to_string()))
+        .collect();
+    assert_eq!(listed, expected);
+    // A customer whose records disagree carries its conflict, values and all.
+    let conflict = store
+        .conflict_queue(false, 1)
+        .await
+        .expect("conflicts")
+        .pop()
+        .expect("the demo estate has field conflicts");
+    let disputed = get(&app, &format!("/v1/customers/{}", conflict.golden_id))
+        .await
+        .json();
+    let listed = disputed["conflicts"]
+        .as_array()
+        .expect("conflicts")
+        .iter()
+        .find(|c| c["item"] == format!("C{}", conflict.item_id).as_str())
+        .expect("the conflict is listed")
+        .clone();
+    assert_eq!(listed["field"], conflict.field.name());
+    assert_eq!(listed["status"], "open");
+    assert_eq!(
+        listed["values"].as_array().map(Vec::len),
+        Some(conflict.competing.len())
+    );
     assert_eq!(doc, serde_json::to_value(&view).expect("view json"));
     assert_eq!(doc["golden_id"], id.as_str());
     assert!(doc["redirected_from"].is_null());

@@ -10,6 +10,7 @@ mod support;
 mod api;
 mod api_limits;
 mod bad_input;
+mod conflicts;
 mod demo_sync;
 mod golden_search;
 mod lifecycle;

@@ -49,7 +49,10 @@ fn explain_shows_every_comparison_and_agrees_with_the_clusters() {
     let e = &v["explanation"];
     let contributions = e["contributions"].as_array().expect("contributions");
     assert_eq!(contributions.len(), 8, "one line per configured comparison");
+    // A pair that shares a home also counts what sharing it weighs.
+    let home = e["household"]["key_weight"].as_f64().unwrap_or(0.0);
     let sum: f64 = e["prior_weight"].as_f64().expect("prior")
+        + home
         + contributions
             .iter()
             .map(|c| c["weight"].as_f64().expect("weight"))

@@ -73,7 +73,13 @@ fn a_steward_walks_the_queue_with_single_keys() {
     let synced = run(&["sync"], &env);
     assert_eq!(synced.status.code(), Some(0), "{}", stderr(&synced));
     let queue = json(&run(&["review", "list", "--format", "json"], &env));
-    let items = queue.as_array().expect("items");
+    // The session walks the pairs; field conflicts are settled with the subcommands.
+    let items: Vec<&serde_json::Value> = queue
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|i| i["item"] == "pair")
+        .collect();
     assert!(items.len() >= 3);
     let first = items[0]["item_id"].as_i64().expect("id");
     let third = items[2]["item_id"].as_i64().expect("id");
@@ -149,7 +155,7 @@ fn a_steward_walks_the_queue_with_single_keys() {
         all.as_array()
             .expect("items")
             .iter()
-            .find(|i| i["item_id"] == id)
+            .find(|i| i["item"] == "pair" && i["item_id"] == id)
             .map(|i| {
                 (
                     i["status"].as_str().unwrap_or("").to_string(),

@@ -485,3 +485,50 @@ last_invoice_date = { column = "last_invoice" }
     assert_eq!(ok.record.date_of_birth, None, "%m/%d/%Y does not fit");
     assert_eq!(ok.findings.len(), 1);
 }
+
+#[test]
+fn a_house_number_in_its_own_column_joins_the_street_on_line_one() {
+    let m = mapping(
+        r#"
+[fields]
+full_name = { column = "name" }
+street = { columns = ["number", "street", "line2"] }
+"#,
+    );
+    let c = m
+        .compile(
+            &cols(&["id", "name", "number", "street", "line2"]),
+            RecordKind::Customer,
+            &["id".into()],
+            "x.csv",
+        )
+        .expect("compiles");
+    let street = |number: &str, street: &str, line2: &str| {
+        let mapped = c
+            .apply(
+                "crm",
+                &row(&["1", "Ann Lee", number, street, line2]),
+                today(),
+            )
+            .expect("maps");
+        (mapped.record.street, mapped.record.unit)
+    };
+    assert_eq!(
+        street("8593", "pamela drive", ""),
+        (Some("8593 PAMELA DR".into()), None),
+        "suffixes are standardised as on any line one"
+    );
+    assert_eq!(
+        street("12A", "Main Street", "Apt 4"),
+        (Some("12A MAIN ST".into()), Some("APT 4".into()))
+    );
+    assert_eq!(
+        street("", "Main Street", ""),
+        (Some("MAIN ST".into()), None)
+    );
+    // A first column that is a whole line keeps the second as line two.
+    assert_eq!(
+        street("2454 Orchard Drive", "Apartment 4B", ""),
+        (Some("2454 ORCHARD DR".into()), Some("APT 4B".into()))
+    );
+}

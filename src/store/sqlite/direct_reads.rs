@@ -11,10 +11,10 @@
 use crate::golden::{GoldenColumn, GoldenFields, GoldenRecord};
 use crate::record::SourceKey;
 use crate::store::search::{
-    document_of, search_sql, CustomerDocument, CustomerSearch, DocumentRow, BY_GOLDEN_ID,
-    BY_SOURCE_KEY,
+    document_conflicts, document_of, search_sql, CustomerDocument, CustomerSearch, DocumentRow,
+    BY_GOLDEN_ID, BY_SOURCE_KEY, DOCUMENT_CONFLICTS,
 };
-use crate::store::{GoldenSummary, Store, StoreError};
+use crate::store::{ConflictStatus, GoldenSummary, Store, StoreError};
 use crate::text_enum::UnknownName;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use rusqlite::{Connection, OpenFlags, Row};
@@ -89,7 +89,30 @@ impl DirectReads {
             let rows = stmt.query_map([id], document_row)?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
-        document_of(rows)
+        self.with_conflicts(document_of(rows)?)
+    }
+
+    /// The document with its customer's field conflicts (an index look-up on golden ID).
+    fn with_conflicts(
+        &self,
+        doc: Option<CustomerDocument>,
+    ) -> Result<Option<CustomerDocument>, StoreError> {
+        let Some(mut doc) = doc else {
+            return Ok(None);
+        };
+        let rows = self.with_connection("reading a golden customer's field conflicts", |conn| {
+            let mut stmt = conn.prepare_cached(DOCUMENT_CONFLICTS)?;
+            let rows = stmt.query_map(
+                [
+                    doc.golden.golden_id.as_str(),
+                    ConflictStatus::Resolved.as_str(),
+                ],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        doc.conflicts = document_conflicts(rows)?;
+        Ok(Some(doc))
     }
 
     /// As [`Store::customer_document_by_key`].
@@ -102,7 +125,7 @@ impl DirectReads {
             let rows = stmt.query_map([key.source.as_str(), key.key.as_str()], document_row)?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
-        document_of(rows)
+        self.with_conflicts(document_of(rows)?)
     }
 
     /// As [`Store::search_customers`].
