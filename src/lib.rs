@@ -23,6 +23,7 @@ pub mod connectors;
 pub mod decision;
 pub mod evaluate;
 pub mod golden;
+pub mod init;
 pub mod jobs;
 pub mod model;
 pub mod pipeline;

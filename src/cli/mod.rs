@@ -4,9 +4,11 @@ mod changes;
 mod evaluate;
 mod explain;
 mod golden;
+mod init;
 mod logging;
 mod output;
 mod progress;
+mod quality;
 mod review;
 mod runs;
 mod serve;
@@ -79,6 +81,12 @@ pub enum Command {
     },
     /// Rows rejected by a run, with their raw text and reason.
     Rejects(runs::RejectsArgs),
+    /// Data-quality findings: values dropped from their field (records kept), with counts per
+    /// source and field.
+    Quality(quality::QualityArgs),
+    /// Write a mapping for every connector without one, from its columns and values (and a
+    /// starting gild.toml when there is none). Never overwrites a file.
+    Init(init::InitArgs),
     /// Run the scheduler and sync worker (apalis) until stopped.
     Worker(worker::WorkerArgs),
     /// Train the matching model from the data and store it.
@@ -129,6 +137,8 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
         Command::Evaluate(a) => evaluate::run(&args, a).await,
         Command::Runs { command } => runs::run(&args, command).await,
         Command::Rejects(a) => runs::rejects(&args, a).await,
+        Command::Quality(a) => quality::run(&args, a).await,
+        Command::Init(a) => init::run(&args, a).await,
         Command::Worker(a) => worker::run(&args, a).await,
         Command::Train(a) => train::run(&args, a).await,
         Command::Explain(a) => explain::run(&args, a).await,

@@ -27,9 +27,10 @@ pub async fn run(args: &Args, command: &SourcesCommand) -> anyhow::Result<u8> {
                 "records",
                 "rows",
                 "would reject",
+                "quarantined values",
                 "status",
             ])
-            .numeric(&[3, 4]);
+            .numeric(&[3, 4, 5]);
             for c in &checks {
                 t.row(vec![
                     c.source.clone(),
@@ -37,6 +38,7 @@ pub async fn run(args: &Args, command: &SourcesCommand) -> anyhow::Result<u8> {
                     c.record_kind.clone(),
                     thousands(c.rows),
                     thousands(c.rejected),
+                    thousands(c.quarantined.values().sum()),
                     if c.ok { "ok".into() } else { "FAILED".into() },
                 ]);
             }
@@ -78,6 +80,20 @@ pub async fn run(args: &Args, command: &SourcesCommand) -> anyhow::Result<u8> {
                 }
                 for why in &c.sample_rejections {
                     outln!("  would reject {why}");
+                }
+                if !c.quarantined.is_empty() {
+                    let per_field: Vec<String> = c
+                        .quarantined
+                        .iter()
+                        .map(|(f, n)| format!("{f} {}", thousands(*n)))
+                        .collect();
+                    outln!(
+                        "  would quarantine (drop the value, keep the record): {}",
+                        per_field.join(", ")
+                    );
+                }
+                for what in &c.sample_findings {
+                    outln!("  would quarantine {what}");
                 }
             }
         }

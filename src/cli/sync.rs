@@ -85,9 +85,16 @@ pub fn summary(r: &SyncReport) -> String {
     ));
 
     let mut t = Table::new(&[
-        "source", "kind", "status", "read", "rejected", "kept", "seconds",
+        "source",
+        "kind",
+        "status",
+        "read",
+        "rejected",
+        "kept",
+        "quarantined values",
+        "seconds",
     ])
-    .numeric(&[3, 4, 5, 6]);
+    .numeric(&[3, 4, 5, 6, 7]);
     for s in &r.sources {
         let o = &s.outcome;
         t.row(vec![
@@ -97,6 +104,7 @@ pub fn summary(r: &SyncReport) -> String {
             thousands(o.rows_read),
             thousands(o.rows_rejected),
             thousands(o.rows_kept),
+            thousands(o.fields_nulled),
             format!("{:.2}", o.seconds),
         ]);
     }
@@ -116,6 +124,14 @@ pub fn summary(r: &SyncReport) -> String {
         out.push_str(&format!(
             "  rejected rows are in the store: gild rejects --run {}\n",
             r.run_id
+        ));
+    }
+
+    let quarantined: u64 = r.sources.iter().map(|s| s.outcome.fields_nulled).sum();
+    if quarantined > 0 {
+        out.push_str(&format!(
+            "  {} values failed their field's standardisation: dropped from the field, records kept; see gild quality\n",
+            thousands(quarantined)
         ));
     }
 

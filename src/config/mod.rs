@@ -359,6 +359,27 @@ impl Config {
         }
     }
 
+    /// The connectors `gild.toml` names and its mappings folder, for `gild init`, which writes
+    /// the mappings that do not exist yet.
+    pub fn load_connectors(file: &Path) -> Result<(Vec<Connector>, PathBuf), ConfigError> {
+        let env = &env::process_env;
+        let text = read(file).map_err(ConfigError::single)?;
+        let raw: GildFile = toml::from_str(&text)
+            .map_err(|e| ConfigError::single(error::from_toml(file, &text, &e)))?;
+        let base = folder_of(file);
+        let mut problems = Problems::new(file, &text);
+        let connectors_dir = base.join(raw.connectors.as_deref().unwrap_or("connectors"));
+        let connectors = load::connectors(&connectors_dir, &base, env, &mut problems);
+        let mappings_dir = base.join(raw.mappings.as_deref().unwrap_or("mappings"));
+        if problems.found.is_empty() {
+            Ok((connectors, mappings_dir))
+        } else {
+            Err(ConfigError {
+                problems: problems.found,
+            })
+        }
+    }
+
     pub fn mapping_for(&self, c: &Connector) -> Option<&Mapping> {
         self.mappings.get(&c.mapping)
     }

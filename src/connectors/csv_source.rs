@@ -53,6 +53,7 @@ pub(super) async fn open(
         }
     });
     Ok(SourceReader {
+        types: vec![super::ColumnType::Text; columns.len()],
         columns,
         place: pattern,
         batches: rx,

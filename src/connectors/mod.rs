@@ -98,9 +98,47 @@ pub enum SourceError {
     },
 }
 
+/// What a column holds, as far as the source says: a CSV export says nothing (all text); a
+/// database column's declared type does. Typed values reach the mapping in one canonical text
+/// form: dates as `%Y-%m-%d`, timestamps as `%Y-%m-%d %H:%M:%S` in UTC, numbers in plain
+/// decimal, booleans as `true`/`false`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    Text,
+    Date,
+    Timestamp,
+    Number,
+    Boolean,
+}
+
+impl ColumnType {
+    /// The type for a database's type name (PostgreSQL, MySQL/MariaDB or SQLite's declared
+    /// type); anything unknown is text.
+    pub fn from_database(name: &str) -> ColumnType {
+        let upper = name.to_ascii_uppercase();
+        let base = upper.split(['(', ' ']).next().unwrap_or("");
+        match base {
+            "DATE" => ColumnType::Date,
+            "TIMESTAMP" | "TIMESTAMPTZ" | "DATETIME" => ColumnType::Timestamp,
+            "BOOL" | "BOOLEAN" => ColumnType::Boolean,
+            "INT2" | "INT4" | "INT8" | "INTEGER" | "INT" | "TINYINT" | "SMALLINT" | "MEDIUMINT"
+            | "BIGINT" | "NUMERIC" | "DECIMAL" | "FLOAT4" | "FLOAT8" | "FLOAT" | "DOUBLE"
+            | "REAL" => ColumnType::Number,
+            _ => ColumnType::Text,
+        }
+    }
+
+    /// A date or a timestamp: date fields read it without `formats`.
+    pub fn is_temporal(self) -> bool {
+        matches!(self, ColumnType::Date | ColumnType::Timestamp)
+    }
+}
+
 /// An open source: its columns, and a stream of row batches.
 pub struct SourceReader {
     pub columns: Vec<String>,
+    /// One per column.
+    pub types: Vec<ColumnType>,
     /// Where the rows come from, for messages: a file pattern or `table customers`.
     pub place: String,
     pub batches: mpsc::Receiver<Result<RowBatch, SourceError>>,
@@ -126,6 +164,25 @@ fn channel() -> (mpsc::Sender<BatchResult>, mpsc::Receiver<BatchResult>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn database_type_names_become_column_types() {
+        for (name, ty) in [
+            ("DATE", ColumnType::Date),
+            ("TIMESTAMPTZ", ColumnType::Timestamp),
+            ("DATETIME", ColumnType::Timestamp),
+            ("timestamp", ColumnType::Timestamp),
+            ("DECIMAL", ColumnType::Number),
+            ("NUMERIC", ColumnType::Number),
+            ("INT UNSIGNED", ColumnType::Number),
+            ("BOOLEAN", ColumnType::Boolean),
+            ("VARCHAR", ColumnType::Text),
+            ("NULL", ColumnType::Text),
+        ] {
+            assert_eq!(ColumnType::from_database(name), ty, "{name}");
+        }
+        assert!(ColumnType::Date.is_temporal() && !ColumnType::Number.is_temporal());
+    }
 
     #[test]
     fn locations_read_naturally() {

@@ -5,8 +5,8 @@
 
 use super::db_error::describe;
 use super::{
-    channel, format_location, BadRow, Connector, RawRow, RowBatch, Selection, SourceError,
-    SourceReader, SqlSpec, BATCH_ROWS,
+    channel, format_location, BadRow, ColumnType, Connector, RawRow, RowBatch, Selection,
+    SourceError, SourceReader, SqlSpec, BATCH_ROWS,
 };
 use crate::redact::redact_url;
 use futures::StreamExt;
@@ -52,7 +52,7 @@ macro_rules! open_with {
         let (sql, place) = select_sql(spec);
         // Prepare first: the column names are needed to check the mapping before any row is read,
         // and a bad table or query fails the source here.
-        let columns: Vec<String> = {
+        let (columns, types): (Vec<String>, Vec<ColumnType>) = {
             let stmt = conn
                 .prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(
                     sql.clone(),
@@ -61,8 +61,13 @@ macro_rules! open_with {
                 .map_err(|e| query_error(connector, &e))?;
             stmt.columns()
                 .iter()
-                .map(|c| c.name().to_string())
-                .collect()
+                .map(|c| {
+                    (
+                        c.name().to_string(),
+                        ColumnType::from_database(c.type_info().name()),
+                    )
+                })
+                .unzip()
         };
         let (tx, rx) = channel();
         let source_name = connector.name.clone();
@@ -122,6 +127,7 @@ macro_rules! open_with {
         });
         Ok(SourceReader {
             columns,
+            types,
             place,
             batches: rx,
         })
@@ -251,10 +257,12 @@ fn pg_cell(row: &sqlx::postgres::PgRow, i: usize) -> Result<Option<String>, Stri
                 .format("%Y-%m-%d %H:%M:%S")
                 .to_string(),
         ),
+        // In UTC, in the same form as TIMESTAMP: a date field takes its first ten characters.
         "TIMESTAMPTZ" => Some(
             row.try_get::<chrono::DateTime<chrono::Utc>, _>(i)
                 .map_err(e)?
-                .to_rfc3339(),
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string(),
         ),
         "BYTEA" => return bytes_text(&row.try_get::<Vec<u8>, _>(i).map_err(e)?),
         "TEXT" | "VARCHAR" | "BPCHAR" | "CHAR" | "NAME" | "CITEXT" => {
@@ -306,7 +314,8 @@ fn mysql_cell(row: &sqlx::mysql::MySqlRow, i: usize) -> Result<Option<String>, S
         "TIMESTAMP" => Some(
             row.try_get::<chrono::DateTime<chrono::Utc>, _>(i)
                 .map_err(e)?
-                .to_rfc3339(),
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string(),
         ),
         "BINARY" | "VARBINARY" | "BLOB" | "TINYBLOB" | "MEDIUMBLOB" | "LONGBLOB" => {
             return bytes_text(&row.try_get::<Vec<u8>, _>(i).map_err(e)?)

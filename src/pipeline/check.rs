@@ -4,6 +4,7 @@ use crate::config::Config;
 use crate::connectors::{self, Connector};
 use crate::record::Record;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SourceCheck {
@@ -16,9 +17,13 @@ pub struct SourceCheck {
     pub rows: u64,
     /// Rows that would be rejected (bad rows and mapping failures).
     pub rejected: u64,
+    /// Values that would be quarantined (dropped from their field, the record kept), per field.
+    pub quarantined: BTreeMap<&'static str, u64>,
     pub sample: Vec<Record>,
     /// Reasons for the first few rejections.
     pub sample_rejections: Vec<String>,
+    /// The first few findings: where, the field and why (the value itself only in the store).
+    pub sample_findings: Vec<String>,
 }
 
 async fn check_one(connector: &Connector, config: &Config, sample_size: usize) -> SourceCheck {
@@ -31,8 +36,10 @@ async fn check_one(connector: &Connector, config: &Config, sample_size: usize) -
         columns: Vec::new(),
         rows: 0,
         rejected: 0,
+        quarantined: BTreeMap::new(),
         sample: Vec::new(),
         sample_rejections: Vec::new(),
+        sample_findings: Vec::new(),
     };
     let Some(mapping) = config.mapping_for(connector) else {
         out.error = Some(format!("mapping {:?} is not loaded", connector.mapping));
@@ -46,8 +53,9 @@ async fn check_one(connector: &Connector, config: &Config, sample_size: usize) -
         }
     };
     out.columns = reader.columns.clone();
-    let compiled = match mapping.compile(
+    let compiled = match mapping.compile_typed(
         &reader.columns,
+        &reader.types,
         connector.record_kind,
         &connector.primary_key,
         &reader.place,
@@ -83,8 +91,23 @@ async fn check_one(connector: &Connector, config: &Config, sample_size: usize) -
         }
         for row in &batch.rows {
             match compiled.apply(&connector.name, row, today) {
-                Ok(m) if out.sample.len() < sample_size => out.sample.push(m.record),
-                Ok(_) => {}
+                Ok(m) => {
+                    for f in &m.findings {
+                        *out.quarantined.entry(f.field).or_default() += 1;
+                        if out.sample_findings.len() < sample_size {
+                            out.sample_findings.push(format!(
+                                "{} (key {}) {}: {}",
+                                row.location(),
+                                m.record.key,
+                                f.field,
+                                f.reason
+                            ));
+                        }
+                    }
+                    if out.sample.len() < sample_size {
+                        out.sample.push(m.record);
+                    }
+                }
                 Err(e) => {
                     out.rejected += 1;
                     if out.sample_rejections.len() < sample_size {

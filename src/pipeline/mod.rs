@@ -325,6 +325,7 @@ fn sync_report(
     let golden_total = stored.golden.len() as u64 + golden.counts.created
         - golden.counts.deleted
         - golden.counts.merged;
+    let values_quarantined = sources.iter().map(|s| s.outcome.fields_nulled).sum();
     SyncReport {
         run_id: cx.run_id.to_string(),
         trigger: cx.options.trigger,
@@ -335,6 +336,7 @@ fn sync_report(
         sources,
         rows_read,
         rows_rejected,
+        values_quarantined,
         matching: MatchSummary {
             records: matched.records as u64,
             candidate_pairs: outcome.candidates.len() as u64,
@@ -378,6 +380,7 @@ async fn publish(
         run_id: cx.run_id.to_string(),
         outcomes: outcomes.to_vec(),
         rejects: pulled.rejects,
+        findings: pulled.findings,
         staged: golden.staged,
         golden_upserts: Box::new(golden.upserts),
         golden_deletes: golden.deletes,

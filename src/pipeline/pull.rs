@@ -10,7 +10,7 @@ use crate::run::SourceStatus;
 use crate::runtime::cpu;
 use crate::standardize::mapping::{Mapped, RowError};
 use crate::standardize::Mapping;
-use crate::store::{RejectRow, SourceOutcome};
+use crate::store::{QualityFinding, RejectRow, SourceOutcome};
 use chrono::NaiveDate;
 use rayon::prelude::*;
 use std::collections::hash_map::Entry;
@@ -24,6 +24,8 @@ pub struct Pulled {
     pub outcome: SourceOutcome,
     pub records: Vec<Record>,
     pub rejects: Vec<RejectRow>,
+    /// Values quarantined from the records kept.
+    pub findings: Vec<QualityFinding>,
     /// (watermark column, highest value seen)
     pub watermark: Option<(String, String)>,
 }
@@ -44,6 +46,7 @@ impl Pulled {
             },
             records: Vec::new(),
             rejects: Vec::new(),
+            findings: Vec::new(),
             watermark: None,
         }
     }
@@ -52,6 +55,7 @@ impl Pulled {
 /// What the sources gave this run besides their records.
 pub struct PullOutcome {
     pub rejects: Vec<RejectRow>,
+    pub findings: Vec<QualityFinding>,
     /// (source, watermark column, highest value seen)
     pub watermarks: Vec<(String, String, String)>,
     pub reports: Vec<SourceReport>,
@@ -71,6 +75,7 @@ pub async fn pull_sources(
     let mut records: Vec<Record> = Vec::new();
     let mut pulled = PullOutcome {
         rejects: Vec::new(),
+        findings: Vec::new(),
         watermarks: Vec::new(),
         reports: Vec::new(),
         read_in_full: HashSet::new(),
@@ -92,6 +97,7 @@ pub async fn pull_sources(
                 records.extend(p.records);
             }
             pulled.rejects.extend(p.rejects);
+            pulled.findings.extend(p.findings);
             pulled.watermarks.extend(
                 p.watermark
                     .map(|(col, v)| (p.outcome.source.clone(), col, v)),
@@ -193,8 +199,9 @@ async fn pull_in_span(
             return Pulled::failed(connector, started.elapsed().as_secs_f64(), e.to_string());
         }
     };
-    let compiled = match mapping.compile(
+    let compiled = match mapping.compile_typed(
         &reader.columns,
+        &reader.types,
         connector.record_kind,
         &connector.primary_key,
         &reader.place,
@@ -227,8 +234,8 @@ async fn pull_in_span(
         delimiter,
         records: Vec::new(),
         rejects: Vec::new(),
+        findings: Vec::new(),
         first_seen: HashMap::new(),
-        nulled: 0,
     };
     let mut rows_read = 0u64;
     // A batch mapped, waiting to be taken in while the next one is mapped: taking in (duplicate
@@ -275,7 +282,7 @@ async fn pull_in_span(
     let Kept {
         records,
         rejects,
-        nulled,
+        findings,
         ..
     } = kept;
     let watermark = connector.watermark.as_ref().and_then(|col| {
@@ -289,6 +296,7 @@ async fn pull_in_span(
     tracing::info!(
         rows_read,
         rows_rejected,
+        values_quarantined = findings.len(),
         kept = records.len(),
         "source pulled"
     );
@@ -301,12 +309,13 @@ async fn pull_in_span(
             rows_read,
             rows_rejected,
             rows_kept: records.len() as u64,
-            fields_nulled: nulled,
+            fields_nulled: findings.len() as u64,
             seconds: started.elapsed().as_secs_f64(),
             error: None,
         },
         records,
         rejects,
+        findings,
         watermark,
     }
 }
@@ -318,9 +327,9 @@ struct Kept<'a> {
     delimiter: Option<u8>,
     records: Vec<Record>,
     rejects: Vec<RejectRow>,
+    findings: Vec<QualityFinding>,
     /// Where each key was first seen; the location is only written out for a duplicate.
     first_seen: HashMap<Text, (Arc<str>, u64)>,
-    nulled: u64,
 }
 
 impl Kept<'_> {
@@ -355,7 +364,15 @@ impl Kept<'_> {
                     }
                     Entry::Vacant(slot) => {
                         slot.insert((row.place.clone(), row.line));
-                        self.nulled += u64::from(m.nulled_fields);
+                        self.findings
+                            .extend(m.findings.into_iter().map(|f| QualityFinding {
+                                source: self.source.to_string(),
+                                location: row.location(),
+                                record_key: m.record.key.to_string(),
+                                field: f.field.to_string(),
+                                raw: f.raw,
+                                reason: f.reason,
+                            }));
                         self.records.push(m.record);
                     }
                 },

@@ -82,6 +82,8 @@ pub struct SyncReport {
     pub sources: Vec<SourceReport>,
     pub rows_read: u64,
     pub rows_rejected: u64,
+    /// Values dropped from their field, records kept: the data-quality findings (`gild quality`).
+    pub values_quarantined: u64,
     pub matching: MatchSummary,
     pub model: ModelSummary,
     pub golden: GoldenCounts,

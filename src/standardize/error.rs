@@ -31,6 +31,23 @@ pub enum TransformError {
 }
 
 impl TransformError {
+    /// What is wrong, without the value itself: for quality findings and rejects, which keep the
+    /// raw value in a column of its own, and for anything printed.
+    pub fn reason(&self) -> String {
+        match self {
+            TransformError::Date { formats, .. } => {
+                format!("unparsable date: expected one of the formats {formats}")
+            }
+            TransformError::Phone { reason, .. } => format!("not a phone number: {reason}"),
+            TransformError::Email { reason, .. } => format!("not an e-mail address: {reason}"),
+            TransformError::Postcode {
+                country, reason, ..
+            } => format!("not a postcode for country {country}: {reason}"),
+            TransformError::Name { reason, .. } => format!("not a person name: {reason}"),
+            TransformError::Number { reason, .. } => format!("not a number: {reason}"),
+        }
+    }
+
     pub(crate) fn phone(value: &str, reason: impl Into<String>) -> Self {
         TransformError::Phone {
             value: value.to_string(),
@@ -89,6 +106,7 @@ mod tests {
             e.to_string(),
             "not a phone number \"N/A\": it contains no digits"
         );
+        assert_eq!(e.reason(), "not a phone number: it contains no digits");
         let e = TransformError::email("x", "it has no @");
         assert_eq!(e.to_string(), "not an e-mail address \"x\": it has no @");
         let e = TransformError::name("!!", "it contains no letters");

@@ -15,7 +15,7 @@ use super::phones::to_e164;
 use super::postcodes::standardize_postcode;
 use super::transform::Transform;
 use crate::config_file::error::{from_toml, ConfigProblem};
-use crate::connectors::RawRow;
+use crate::connectors::{ColumnType, RawRow};
 use crate::record::{BillingFacts, Facts, FulfilmentFacts, Record, RecordKind, Text};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -25,14 +25,18 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use toml::Spanned;
 
+/// What a value that fails its field's standardisation does to its row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum OnError {
-    /// The whole row goes to the rejects table.
+    /// The value is dropped from the field, the record kept, and the problem recorded as a
+    /// data-quality finding (`gild quality`): a steward would rather have the customer without
+    /// a phone than no customer. `null` is its older name.
     #[default]
+    #[serde(alias = "null")]
+    Quarantine,
+    /// The whole row goes to the rejects table.
     Reject,
-    /// The field is left empty and the row kept; counted in the summary.
-    Null,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -67,6 +71,9 @@ pub struct FieldSpec {
     pub order: Option<NameOrderSpec>,
     #[serde(default)]
     pub on_error: Option<OnError>,
+    /// A record without this field (empty, or its value quarantined) is rejected.
+    #[serde(default)]
+    pub required: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -320,10 +327,24 @@ impl Mapping {
         problems
     }
 
-    /// Resolves every column name against the columns the source really has.
+    /// Resolves every column name against the columns the source really has (all text).
     pub fn compile(
         &self,
         columns: &[String],
+        kind: RecordKind,
+        primary_key: &[String],
+        source_place: &str,
+    ) -> Result<CompiledMapping, Vec<ConfigProblem>> {
+        let types = vec![ColumnType::Text; columns.len()];
+        self.compile_typed(columns, &types, kind, primary_key, source_place)
+    }
+
+    /// [`Mapping::compile`] for a source that says what type each column is: date fields read
+    /// from DATE and TIMESTAMP columns need no `formats`.
+    pub fn compile_typed(
+        &self,
+        columns: &[String],
+        types: &[ColumnType],
         kind: RecordKind,
         primary_key: &[String],
         source_place: &str,
@@ -375,11 +396,16 @@ impl Mapping {
                     Input::Constant(s.value.clone().unwrap_or_default())
                 };
                 Some(FieldOp {
-                    input,
                     transforms: s.transforms.iter().map(|t| *t.get_ref()).collect(),
                     formats: s.formats.clone(),
                     order: s.order.unwrap_or_default(),
                     on_error: s.on_error.unwrap_or_default(),
+                    required: s.required,
+                    typed_date: match &input {
+                        Input::Column(i) => types.get(*i).is_some_and(|t| t.is_temporal()),
+                        _ => false,
+                    },
+                    input,
                 })
             };
         let key_columns: Vec<usize> = primary_key
@@ -487,6 +513,10 @@ struct FieldOp {
     formats: Option<Vec<String>>,
     order: NameOrderSpec,
     on_error: OnError,
+    required: bool,
+    /// Read from a DATE or TIMESTAMP database column: its value comes as `%Y-%m-%d` or
+    /// `%Y-%m-%d %H:%M:%S` (UTC) whatever the mapping's formats say.
+    typed_date: bool,
 }
 
 /// A mapping bound to one source's columns.
@@ -529,17 +559,27 @@ pub struct RowError {
     pub reason: String,
 }
 
-/// A mapped row, with the number of fields that were emptied under `on_error = "null"`.
+/// A value dropped from its field (`on_error = "quarantine"`, the default): the record is kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldFinding {
+    pub field: &'static str,
+    /// The value as read (after the field's transforms); it goes to the store only.
+    pub raw: String,
+    /// What is wrong with it, without the value.
+    pub reason: String,
+}
+
+/// A mapped row, with the values quarantined from its fields.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mapped {
     pub record: Record,
-    pub nulled_fields: u32,
+    pub findings: Vec<FieldFinding>,
 }
 
 struct Ctx<'a> {
     row: &'a RawRow,
     nulls: &'a [String],
-    nulled: u32,
+    findings: Vec<FieldFinding>,
     key: &'a str,
 }
 
@@ -576,25 +616,43 @@ impl Ctx<'_> {
     fn convert<T>(
         &mut self,
         op: &Option<FieldOp>,
-        target: &str,
+        target: &'static str,
         convert: impl FnOnce(&str, &FieldOp) -> Result<T, String>,
     ) -> Result<Option<T>, RowError> {
         let Some(op) = op else { return Ok(None) };
         let Some(text) = self.text(op) else {
-            return Ok(None);
+            return self.missing(op, target, "it is empty").map(|()| None);
         };
         match convert(&text, op) {
             Ok(v) => Ok(Some(v)),
             Err(reason) => match op.on_error {
-                OnError::Reject => Err(RowError {
-                    key: Some(self.key.to_string()),
-                    reason: format!("{target}: {reason}"),
-                }),
-                OnError::Null => {
-                    self.nulled += 1;
+                OnError::Reject => Err(self.reject(target, &reason)),
+                OnError::Quarantine => {
+                    self.missing(op, target, &reason)?;
+                    self.findings.push(FieldFinding {
+                        field: target,
+                        raw: text,
+                        reason,
+                    });
                     Ok(None)
                 }
             },
+        }
+    }
+
+    /// A field left without a value: fine unless it is required.
+    fn missing(&self, op: &FieldOp, target: &str, why: &str) -> Result<(), RowError> {
+        if op.required {
+            Err(self.reject(target, &format!("required field has no value: {why}")))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn reject(&self, target: &str, reason: &str) -> RowError {
+        RowError {
+            key: Some(self.key.to_string()),
+            reason: format!("{target}: {reason}"),
         }
     }
 }
@@ -613,7 +671,7 @@ fn parse_decimal(text: &str, decimal_comma: bool) -> Result<Decimal, String> {
     } else {
         s.replace(',', "")
     };
-    let d = Decimal::from_str(&s).map_err(|_| format!("{text:?} is not a number"))?;
+    let d = Decimal::from_str(&s).map_err(|_| "not a number".to_string())?;
     Ok(if negative { -d } else { d })
 }
 
@@ -628,7 +686,7 @@ fn parse_integer(text: &str) -> Result<i64, String> {
             Some(s) => s.parse::<i64>(),
             None => "x".parse::<i64>(),
         })
-        .map_err(|_| format!("{text:?} is not a whole number"))
+        .map_err(|_| "not a whole number".to_string())
 }
 
 impl CompiledMapping {
@@ -656,7 +714,7 @@ impl CompiledMapping {
         let mut ctx = Ctx {
             row,
             nulls: &self.defaults.null_values,
-            nulled: 0,
+            findings: Vec::new(),
             key: &key,
         };
         let d = &self.defaults;
@@ -676,7 +734,7 @@ impl CompiledMapping {
                 NameOrderSpec::FamilyFirst => NameOrder::FamilyFirst,
                 NameOrderSpec::GivenFirst => NameOrder::GivenFirst,
             };
-            parse_full_name(t, order).map_err(|e| e.to_string())
+            parse_full_name(t, order).map_err(|e| e.reason())
         })? {
             // Separately mapped parts win over parts parsed from a full name.
             given = given.or(parsed.given);
@@ -686,12 +744,16 @@ impl CompiledMapping {
 
         let date_formats =
             |op: &FieldOp| op.formats.clone().unwrap_or_else(|| d.date_formats.clone());
+        let plain_date = |t: &str, op: &FieldOp| match typed_date(t, op) {
+            Some(date) => Ok(date),
+            None => parse_date(t, &date_formats(op)).map_err(|e| e.reason()),
+        };
         let date_of_birth = ctx.convert(&self.date_of_birth, "date_of_birth", |t, op| {
-            let date = parse_date(t, &date_formats(op)).map_err(|e| e.to_string())?;
+            let date = plain_date(t, op)?;
             if plausible_birth_date(date, today) {
                 Ok(date)
             } else {
-                Err(format!("{date} is not a plausible date of birth"))
+                Err("not a plausible date of birth (before 1875 or in the future)".to_string())
             }
         })?;
 
@@ -699,7 +761,7 @@ impl CompiledMapping {
         for op in &self.emails {
             let one = Some(op.clone());
             if let Some(e) = ctx.convert(&one, "email", |t, _| {
-                normalize_email(t, d.gmail_rule).map_err(|e| e.to_string())
+                normalize_email(t, d.gmail_rule).map_err(|e| e.reason())
             })? {
                 if !emails.iter().any(|x| x == e) {
                     emails.push(e.into());
@@ -710,7 +772,7 @@ impl CompiledMapping {
         for op in &self.phones {
             let one = Some(op.clone());
             if let Some(p) = ctx.convert(&one, "phone", |t, _| {
-                to_e164(t, &d.phone_region).map_err(|e| e.to_string())
+                to_e164(t, &d.phone_region).map_err(|e| e.reason())
             })? {
                 if !phones.iter().any(|x| x == p) {
                     phones.push(p.into());
@@ -720,7 +782,7 @@ impl CompiledMapping {
 
         let country = ctx
             .convert(&self.country, "country", |t, _| {
-                standardize_country(t).ok_or_else(|| format!("unknown country {t:?}"))
+                standardize_country(t).ok_or_else(|| "unknown country".to_string())
             })?
             .or_else(|| d.country.as_deref().and_then(standardize_country));
         let (street, mut unit) = match &self.street {
@@ -781,7 +843,7 @@ impl CompiledMapping {
             })?
             .filter(|s| !s.is_empty());
         let postcode = ctx.convert(&self.postcode, "postcode", |t, _| {
-            standardize_postcode(t, country.as_deref()).map_err(|e| e.to_string())
+            standardize_postcode(t, country.as_deref()).map_err(|e| e.reason())
         })?;
         let national_id = ctx
             .convert(&self.national_id, "national_id", |t, _| {
@@ -793,17 +855,15 @@ impl CompiledMapping {
                 .formats
                 .clone()
                 .unwrap_or_else(|| d.datetime_formats.clone());
-            parse_datetime(t, &formats).map_err(|e| e.to_string())
+            parse_datetime(t, &formats).map_err(|e| e.reason())
         })?;
 
-        let plain_date =
-            |t: &str, op: &FieldOp| parse_date(t, &date_formats(op)).map_err(|e| e.to_string());
         let currency = ctx.convert(&self.currency, "currency", |t, _| {
             let c = t.trim().to_ascii_uppercase();
             if c.len() == 3 && c.chars().all(|ch| ch.is_ascii_alphabetic()) {
                 Ok(Text::from(c))
             } else {
-                Err(format!("{t:?} is not an ISO 4217 currency code"))
+                Err("not an ISO 4217 currency code".to_string())
             }
         })?;
         let facts = match self.kind {
@@ -838,7 +898,7 @@ impl CompiledMapping {
             })),
         };
 
-        let nulled_fields = ctx.nulled;
+        let findings = std::mem::take(&mut ctx.findings);
         Ok(Mapped {
             record: Record {
                 source: source.into(),
@@ -860,7 +920,7 @@ impl CompiledMapping {
                 updated_at,
                 facts,
             },
-            nulled_fields,
+            findings,
         })
     }
 
@@ -868,6 +928,20 @@ impl CompiledMapping {
     pub fn source_place(&self) -> &str {
         &self.source_place
     }
+}
+
+/// A DATE or TIMESTAMP column's value, as the connector wrote it; `None` for anything else (a
+/// SQLite column declared DATE may hold text in any format), which then meets the formats.
+fn typed_date(text: &str, op: &FieldOp) -> Option<NaiveDate> {
+    if !op.typed_date {
+        return None;
+    }
+    let day = text.get(..10)?;
+    let rest = &text[10..];
+    if !(rest.is_empty() || rest.starts_with(' ') || rest.starts_with('T')) {
+        return None;
+    }
+    NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()
 }
 
 /// A value that is only a house number: "12", "12A", "12-14", "1/2".

@@ -23,8 +23,13 @@ pub use conflicts::{ConflictItem, ConflictStatus};
 pub(crate) use events::insert_events;
 pub use events::{lineage_changes, GoldenEvent};
 pub use lock::{LockGuard, SYNC_LOCK};
-pub use publish::{PairRow, Publication, RejectRow, ReviewItemRow, RunFinish, SourceOutcome};
-pub use read::{GoldenSummary, GoldenView, LinkedRecord, RejectView, RunSourceView, RunView};
+pub use publish::{
+    PairRow, Publication, QualityFinding, RejectRow, ReviewItemRow, RunFinish, SourceOutcome,
+};
+pub use read::{
+    FindingCount, FindingView, GoldenSummary, GoldenView, LinkedRecord, RejectView, RunSourceView,
+    RunView,
+};
 pub use search::{
     CustomerDocument, CustomerSearch, DocumentConflict, LookupSample, RawLinkedRecord,
 };

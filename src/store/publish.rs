@@ -41,6 +41,18 @@ pub struct RejectRow {
     pub raw: String,
 }
 
+/// A value quarantined from a kept record's field: a data-quality finding for the stewards.
+/// The raw value lives in the store only, never in logs or messages.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct QualityFinding {
+    pub source: String,
+    pub location: String,
+    pub record_key: String,
+    pub field: String,
+    pub raw: String,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PairRow {
     pub a: SourceKey,
@@ -87,6 +99,7 @@ pub struct Publication<'a> {
     pub run_id: String,
     pub outcomes: Vec<SourceOutcome>,
     pub rejects: Vec<RejectRow>,
+    pub findings: Vec<QualityFinding>,
     pub staged: Vec<StagedChange<'a>>,
     pub golden_upserts: Box<dyn GoldenVersions + 'a>,
     pub golden_deletes: Vec<String>,
@@ -288,6 +301,13 @@ where
         .doing("starting the publishing transaction")?;
     let mut timer = StepTimer::new();
     tx.write_rejects(stamp.run, &p.rejects).await?;
+    let read: Vec<&str> = p
+        .outcomes
+        .iter()
+        .filter(|o| o.status != SourceStatus::Failed)
+        .map(|o| o.source.as_str())
+        .collect();
+    tx.write_findings(stamp.run, &read, &p.findings).await?;
     tx.write_staged_records(stamp.run, &p.staged).await?;
     timer.done("staged records");
     write_golden_view(&mut *tx, p, stamp, created_changes, &mut timer).await?;

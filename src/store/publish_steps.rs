@@ -7,8 +7,8 @@ use super::chunked_writes::{encode_json, write_chunks};
 use super::events::{insert_events, EncodedEvent};
 use super::golden_slices::{prepare_slice, Before, CreatedChanges};
 use super::publish::{
-    finish_run_query, run_source_query, upsert_golden, write_redirects, PairRow, RejectRow,
-    ReviewItemRow, RunFinish, SourceOutcome, MAX_BINDS,
+    finish_run_query, run_source_query, upsert_golden, write_redirects, PairRow, QualityFinding,
+    RejectRow, ReviewItemRow, RunFinish, SourceOutcome, MAX_BINDS,
 };
 use super::sqlite::BulkIndexes;
 use super::{ConflictStatus, Doing, ReviewStatus, StoreError};
@@ -41,6 +41,15 @@ pub(crate) struct GoldenWrite<'a> {
 pub(crate) trait PublishSteps: BulkIndexes {
     /// The rows this run rejected.
     async fn write_rejects(&mut self, run: &str, rejects: &[RejectRow]) -> Result<(), StoreError>;
+
+    /// The values this run quarantined from the records it kept, in place of the findings of
+    /// the sources it read (`read`).
+    async fn write_findings(
+        &mut self,
+        run: &str,
+        read: &[&str],
+        findings: &[QualityFinding],
+    ) -> Result<(), StoreError>;
 
     /// Staged records written (new or changed), moved to another golden customer, or removed.
     async fn write_staged_records(
@@ -130,6 +139,30 @@ macro_rules! impl_publish_steps {
                             .push_bind(&r.record_key)
                             .push_bind(&r.reason)
                             .push_bind(&r.raw);
+                    });
+                    qb
+                });
+                Ok(())
+            }
+
+            async fn write_findings(&mut self, run: &str, read: &[&str], findings: &[QualityFinding]) -> Result<(), StoreError> {
+                for source in read {
+                    sqlx::query("DELETE FROM quality_findings WHERE source = $1")
+                        .bind(*source)
+                        .execute(&mut *self)
+                        .await
+                        .doing("replacing quality findings")?;
+                }
+                write_chunks!(self, findings.chunks(MAX_BINDS / 7), "writing quality findings", |chunk| {
+                    let mut qb = sqlx::QueryBuilder::new("INSERT INTO quality_findings (run_id, source, location, record_key, field, reason, raw) ");
+                    qb.push_values(chunk, |mut b, f| {
+                        b.push_bind(run)
+                            .push_bind(&f.source)
+                            .push_bind(&f.location)
+                            .push_bind(&f.record_key)
+                            .push_bind(&f.field)
+                            .push_bind(&f.reason)
+                            .push_bind(&f.raw);
                     });
                     qb
                 });

@@ -82,6 +82,27 @@ pub struct RejectView {
     pub raw: String,
 }
 
+/// A value quarantined from a record's field, as stored.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct FindingView {
+    pub run_id: String,
+    pub source: String,
+    pub location: String,
+    pub record_key: String,
+    pub field: String,
+    pub reason: String,
+    pub raw: String,
+}
+
+/// Findings of one source, field and reason.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct FindingCount {
+    pub source: String,
+    pub field: String,
+    pub reason: String,
+    pub findings: i64,
+}
+
 /// A golden record's columns, as [`GoldenRecord`] reads them.
 pub(super) static GOLDEN_COLUMNS: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -301,6 +322,44 @@ impl Store {
             .fetch_all(pool)
             .await
             .doing("reading rejected rows")?
+        });
+        Ok(rows)
+    }
+
+    /// The current data-quality findings (each source's from its latest full read), optionally
+    /// of one source and field, in source order.
+    pub async fn quality_findings(
+        &self,
+        source: Option<&str>,
+        field: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<FindingView>, StoreError> {
+        let rows: Vec<FindingView> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT run_id, source, location, record_key, field, reason, raw FROM quality_findings \
+                 WHERE ($1 IS NULL OR source = $1) AND ($2 IS NULL OR field = $2) \
+                 ORDER BY finding_id LIMIT $3",
+            )
+            .bind(source)
+            .bind(field)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+            .doing("reading quality findings")?
+        });
+        Ok(rows)
+    }
+
+    /// How many findings each source has per field and reason, most first.
+    pub async fn quality_counts(&self) -> Result<Vec<FindingCount>, StoreError> {
+        let rows: Vec<FindingCount> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT source, field, reason, COUNT(*) AS findings FROM quality_findings \
+                 GROUP BY source, field, reason ORDER BY source, COUNT(*) DESC, field, reason",
+            )
+            .fetch_all(pool)
+            .await
+            .doing("counting quality findings")?
         });
         Ok(rows)
     }

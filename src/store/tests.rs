@@ -90,6 +90,7 @@ fn later_run(run_id: &str, golden_upserts: Vec<GoldenVersion>) -> Publication<'s
         run_id: run_id.into(),
         outcomes: vec![],
         rejects: vec![],
+        findings: vec![],
         staged: vec![],
         golden_upserts: Box::new(golden_upserts),
         golden_deletes: vec![],
@@ -104,6 +105,44 @@ fn later_run(run_id: &str, golden_upserts: Vec<GoldenVersion>) -> Publication<'s
         model: None,
         finish: finish(),
     }
+}
+
+/// The quality findings read back: filtered, counted per source, field and reason, most first.
+async fn assert_findings(store: &Store, total: usize) {
+    let all = store
+        .quality_findings(None, None, 100)
+        .await
+        .expect("findings");
+    assert_eq!(all.len(), total);
+    assert_eq!(all[0].location, "t.csv:4", "in the order written");
+    assert_eq!(all[0].raw, "811");
+    let phones = store
+        .quality_findings(Some("crm"), Some("phone"), 100)
+        .await
+        .expect("findings");
+    assert_eq!(phones.len(), 2);
+    assert!(store
+        .quality_findings(Some("billing"), None, 100)
+        .await
+        .expect("findings")
+        .is_empty());
+    assert_eq!(
+        store
+            .quality_findings(None, None, 1)
+            .await
+            .expect("findings")
+            .len(),
+        1,
+        "the limit holds"
+    );
+    let counts = store.quality_counts().await.expect("counts");
+    assert_eq!(
+        counts
+            .iter()
+            .map(|c| (c.field.as_str(), c.findings))
+            .collect::<Vec<_>>(),
+        vec![("phone", 2), ("email", 1)]
+    );
 }
 
 async fn contract(store: Store) {
@@ -132,6 +171,18 @@ async fn contract(store: Store) {
             reason: "missing key".into(),
             raw: ",Bo".into(),
         }],
+        findings: ["phone", "phone", "email"]
+            .iter()
+            .enumerate()
+            .map(|(i, field)| QualityFinding {
+                source: "crm".into(),
+                location: format!("t.csv:{}", i + 4),
+                record_key: "1".into(),
+                field: field.to_string(),
+                raw: "811".into(),
+                reason: format!("not a {field}"),
+            })
+            .collect(),
         staged: vec![
             StagedChange::Upsert {
                 record: &a,
@@ -209,6 +260,7 @@ async fn contract(store: Store) {
         Some("G00000001")
     );
     assert_eq!(store.rejects(None, 10).await.expect("rejects").len(), 1);
+    assert_findings(&store, 3).await;
     let runs = store.runs(5).await.expect("runs");
     assert_eq!(runs[0].status, RunStatus::Succeeded);
     assert_eq!(
@@ -246,6 +298,8 @@ async fn contract(store: Store) {
         reason: "merged".into(),
     }];
     store.publish(&p2).await.expect("publish 2");
+    // No source read: the findings of the last read stay.
+    assert_findings(&store, 3).await;
     assert_eq!(
         store
             .resolve_golden_id("G00000002")

@@ -50,8 +50,10 @@ fn bad_rows_are_rejected_with_raw_text_and_reason_and_the_rest_syncs() {
     };
     let customers = by("customers");
     assert_eq!(customers["rows_read"], 9);
-    assert_eq!(customers["rows_rejected"], 6);
-    assert_eq!(customers["rows_kept"], 3);
+    assert_eq!(customers["rows_rejected"], 5);
+    assert_eq!(customers["rows_kept"], 4);
+    assert_eq!(customers["fields_nulled"], 1, "the bad e-mail, quarantined");
+    assert_eq!(report["values_quarantined"], 1);
     assert_eq!(
         by("orders")["status"],
         "ok",
@@ -68,7 +70,7 @@ fn bad_rows_are_rejected_with_raw_text_and_reason_and_the_rest_syncs() {
     }
 
     let rows = rejects(&env);
-    assert_eq!(rows.len(), 6);
+    assert_eq!(rows.len(), 5);
     let find = |line: u32| {
         rows.iter()
             .find(|r| {
@@ -109,9 +111,12 @@ fn bad_rows_are_rejected_with_raw_text_and_reason_and_the_rest_syncs() {
     assert!(
         bad_date["reason"]
             .as_str()
-            .is_some_and(|r| r.starts_with("date_of_birth:") && r.contains("1981-02-31")),
+            .is_some_and(|r| r.starts_with("date_of_birth: unparsable date")),
         "{bad_date}"
     );
+    assert!(bad_date["raw"]
+        .as_str()
+        .is_some_and(|r| r.contains("1981-02-31")));
     let duplicate = find(8);
     assert!(
         duplicate["reason"]
@@ -119,13 +124,62 @@ fn bad_rows_are_rejected_with_raw_text_and_reason_and_the_rest_syncs() {
             .is_some_and(|r| r.contains("duplicate key \"2\"") && r.contains("customers.csv:3")),
         "{duplicate}"
     );
-    let bad_email = find(9);
     assert!(
-        bad_email["reason"]
-            .as_str()
-            .is_some_and(|r| r.starts_with("email:")),
-        "{bad_email}"
+        !rows.iter().any(|r| r["record_key"] == "8"),
+        "a bad e-mail does not reject its record: {rows:?}"
     );
+
+    // The bad e-mail is a quality finding: the value in the store, the record kept.
+    let quality = json(&run(
+        &[
+            "--config",
+            "fixtures/bad/gild.toml",
+            "quality",
+            "--format",
+            "json",
+        ],
+        &env,
+    ));
+    assert_eq!(quality["total"], 1, "{quality}");
+    let finding = &quality["findings"][0];
+    assert_eq!(finding["source"], "customers");
+    assert_eq!(finding["record_key"], "8");
+    assert_eq!(finding["field"], "email");
+    assert_eq!(finding["raw"], "not-an-email");
+    assert!(
+        finding["location"]
+            .as_str()
+            .is_some_and(|l| l.ends_with("customers.csv:9")),
+        "{finding}"
+    );
+    assert!(
+        finding["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("not an e-mail address") && !r.contains("not-an-email")),
+        "{finding}"
+    );
+    assert_eq!(quality["counts"][0]["field"], "email");
+    assert_eq!(quality["counts"][0]["findings"], 1);
+    let text = stdout(&run(
+        &["--config", "fixtures/bad/gild.toml", "quality"],
+        &env,
+    ));
+    assert!(
+        text.contains("customers") && text.contains("email"),
+        "{text}"
+    );
+
+    // `sources check` shows it too, without the value.
+    let check = run(
+        &["--config", "fixtures/bad/gild.toml", "sources", "check"],
+        &env,
+    );
+    let text = stdout(&check);
+    assert!(
+        text.contains("would quarantine (drop the value, keep the record): email 1"),
+        "{text}"
+    );
+    assert!(!text.contains("not-an-email"), "{text}");
 }
 
 #[test]

@@ -17,6 +17,7 @@ mod lifecycle;
 mod logging;
 mod matching;
 mod privacy;
+mod quality;
 mod review_tty;
 mod servers;
 mod test_db;

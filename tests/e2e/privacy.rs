@@ -1,7 +1,7 @@
 //! No customer value in logs, error messages or the run history: the estates in
 //! fixtures/bad/sentinel plant the sentinel ZZSENTINEL42 in every value that goes wrong (an
 //! export without its header row, a header with a value twice, a block too large, a bad date, a
-//! database query failing on a value), and it must reach only the rejects table.
+//! database query failing on a value), and it must reach only the store (the quality findings, the rejects table).
 
 use crate::support::*;
 use sqlx::Connection;
@@ -90,13 +90,14 @@ async fn no_source_value_reaches_logs_errors_summaries_or_the_run_history() {
     assert_eq!(warning["rule"], "email", "{report}");
     assert_eq!(warning["records"], 3, "{report}");
 
-    // The rejects table is where a rejected row's raw text belongs: the sentinel is there, so
-    // the checks above would have seen it had it leaked.
-    let rejects = run(&["--config", config, "rejects", "--format", "json"], &env);
+    // The quality findings are where a quarantined value belongs (as the rejects table is for a
+    // rejected row's raw text): the sentinel is there, so the checks above would have seen it
+    // had it leaked.
+    let quality = run(&["--config", config, "quality", "--format", "json"], &env);
     assert!(
-        stdout(&rejects).to_lowercase().contains(SENTINEL),
-        "the planted value reaches the rejects table: {}",
-        stdout(&rejects)
+        stdout(&quality).to_lowercase().contains(SENTINEL),
+        "the planted value reaches the quality findings: {}",
+        stdout(&quality)
     );
 
     // A run where every source fails: its error goes to stderr and sync_runs.error.

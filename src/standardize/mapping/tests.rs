@@ -102,7 +102,7 @@ updated_at = { column = "changed", formats = ["%Y-%m-%d %H:%M:%S"] }
     );
     assert_eq!(rec.origin, "x.csv:2");
     assert!(rec.updated_at.is_some());
-    assert_eq!(mapped.nulled_fields, 0);
+    assert!(mapped.findings.is_empty());
 }
 
 #[test]
@@ -111,8 +111,8 @@ fn bad_values_reject_the_row_or_empty_the_field_as_configured() {
         r#"
 [fields]
 full_name = { column = "name" }
-date_of_birth = { column = "dob" }
-email = { column = "email", on_error = "null" }
+date_of_birth = { column = "dob", on_error = "reject" }
+email = { column = "email" }
 "#,
     );
     let c = m
@@ -141,7 +141,14 @@ email = { column = "email", on_error = "null" }
         )
         .expect("kept");
     assert!(ok.record.emails.is_empty());
-    assert_eq!(ok.nulled_fields, 1);
+    assert_eq!(ok.findings.len(), 1, "quarantined by default");
+    assert_eq!(ok.findings[0].field, "email");
+    assert_eq!(ok.findings[0].raw, "not an email");
+    assert!(
+        !ok.findings[0].reason.contains("not an email"),
+        "the reason carries no value: {}",
+        ok.findings[0].reason
+    );
 
     let err = c
         .apply("s", &row(&["", "Ann Lee", "", ""]), today())
@@ -356,6 +363,127 @@ fn malformed_mappings_fail_at_parse() {
     assert!(problems[0]
         .message
         .contains("does not belong to billing records"));
+}
+
+#[test]
+fn a_required_field_rejects_the_record_when_empty_or_quarantined() {
+    let m = mapping(
+        r#"
+[fields]
+full_name = { column = "name" }
+email = { column = "email", required = true }
+phone = { column = "phone" }
+"#,
+    );
+    let c = m
+        .compile(
+            &cols(&["id", "name", "email", "phone"]),
+            RecordKind::Customer,
+            &["id".into()],
+            "x.csv",
+        )
+        .expect("compiles");
+    let err = c
+        .apply("s", &row(&["1", "Ann Lee", "ann lee@x", "811"]), today())
+        .unwrap_err();
+    assert!(
+        err.reason.starts_with("email: required field"),
+        "{}",
+        err.reason
+    );
+    let err = c
+        .apply("s", &row(&["2", "Ann Lee", "", ""]), today())
+        .unwrap_err();
+    assert!(err.reason.contains("it is empty"), "{}", err.reason);
+    let ok = c
+        .apply("s", &row(&["3", "Ann Lee", "ann@x.com", "811"]), today())
+        .expect("a bad phone is quarantined");
+    assert!(ok.record.phones.is_empty());
+    assert_eq!(ok.findings.len(), 1);
+    assert_eq!(ok.findings[0].field, "phone");
+}
+
+#[test]
+fn typed_date_columns_need_no_formats_and_text_columns_keep_theirs() {
+    use crate::connectors::ColumnType;
+    let m = mapping(
+        r#"
+[defaults]
+date_formats = ["%m/%d/%Y"]
+
+[fields]
+full_name = { column = "name" }
+date_of_birth = { column = "dob" }
+updated_at = { column = "changed" }
+
+[facts]
+last_invoice_date = { column = "last_invoice" }
+"#,
+    );
+    let columns = cols(&["id", "name", "dob", "changed", "last_invoice"]);
+    let types = [
+        ColumnType::Number,
+        ColumnType::Text,
+        ColumnType::Date,
+        ColumnType::Timestamp,
+        ColumnType::Timestamp,
+    ];
+    let c = m
+        .compile_typed(
+            &columns,
+            &types,
+            RecordKind::Billing,
+            &["id".into()],
+            "query",
+        )
+        .expect("compiles");
+    let ok = c
+        .apply(
+            "s",
+            &row(&[
+                "1",
+                "Ann Lee",
+                "1981-02-28",
+                "2024-05-01 10:11:12",
+                "2024-04-30 23:59:59",
+            ]),
+            today(),
+        )
+        .expect("kept");
+    assert!(ok.findings.is_empty(), "{:?}", ok.findings);
+    assert_eq!(
+        ok.record.date_of_birth,
+        NaiveDate::from_ymd_opt(1981, 2, 28)
+    );
+    match &ok.record.facts {
+        crate::record::Facts::Billing(b) => {
+            assert_eq!(b.last_invoice_date, NaiveDate::from_ymd_opt(2024, 4, 30))
+        }
+        other => panic!("{other:?}"),
+    }
+    // A DATE column holding text in the mapping's format (SQLite types values, not columns).
+    let ok = c
+        .apply("s", &row(&["2", "Ann Lee", "02/28/1981", "", ""]), today())
+        .expect("kept");
+    assert_eq!(
+        ok.record.date_of_birth,
+        NaiveDate::from_ymd_opt(1981, 2, 28)
+    );
+    // A typed date that is no plausible birth date is quarantined, the record kept.
+    let ok = c
+        .apply("s", &row(&["3", "Ann Lee", "1143-05-01", "", ""]), today())
+        .expect("kept");
+    assert_eq!(ok.record.date_of_birth, None);
+    assert_eq!(ok.findings[0].field, "date_of_birth");
+    // The same values in text columns meet the configured formats.
+    let plain = m
+        .compile(&columns, RecordKind::Billing, &["id".into()], "x.csv")
+        .expect("compiles");
+    let ok = plain
+        .apply("s", &row(&["4", "Ann Lee", "1981-02-28", "", ""]), today())
+        .expect("kept");
+    assert_eq!(ok.record.date_of_birth, None, "%m/%d/%Y does not fit");
+    assert_eq!(ok.findings.len(), 1);
 }
 
 #[test]
