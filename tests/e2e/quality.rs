@@ -329,3 +329,76 @@ async fn a_typed_estate_configured_without_tuning_keeps_and_links_every_usable_r
         "precision {precision}, recall {recall}"
     );
 }
+
+/// `gild init` on the bad estate (fixtures/bad) with its mappings deleted and the shared mapping
+/// of two broken sources made their own: a source whose export is missing, one whose server does
+/// not answer, a file with broken rows. Init proposes what it can read, says which sources it
+/// could not inspect and why without a value from the data, never overwrites a file, and exits 3
+/// (done, with sources left out).
+#[test]
+fn init_on_a_bad_estate_proposes_what_it_can_read_and_names_what_it_cannot() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = root().join("fixtures/bad");
+    for sub in ["connectors", "data"] {
+        std::fs::create_dir(dir.path().join(sub)).expect("mkdir");
+        for entry in std::fs::read_dir(bad.join(sub)).expect("read fixtures") {
+            let path = entry.expect("entry").path();
+            let name = path.file_name().expect("name").to_owned();
+            let mut text = std::fs::read(&path).expect("read");
+            if sub == "connectors" {
+                // Each broken source gets a mapping of its own, so that init has to look at it.
+                text = String::from_utf8_lossy(&text)
+                    .replace("mapping = \"customers\"\n", "")
+                    .into_bytes();
+            }
+            std::fs::write(dir.path().join(sub).join(name), text).expect("write");
+        }
+    }
+    std::fs::copy(bad.join("gild.toml"), dir.path().join("gild.toml")).expect("gild.toml");
+    std::fs::create_dir(dir.path().join("mappings")).expect("mkdir");
+    // A steward's own mapping for orders: init must leave it as it is.
+    let own = "# mine\n[fields]\nfull_name = { column = \"customer\" }\n";
+    std::fs::write(dir.path().join("mappings/orders.toml"), own).expect("write");
+
+    let config = dir.path().join("gild.toml");
+    let out = run(
+        &["--config", config.to_str().expect("utf-8 path"), "init"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    let mapping =
+        |name: &str| std::fs::read_to_string(dir.path().join(format!("mappings/{name}.toml")));
+    // The broken rows (too many fields, a byte that is not UTF-8) do not stop the proposal.
+    let customers = mapping("customers").expect("customers proposed");
+    assert!(
+        customers.contains("date_of_birth = { column = \"dob\""),
+        "{customers}"
+    );
+    assert!(
+        customers.contains("email = { column = \"email\" }"),
+        "{customers}"
+    );
+    assert_eq!(mapping("orders").expect("orders"), own, "never overwritten");
+    assert!(text.contains("orders.toml exists, left alone"), "{text}");
+    // The missing export and the silent server: named, no mapping written, no crash.
+    for source in ["missing", "unreachable"] {
+        assert!(
+            mapping(source).is_err(),
+            "{source}: nothing to propose from"
+        );
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(source) && l.contains("no mapping written")),
+            "{source} is named with what went wrong: {text}"
+        );
+    }
+    // No value from the data in what init says (a customer's name from the CSV).
+    let raw = std::fs::read_to_string(bad.join("data/customers-good.csv")).expect("csv");
+    let second_line = raw.lines().nth(1).expect("a data row");
+    let name = second_line.split(',').nth(1).expect("a name");
+    assert!(
+        !text.contains(name),
+        "no customer value in init's output: {text}"
+    );
+}
