@@ -170,8 +170,9 @@ pub fn summary(r: &SyncReport) -> String {
         thousands(m.pairs_for_review)
     ));
     out.push_str(&format!(
-        "review queue: {} pairs of customers (`gild review`); steward decisions in force: {} must-link, {} cannot-link\n",
-        thousands(m.review_items),
+        "review queue: {} pairs of customers open (`gild review`), {} settled (kept apart on clear evidence: `gild review list --all`); steward decisions in force: {} must-link, {} cannot-link\n",
+        thousands(m.review_items - m.review_settled),
+        thousands(m.review_settled),
         thousands(m.steward_links.0),
         thousands(m.steward_links.1)
     ));

@@ -348,6 +348,11 @@ fn sync_report(
             merges_refused: outcome.clusters.refusals.len() as u64,
             pairs_for_review: decided.pairs_for_review(),
             review_items: decided.review_items.len() as u64,
+            review_settled: decided
+                .review_items
+                .iter()
+                .filter(|i| i.status == crate::store::ReviewStatus::Settled)
+                .count() as u64,
             steward_links: (
                 matched.constraints.must_link.len() as u64,
                 matched.constraints.cannot_link.len() as u64,

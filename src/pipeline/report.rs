@@ -65,6 +65,8 @@ pub struct MatchSummary {
     pub pairs_for_review: u64,
     /// Pairs of golden customers in the stewards' queue after this run (`gild review`).
     pub review_items: u64,
+    /// Of those, the items gild kept apart on clear evidence: settled, not open.
+    pub review_settled: u64,
     /// Steward decisions in force: (must-link, cannot-link) record pairs present in this run.
     pub steward_links: (u64, u64),
     pub pairs_per_second: f64,
