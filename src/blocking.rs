@@ -475,10 +475,7 @@ pub fn sample_rule_pairs(
     want: usize,
     seed: u64,
 ) -> Vec<(u32, u32)> {
-    let cols = KeyColumns::new(prepared, std::slice::from_ref(rule));
-    let mut e = entries(&cols, rule, prepared.n);
-    e.par_sort_unstable();
-    e.dedup();
+    let e = sorted_entries(prepared, rule);
     let blocks: Vec<&[(u64, u32)]> = blocks_of(&e)
         .into_iter()
         .filter(|(a, b)| b - a <= limits.max_block_records)
@@ -521,10 +518,7 @@ pub fn sample_rule_pairs(
 /// How many record pairs agree on every key of `rule` (and the link type allows), counted
 /// exactly from the blocks without listing the pairs; no block is skipped.
 pub fn rule_pair_count(prepared: &Prepared, rule: &BlockingRule, link_type: LinkType) -> u64 {
-    let cols = KeyColumns::new(prepared, std::slice::from_ref(rule));
-    let mut e = entries(&cols, rule, prepared.n);
-    e.par_sort_unstable();
-    e.dedup();
+    let e = sorted_entries(prepared, rule);
     let source = &prepared.source;
     blocks_of(&e)
         .par_iter()
@@ -544,6 +538,15 @@ pub fn rule_pair_count(prepared: &Prepared, rule: &BlockingRule, link_type: Link
             }
         })
         .sum()
+}
+
+/// One rule's block entries (key hash, record), sorted by key, each once.
+fn sorted_entries(prepared: &Prepared, rule: &BlockingRule) -> Vec<(u64, u32)> {
+    let cols = KeyColumns::new(prepared, std::slice::from_ref(rule));
+    let mut e = entries(&cols, rule, prepared.n);
+    e.par_sort_unstable();
+    e.dedup();
+    e
 }
 
 /// The blocks of sorted (key, record) entries that hold two records or more, as index ranges.
