@@ -139,10 +139,12 @@ async fn run_sync_job(job: SyncJob, ctx: Data<Arc<JobContext>>) -> Result<(), Bo
     let options = SyncOptions {
         trigger: job.trigger,
         retrain: false,
+        full: false,
     };
     match pipeline::sync_into(&ctx.store, &ctx.config, &options, &Silent).await {
         Ok(report) => {
-            tracing::info!(run = %report.run_id, status = %report.status, seconds = report.seconds, "scheduled sync finished");
+            tracing::info!(run = %report.run_id, status = %report.status, seconds = report.seconds,
+                nothing_changed = report.nothing_changed, "scheduled sync finished");
             Ok(())
         }
         // Another run (another worker, or a sync by hand) is publishing: it is doing this job's

@@ -17,7 +17,7 @@ text_enum! {
 text_enum! {
     /// How a sync run stands.
     pub enum RunStatus ("run status") {
-        /// Started and not finished: still running, or its process died.
+        /// Started and not finished.
         Running = "running",
         /// Published, with nothing rejected.
         Succeeded = "succeeded",
@@ -25,6 +25,9 @@ text_enum! {
         Partial = "partial",
         /// Nothing was published.
         Failed = "failed",
+        /// Its process died (killed, or the machine went down) before it finished; nothing it
+        /// did was published. The next run marks it so.
+        Abandoned = "abandoned",
     }
 }
 
@@ -84,7 +87,7 @@ mod tests {
         assert_eq!(Trigger::NAMES, ["manual", "schedule", "job"]);
         assert_eq!(
             RunStatus::NAMES,
-            ["running", "succeeded", "partial", "failed"]
+            ["running", "succeeded", "partial", "failed", "abandoned"]
         );
         assert_eq!(SourceStatus::NAMES, ["ok", "rejects", "failed"]);
         assert_eq!(

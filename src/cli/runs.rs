@@ -61,7 +61,7 @@ pub async fn run(args: &Args, command: &RunsCommand) -> anyhow::Result<u8> {
                     }
                     out!("{}", t.render());
                     for r in runs.iter().filter(|r| r.error.is_some()) {
-                        outln!("  {} failed: {}", r.run_id, opt(&r.error));
+                        outln!("  {} {}: {}", r.run_id, r.status, opt(&r.error));
                     }
                 }
             }

@@ -11,6 +11,10 @@ pub struct SyncArgs {
     /// Train a new matching model even if the stored one fits.
     #[arg(long)]
     pub retrain: bool,
+    /// Read every source and recompute everything, even when nothing changed since the last
+    /// published run (without it, such a sync finishes at once and writes nothing).
+    #[arg(long)]
+    pub full: bool,
     /// Put a sync job on the worker queue instead of running it here.
     #[arg(long)]
     pub enqueue: bool,
@@ -43,6 +47,7 @@ pub async fn run(args: &Args, a: &SyncArgs) -> anyhow::Result<u8> {
     let options = SyncOptions {
         trigger: Trigger::Manual,
         retrain: a.retrain,
+        full: a.full,
     };
     let interactive = args.format == Format::Text && std::io::stderr().is_terminal();
     let bars;
@@ -66,6 +71,18 @@ pub async fn run(args: &Args, a: &SyncArgs) -> anyhow::Result<u8> {
 
 pub fn summary(r: &SyncReport) -> String {
     let mut out = String::new();
+    if r.nothing_changed {
+        out.push_str(&format!(
+            "gild sync into the {} store: nothing changed since run {} (sources, configuration, model and steward \
+             decisions are the same); nothing was read in full or written. {} golden records stand. \
+             `gild sync --full` recomputes anyway.\n\ntime: total {:.2} s\n",
+            r.store,
+            r.unchanged_since.as_deref().unwrap_or("?"),
+            thousands(r.golden_total),
+            r.seconds
+        ));
+        return out;
+    }
     let status = if r.status == RunStatus::Succeeded {
         r.status.to_string()
     } else {
@@ -124,6 +141,27 @@ pub fn summary(r: &SyncReport) -> String {
         out.push_str(&format!(
             "  rejected rows are in the store: gild rejects --run {}\n",
             r.run_id
+        ));
+    }
+
+    if !r.changes.is_empty() {
+        let parts: Vec<String> = r
+            .changes
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {} new, {} changed, {} vanished, {} unchanged",
+                    c.source,
+                    thousands(c.new),
+                    thousands(c.changed),
+                    thousands(c.vanished),
+                    thousands(c.same)
+                )
+            })
+            .collect();
+        out.push_str(&format!(
+            "  since the last published run: {}\n",
+            parts.join("; ")
         ));
     }
 

@@ -64,7 +64,7 @@ fn display(path: &Path) -> String {
     path.display().to_string()
 }
 
-fn expand(connector: &Connector, spec: &CsvSpec) -> Result<Vec<PathBuf>, SourceError> {
+pub(super) fn expand(connector: &Connector, spec: &CsvSpec) -> Result<Vec<PathBuf>, SourceError> {
     let has_wildcard = spec.path.contains(['*', '?', '[']);
     if !has_wildcard {
         let p = PathBuf::from(&spec.path);

@@ -7,6 +7,7 @@
 pub mod config;
 mod csv_source;
 mod db_error;
+pub mod fingerprint;
 mod sql_source;
 
 pub use config::{Connector, CsvSpec, LineEnding, Selection, SourceSpec, SqlSpec};

@@ -134,6 +134,47 @@ macro_rules! open_with {
     }};
 }
 
+/// Runs one aggregate query returning (row count, highest watermark as text); None when the
+/// source cannot be reached or the query fails (the sync that follows reads the source and
+/// reports why).
+pub(super) async fn aggregate(
+    connector: &Connector,
+    spec: &SqlSpec,
+    sql: &str,
+) -> Option<(i64, Option<String>)> {
+    if let super::SourceSpec::Sqlite(_) = connector.spec {
+        if !sqlite_path(&spec.url).is_some_and(|p| std::path::Path::new(&p).exists()) {
+            return None;
+        }
+    }
+    macro_rules! run {
+        ($conn_ty:ty) => {{
+            let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, <$conn_ty>::connect(&spec.url))
+                .await
+                .ok()?
+                .ok()?;
+            let row: Result<(i64, Option<String>), _> =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql.to_string()))
+                    .fetch_one(&mut conn)
+                    .await;
+            let _ = conn.close().await;
+            match row {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    tracing::debug!(error = %describe(&e), source = %connector.name, "no fingerprint");
+                    None
+                }
+            }
+        }};
+    }
+    match connector.spec {
+        super::SourceSpec::Sqlite(_) => run!(sqlx::SqliteConnection),
+        super::SourceSpec::Postgres(_) => run!(sqlx::PgConnection),
+        super::SourceSpec::Mysql(_) => run!(sqlx::MySqlConnection),
+        super::SourceSpec::Csv(_) => None,
+    }
+}
+
 pub(super) async fn open_sqlite(
     connector: &Connector,
     spec: &SqlSpec,

@@ -3,11 +3,13 @@
 
 pub mod check;
 mod decide;
+pub mod inputs;
 pub mod matching;
 mod memory;
 pub mod progress;
 mod pull;
 pub mod report;
+pub mod snapshot;
 mod train;
 
 pub use crate::run::Trigger;
@@ -25,6 +27,7 @@ use crate::runtime::runner_id;
 use crate::store::{LinkDecision, Publication, RunFinish, SourceOutcome, Store, StoreError};
 use chrono::{DateTime, Utc};
 use decide::Decided;
+use inputs::Inputs;
 use matching::MatchOutcome;
 use pull::PullOutcome;
 use rayon::prelude::*;
@@ -49,6 +52,8 @@ pub struct SyncOptions {
     pub trigger: Trigger,
     /// Train a new model even if a stored one fits.
     pub retrain: bool,
+    /// Read every source and recompute everything, even when nothing changed.
+    pub full: bool,
 }
 
 impl Default for SyncOptions {
@@ -56,6 +61,7 @@ impl Default for SyncOptions {
         SyncOptions {
             trigger: Trigger::Manual,
             retrain: false,
+            full: false,
         }
     }
 }
@@ -92,47 +98,133 @@ pub async fn sync_into(
     let run_id = uuid::Uuid::now_v7().to_string();
     let span = tracing::info_span!("sync", run = %run_id, trigger = options.trigger.as_str());
     async {
-        let host = runner_id();
         let lock = store
             .acquire_lock(crate::store::SYNC_LOCK, &run_id, config.jobs.lock_ttl)
             .await?;
-        let started_at = crate::clock::now();
-        store
-            .begin_run(&run_id, options.trigger, &host, started_at)
-            .await?;
-        let mut outcomes: Vec<SourceOutcome> = Vec::new();
-        let cx = RunContext {
-            store,
-            config,
-            options,
-            progress,
-            run_id: &run_id,
-            started_at,
-        };
-        let result = run(&cx, &mut outcomes).await;
-        // The caller reports the error (the CLI prints it, the worker logs it): logged here too,
-        // a failed run said so twice.
-        if let Err(e) = &result {
-            let finish = RunFinish {
-                status: RunStatus::Failed,
-                rows_read: outcomes.iter().map(|o| o.rows_read as i64).sum(),
-                rows_rejected: outcomes.iter().map(|o| o.rows_rejected as i64).sum(),
-                golden_created: 0,
-                golden_updated: 0,
-                golden_deleted: 0,
-                pairs_for_review: 0,
-                summary: serde_json::json!({ "error": e.to_string() }),
-                error: Some(e.to_string()),
-            };
-            if let Err(e2) = store.fail_run(&run_id, &outcomes, &finish).await {
-                tracing::error!(error = %e2, "could not record the failed run");
-            }
-        }
+        let result = sync_holding_lease(store, config, options, progress, &run_id).await;
+        // Released whatever happened, so that the next run need not wait for the lease to lapse.
         lock.release().await?;
         result
     }
     .instrument(span)
     .await
+}
+
+/// The sync, once this process holds the lease: the no-change check, then the run.
+async fn sync_holding_lease(
+    store: &Store,
+    config: &Config,
+    options: &SyncOptions,
+    progress: &dyn Progress,
+    run_id: &str,
+) -> Result<SyncReport, SyncError> {
+    // No other run can be running now: one on record as running died before it finished.
+    let abandoned = store.abandon_dead_runs().await?;
+    if abandoned > 0 {
+        tracing::warn!(
+            runs = abandoned,
+            "marked runs whose process died as abandoned"
+        );
+    }
+    let started_at = crate::clock::now();
+    let clock = Instant::now();
+    // Fingerprinted before any row is read: a source that changes while the run reads it then
+    // differs from the recorded print, and the next run reads it again.
+    let steward = store.last_steward_action().await?;
+    let mut inputs = Inputs::gather(config, started_at.date_naive(), steward).await;
+    if !(options.full || options.retrain) {
+        if let Some(report) =
+            nothing_changed(store, options, &mut inputs, run_id, started_at, clock).await?
+        {
+            return Ok(report);
+        }
+    }
+    store
+        .begin_run(run_id, options.trigger, &runner_id(), started_at)
+        .await?;
+    let mut outcomes: Vec<SourceOutcome> = Vec::new();
+    let cx = RunContext {
+        store,
+        config,
+        options,
+        progress,
+        run_id,
+        started_at,
+        inputs,
+    };
+    let result = run(&cx, &mut outcomes).await;
+    // The caller reports the error (the CLI prints it, the worker logs it): logged here too, a
+    // failed run said so twice.
+    if let Err(e) = &result {
+        let finish = RunFinish {
+            status: RunStatus::Failed,
+            rows_read: outcomes.iter().map(|o| o.rows_read as i64).sum(),
+            rows_rejected: outcomes.iter().map(|o| o.rows_rejected as i64).sum(),
+            golden_created: 0,
+            golden_updated: 0,
+            golden_deleted: 0,
+            pairs_for_review: 0,
+            summary: serde_json::json!({ "error": e.to_string() }),
+            error: Some(e.to_string()),
+        };
+        if let Err(e2) = store.fail_run(run_id, &outcomes, &finish).await {
+            tracing::error!(error = %e2, "could not record the failed run");
+        }
+    }
+    result
+}
+
+/// When every input equals the last published run's, the report of a run that did nothing (it
+/// is not recorded as a run: a worker checking every few minutes would fill the run list).
+async fn nothing_changed(
+    store: &Store,
+    options: &SyncOptions,
+    inputs: &mut Inputs,
+    run_id: &str,
+    started_at: DateTime<Utc>,
+    clock: Instant,
+) -> Result<Option<SyncReport>, SyncError> {
+    let model = store.latest_model().await?;
+    inputs.model = model.as_ref().and_then(inputs::model_hash);
+    let Some(last) = store.last_published_inputs().await? else {
+        return Ok(None);
+    };
+    let same = last
+        .fingerprint
+        .as_deref()
+        .and_then(|f| serde_json::from_str::<Inputs>(f).ok())
+        .is_some_and(|l| inputs.unchanged_since(&l));
+    if !same {
+        return Ok(None);
+    }
+    tracing::info!(since = %last.run_id, "nothing changed since the last published run");
+    let mut report = SyncReport {
+        run_id: run_id.to_string(),
+        trigger: options.trigger,
+        status: RunStatus::Succeeded,
+        started_at,
+        finished_at: crate::clock::now(),
+        store: store.engine().to_string(),
+        sources: Vec::new(),
+        rows_read: 0,
+        rows_rejected: 0,
+        values_quarantined: 0,
+        matching: Default::default(),
+        model: Default::default(),
+        golden: Default::default(),
+        golden_total: store.golden_count().await?.max(0) as u64,
+        stages: Vec::new(),
+        seconds: 0.0,
+        nothing_changed: true,
+        unchanged_since: Some(last.run_id),
+        changes: Vec::new(),
+    };
+    if let Some(m) = model {
+        report.model.prior = m.prior;
+        report.model.trained_at = m.trained_at;
+    }
+    report.seconds = clock.elapsed().as_secs_f64();
+    Ok(Some(report))
 }
 
 /// What every stage of one run is given.
@@ -143,6 +235,8 @@ pub(crate) struct RunContext<'a> {
     progress: &'a dyn Progress,
     run_id: &'a str,
     started_at: DateTime<Utc>,
+    /// What the run reads, fingerprinted before reading; recorded when it publishes.
+    inputs: Inputs,
 }
 
 /// The sync, stage by stage; each source's outcome goes to `outcomes` as soon as it is known.
@@ -163,7 +257,14 @@ async fn run(
     );
     let golden = build_golden(cx, &records, &pulled, &stored, &matched, &mut stages);
     let decided = decide::decide_pairs(cx, &records, &matched, &golden.ids, &mut stages);
+    let changes = snapshot::diff(
+        &records,
+        &matched.hashes,
+        &stored.xref,
+        &pulled.read_in_full,
+    );
     let mut report = sync_report(cx, &pulled, &stored, &matched, &golden, &decided, stages);
+    report.changes = changes;
 
     memory::release_freed();
     let publish_started = Instant::now();
@@ -368,6 +469,9 @@ fn sync_report(
         golden_total,
         stages,
         seconds: 0.0,
+        nothing_changed: false,
+        unchanged_since: None,
+        changes: Vec::new(),
     }
 }
 
@@ -396,6 +500,7 @@ async fn publish(
         conflicts: golden.conflicts,
         pairs: decided.pairs,
         watermarks: pulled.watermarks,
+        inputs: recorded_inputs(cx, outcomes, &matched.outcome.model),
         next_golden_seq: golden.next_seq,
         model: matched.outcome.trained.then_some(&matched.outcome.model),
         finish: RunFinish {
@@ -412,4 +517,19 @@ async fn publish(
     };
     cx.store.publish(&publication).await?;
     Ok(())
+}
+
+/// The run's inputs as recorded with its publish: the model it matched with, and no print for a
+/// source it could not read (the next run must read it again).
+fn recorded_inputs(
+    cx: &RunContext<'_>,
+    outcomes: &[SourceOutcome],
+    model: &Model,
+) -> Option<String> {
+    let mut inputs = cx.inputs.clone();
+    inputs.model = inputs::model_hash(model);
+    for o in outcomes.iter().filter(|o| o.status == SourceStatus::Failed) {
+        inputs.forget(&o.source);
+    }
+    serde_json::to_string(&inputs).ok()
 }

@@ -42,7 +42,7 @@ pub fn peak_memory_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct ModelSummary {
     /// Trained in this run (no stored model fitted the configured comparisons).
     pub trained: bool,
@@ -50,7 +50,7 @@ pub struct ModelSummary {
     pub trained_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct MatchSummary {
     pub records: u64,
     pub candidate_pairs: u64,
@@ -92,6 +92,15 @@ pub struct SyncReport {
     pub golden_total: u64,
     pub stages: Vec<StageTime>,
     pub seconds: f64,
+    /// True when nothing the sync reads had changed since the last published run: nothing was
+    /// read in full, matched or written, and the counts above are zero.
+    pub nothing_changed: bool,
+    /// That last published run, whose view stands.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unchanged_since: Option<String>,
+    /// Per source read in full: its records new, changed, vanished and unchanged since the last
+    /// published run, by key and content hash.
+    pub changes: Vec<super::snapshot::SourceChanges>,
 }
 
 impl SyncReport {

@@ -294,6 +294,11 @@ impl Mapping {
     }
 
     /// Checks the mapping against the record kind of the connector using it.
+    /// The mapping file as written: what a sync's inputs fingerprint covers.
+    pub fn source_text(&self) -> &str {
+        &self.text
+    }
+
     pub fn check_kind(&self, kind: RecordKind) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
         let x = &self.facts;

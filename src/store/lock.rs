@@ -1,5 +1,6 @@
 //! A lease in the store that keeps two runs from publishing at once, across processes and hosts.
-//! A holder that dies stops renewing, and its lease expires.
+//! A holder that dies stops renewing, and its lease expires; a holder provably gone (its host is
+//! this machine and its process no longer exists) is taken over at once instead.
 
 use super::{now, on_pool, Doing, Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -24,7 +25,7 @@ impl Store {
         holder: &str,
         ttl: Duration,
     ) -> Result<LockGuard, StoreError> {
-        if !self.try_lease(name, holder, ttl).await? {
+        if !self.try_lease(name, holder, ttl).await? && !self.take_over(name, holder, ttl).await? {
             let current: Option<(String, DateTime<Utc>)> = on_pool!(self, pool => {
                 sqlx::query_as("SELECT holder, expires_at FROM run_locks WHERE name = $1")
                     .bind(name)
@@ -60,14 +61,16 @@ impl Store {
         })
     }
 
+    /// Takes or renews the lease if it is free, expired or already ours; records this process
+    /// (host and PID) as the holder, so that others can tell when it is gone.
     async fn try_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
         let at = now();
         let until = at + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::minutes(10));
         let got: Option<(String,)> = on_pool!(self, pool => {
             sqlx::query_as(
-                "INSERT INTO run_locks (name, holder, acquired_at, expires_at) VALUES ($1, $2, $3, $4) \
+                "INSERT INTO run_locks (name, holder, acquired_at, expires_at, host, pid) VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at, \
-                 expires_at = excluded.expires_at \
+                 expires_at = excluded.expires_at, host = excluded.host, pid = excluded.pid \
                  WHERE run_locks.expires_at < $3 OR run_locks.holder = $2 \
                  RETURNING holder",
             )
@@ -75,11 +78,57 @@ impl Store {
             .bind(holder)
             .bind(at)
             .bind(until)
+            .bind(crate::runtime::this_host())
+            .bind(i64::from(std::process::id()))
             .fetch_optional(pool)
             .await
             .doing("taking the sync lock")?
         });
         Ok(got.is_some())
+    }
+
+    /// Takes over a lease whose holder is provably gone (same host, its process no longer
+    /// exists) without waiting for it to expire. The update names the old holder, so that of two
+    /// processes taking over at once only one succeeds.
+    async fn take_over(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let current: Option<(String, Option<String>, Option<i64>)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT holder, host, pid FROM run_locks WHERE name = $1")
+                .bind(name)
+                .fetch_optional(pool)
+                .await
+                .doing("reading the sync lock")?
+        });
+        let Some((old, Some(host), Some(pid))) = current else {
+            return Ok(false);
+        };
+        if !crate::runtime::process_gone(&host, pid) {
+            return Ok(false);
+        }
+        let at = now();
+        let until = at + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::minutes(10));
+        let taken = on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE run_locks SET holder = $1, acquired_at = $2, expires_at = $3, host = $4, pid = $5 \
+                 WHERE name = $6 AND holder = $7 AND host = $8 AND pid = $9",
+            )
+            .bind(holder)
+            .bind(at)
+            .bind(until)
+            .bind(crate::runtime::this_host())
+            .bind(i64::from(std::process::id()))
+            .bind(name)
+            .bind(&old)
+            .bind(&host)
+            .bind(pid)
+            .execute(pool)
+            .await
+            .doing("taking over the sync lock")?
+            .rows_affected()
+        });
+        if taken == 1 {
+            tracing::info!(lease = name, previous = %old, "took over the lease of a process that is gone");
+        }
+        Ok(taken == 1)
     }
 }
 

@@ -9,6 +9,7 @@ mod chunked_writes;
 mod conflicts;
 mod events;
 mod golden_slices;
+mod inputs;
 mod like;
 mod lock;
 mod matching_models;
@@ -22,6 +23,7 @@ mod steward;
 pub use conflicts::{ConflictItem, ConflictStatus};
 pub(crate) use events::insert_events;
 pub use events::{lineage_changes, GoldenEvent};
+pub use inputs::PublishedInputs;
 pub use lock::{LockGuard, SYNC_LOCK};
 pub use publish::{
     PairRow, Publication, QualityFinding, RejectRow, ReviewItemRow, RunFinish, SourceOutcome,

@@ -16,6 +16,11 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use std::sync::LazyLock;
 
+/// What an abandoned run's record says happened.
+const ABANDONED: &str =
+    "its process stopped before the run finished (killed, or the machine went down); \
+nothing it did was published, and a later run marked it abandoned";
+
 /// Parameters per statement: under SQLite's limit of 32,766 and PostgreSQL's of 65,535.
 pub(crate) const MAX_BINDS: usize = 30_000;
 
@@ -116,6 +121,9 @@ pub struct Publication<'a> {
     pub pairs: Vec<PairRow>,
     /// (source, column, value)
     pub watermarks: Vec<(String, String, String)>,
+    /// The fingerprint of what the run read (JSON), when every input could be fingerprinted:
+    /// a later run whose inputs are the same has nothing to do.
+    pub inputs: Option<String>,
     pub next_golden_seq: i64,
     /// A model trained during this run, saved with it.
     pub model: Option<&'a crate::model::Model>,
@@ -245,6 +253,25 @@ impl Store {
         Ok(())
     }
 
+    /// Marks every run still "running" as abandoned: called by a run that holds the sync lease,
+    /// so no other run can be running; one on record as running died before it finished. Its end
+    /// stays unknown (no finish time). Returns how many were marked.
+    pub async fn abandon_dead_runs(&self) -> Result<u64, StoreError> {
+        let marked = on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE sync_runs SET status = $1, error = $2 WHERE status = $3",
+            )
+            .bind(RunStatus::Abandoned)
+            .bind(ABANDONED)
+            .bind(RunStatus::Running)
+            .execute(pool)
+            .await
+            .doing("marking runs whose process died as abandoned")?
+            .rows_affected()
+        });
+        Ok(marked)
+    }
+
     /// Marks a run that did not publish as failed, with what is known of it.
     pub async fn fail_run(
         &self,
@@ -316,7 +343,12 @@ where
     timer.done("review queue");
     tx.replace_match_pairs(stamp.run, &p.pairs).await?;
     timer.done("match pairs");
+    // The watermarks and the inputs' fingerprint commit with the publish that used them, so a
+    // run killed before its commit leaves them as they were, and the next run reads its rows again.
     tx.write_watermarks(stamp, &p.watermarks).await?;
+    if let Some(inputs) = &p.inputs {
+        tx.write_run_inputs(stamp.run, inputs).await?;
+    }
     tx.write_golden_id_counter(p.next_golden_seq).await?;
     if let Some(model) = p.model {
         tx.save_model(stamp.run, model).await?;

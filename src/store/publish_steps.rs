@@ -112,6 +112,9 @@ pub(crate) trait PublishSteps: BulkIndexes {
         watermarks: &[(String, String, String)],
     ) -> Result<(), StoreError>;
 
+    /// What the run read (its inputs' fingerprint, JSON), for the next run's no-change check.
+    async fn write_run_inputs(&mut self, run: &str, fingerprint: &str) -> Result<(), StoreError>;
+
     async fn write_golden_id_counter(&mut self, next_golden_seq: i64) -> Result<(), StoreError>;
 
     /// A model trained during this run.
@@ -438,6 +441,16 @@ macro_rules! impl_publish_steps {
                     .await
                     .doing("writing watermarks")?;
                 }
+                Ok(())
+            }
+
+            async fn write_run_inputs(&mut self, run: &str, fingerprint: &str) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO run_inputs (run_id, fingerprint) VALUES ($1, $2)")
+                    .bind(run)
+                    .bind(fingerprint)
+                    .execute(&mut *self)
+                    .await
+                    .doing("recording what the run read")?;
                 Ok(())
             }
 

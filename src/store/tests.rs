@@ -101,6 +101,7 @@ fn later_run(run_id: &str, golden_upserts: Vec<GoldenVersion>) -> Publication<'s
         conflicts: vec![],
         pairs: vec![],
         watermarks: vec![],
+        inputs: None,
         next_golden_seq: 4,
         model: None,
         finish: finish(),
@@ -215,11 +216,30 @@ async fn contract(store: Store) {
             "updated_at".into(),
             "2024-01-01 00:00:00".into(),
         )],
+        inputs: Some("{\"sources\":{}}".into()),
         next_golden_seq: 2,
         model: None,
         finish: finish(),
     };
     store.publish(&p).await.expect("publish");
+    assert_eq!(
+        store.last_published_inputs().await.expect("inputs"),
+        Some(PublishedInputs {
+            run_id: "r1".into(),
+            fingerprint: Some("{\"sources\":{}}".into())
+        }),
+        "the inputs commit with the publish"
+    );
+    let committed_watermarks = vec![(
+        "crm".to_string(),
+        "updated_at".to_string(),
+        "2024-01-01 00:00:00".to_string(),
+        "r1".to_string(),
+    )];
+    assert_eq!(
+        store.watermarks().await.expect("watermarks"),
+        committed_watermarks
+    );
 
     assert_eq!(store.next_golden_seq().await.expect("seq"), 2);
     let xref = store.previous_xref().await.expect("xref");
@@ -404,7 +424,24 @@ async fn contract(store: Store) {
         reason: "r".into(),
         raw: "".into(),
     }];
+    p2.watermarks = vec![(
+        "crm".into(),
+        "updated_at".into(),
+        "2030-01-01 00:00:00".into(),
+    )];
+    p2.inputs = Some("{}".into());
+    let inputs_before = store.last_published_inputs().await.expect("inputs");
     assert!(store.publish(&p2).await.is_err());
+    assert_eq!(
+        store.watermarks().await.expect("watermarks"),
+        committed_watermarks,
+        "a watermark advances only with the publish that used it"
+    );
+    assert_eq!(
+        store.last_published_inputs().await.expect("inputs"),
+        inputs_before,
+        "nor do the inputs"
+    );
     assert!(
         store
             .resolve_golden_id("G00000009")
@@ -442,6 +479,65 @@ async fn contract(store: Store) {
         .await
         .expect("take over");
     takeover.release().await.expect("release");
+
+    // A lease whose holder is provably gone (this host, no such process) is taken over at once,
+    // long before it expires; one held by a live process or on another host is not.
+    let gone_pid = {
+        let mut child = std::process::Command::new("true").spawn().expect("spawn");
+        let pid = i64::from(child.id());
+        child.wait().expect("reap");
+        pid
+    };
+    for (host, pid, free) in [
+        (crate::runtime::this_host(), gone_pid, true),
+        (crate::runtime::this_host(), 1, false),
+        ("elsewhere".to_string(), gone_pid, false),
+    ] {
+        let held = store
+            .acquire_lock(SYNC_LOCK, "killed", std::time::Duration::from_secs(600))
+            .await
+            .expect("lock");
+        on_pool!(&store, pool => {
+            sqlx::query("UPDATE run_locks SET host = $1, pid = $2 WHERE name = $3")
+                .bind(&host)
+                .bind(pid)
+                .bind(SYNC_LOCK)
+                .execute(pool)
+                .await
+                .expect("pretend another process holds it");
+        });
+        drop(held);
+        let next = store
+            .acquire_lock(SYNC_LOCK, "next", std::time::Duration::from_secs(600))
+            .await;
+        assert_eq!(next.is_ok(), free, "holder {host}:{pid}");
+        match next {
+            Ok(guard) => guard.release().await.expect("release"),
+            Err(_) => on_pool!(&store, pool => {
+                sqlx::query("DELETE FROM run_locks")
+                    .execute(pool)
+                    .await
+                    .expect("clear the lease");
+            }),
+        }
+    }
+
+    // A run left "running" by a process that died is marked abandoned by the next run.
+    store
+        .begin_run("r-killed", Trigger::Manual, "host:1", now())
+        .await
+        .expect("begin");
+    assert_eq!(store.abandon_dead_runs().await.expect("abandon"), 1);
+    let killed = store
+        .runs(50)
+        .await
+        .expect("runs")
+        .into_iter()
+        .find(|r| r.run_id == "r-killed")
+        .expect("on record");
+    assert_eq!(killed.status, RunStatus::Abandoned);
+    assert!(killed.finished_at.is_none() && killed.error.is_some());
+    assert_eq!(store.abandon_dead_runs().await.expect("abandon"), 0);
 
     // A status this version does not know reads back as corrupt data: an error, not a panic.
     on_pool!(&store, pool => {

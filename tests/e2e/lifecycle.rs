@@ -45,10 +45,25 @@ impl Estate {
     }
 
     pub(crate) fn gild(&self, args: &[&str]) -> std::process::Output {
+        self.command(args).output().expect("the gild binary runs")
+    }
+
+    /// The command `gild` would run with `args` on this estate, to start in the background.
+    pub(crate) fn command(&self, args: &[&str]) -> std::process::Command {
         let config = self.dir.path().join("gild.toml");
-        let mut all = vec!["--config", config.to_str().expect("utf-8 path")];
-        all.extend_from_slice(args);
-        run(&all, &[("GILD_STORE_URL", self.store.as_str())])
+        let mut c = gild();
+        c.args(["--config", config.to_str().expect("utf-8 path")])
+            .args(args)
+            .env("GILD_STORE_URL", self.store.as_str());
+        c
+    }
+
+    pub(crate) fn store_url(&self) -> &str {
+        &self.store
+    }
+
+    pub(crate) fn path(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     /// Runs and parses JSON output, insisting on exit code 0.

@@ -18,6 +18,7 @@ mod logging;
 mod matching;
 mod privacy;
 mod quality;
+mod recovery;
 mod review_tty;
 mod servers;
 mod test_db;
