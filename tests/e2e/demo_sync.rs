@@ -49,8 +49,8 @@ fn demo_estate_syncs_into_golden_records_accurately_and_stably() {
     assert!(precision >= 0.95, "precision {precision}");
     assert!(recall >= 0.90, "recall {recall}");
 
-    // A re-run with no changed input changes nothing.
-    let second = run(&["sync", "--format", "json"], &env);
+    // A full re-run with no changed input changes nothing.
+    let second = run(&["sync", "--full", "--format", "json"], &env);
     assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
     let again = json(&second);
     assert_eq!(again["golden"]["created"], 0, "{}", again["golden"]);
@@ -60,6 +60,11 @@ fn demo_estate_syncs_into_golden_records_accurately_and_stably() {
         again["model"]["trained"], false,
         "the stored model is reused"
     );
+
+    // Without --full, it finds nothing changed and does nothing: not even a run on record.
+    let third = json(&run(&["sync", "--format", "json"], &env));
+    assert_eq!(third["nothing_changed"], true, "{third}");
+    assert_eq!(third["golden_total"], created);
 
     let runs = json(&run(&["runs", "list", "--format", "json"], &env));
     assert_eq!(runs.as_array().map(Vec::len), Some(2));
