@@ -64,8 +64,7 @@ impl Store {
     /// Takes or renews the lease if it is free, expired or already ours; records this process
     /// (host and PID) as the holder, so that others can tell when it is gone.
     async fn try_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
-        let at = now();
-        let until = at + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::minutes(10));
+        let (at, until) = lease_from_now(ttl);
         let got: Option<(String,)> = on_pool!(self, pool => {
             sqlx::query_as(
                 "INSERT INTO run_locks (name, holder, acquired_at, expires_at, host, pid) VALUES ($1, $2, $3, $4, $5, $6) \
@@ -104,8 +103,7 @@ impl Store {
         if !crate::runtime::process_gone(&host, pid) {
             return Ok(false);
         }
-        let at = now();
-        let until = at + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::minutes(10));
+        let (at, until) = lease_from_now(ttl);
         let taken = on_pool!(self, pool => {
             sqlx::query(
                 "UPDATE run_locks SET holder = $1, acquired_at = $2, expires_at = $3, host = $4, pid = $5 \
@@ -156,4 +154,13 @@ impl Drop for LockGuard {
             r.abort();
         }
     }
+}
+
+/// Now, and when a lease taken now for `ttl` lapses (ten minutes if `ttl` is out of range).
+fn lease_from_now(ttl: Duration) -> (DateTime<Utc>, DateTime<Utc>) {
+    let at = now();
+    (
+        at,
+        at + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::minutes(10)),
+    )
 }
