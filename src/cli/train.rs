@@ -63,6 +63,14 @@ pub fn describe(model: &Model) -> String {
             }
         ));
     }
+    for t in &model.term_frequencies {
+        out.push_str(&format!(
+            "  term frequencies of {}: {} values seen more than once among {}, kept for every run with this model\n",
+            t.comparison,
+            thousands(t.repeated.len() as u64),
+            thousands(t.occurrences)
+        ));
+    }
     if !model.training.not_estimated.is_empty() {
         out.push_str(&format!(
             "  ! not estimated by any EM session (starting guess kept): {}\n",

@@ -5,6 +5,9 @@
 
 mod level;
 pub mod similarity;
+mod term_frequency;
+
+pub use term_frequency::TermTable;
 
 pub use level::LevelKind;
 use similarity::{
@@ -304,12 +307,8 @@ impl<'a> Comparator<'a> {
                 if !c.term_frequency {
                     return Vec::new();
                 }
-                let interner = match prepared.column(c.field) {
-                    Some((i, _)) => i,
-                    None => match prepared.multi(c.field) {
-                        Some(m) => &m.interner,
-                        None => return Vec::new(),
-                    },
+                let Some(interner) = values_of(prepared, c.field) else {
+                    return Vec::new();
                 };
                 let total = interner.total().max(1) as f64;
                 (0..interner.len() as u32)
@@ -575,6 +574,30 @@ impl<'a> Comparator<'a> {
         }
     }
 
+    /// This estate's term frequencies, one table per term-frequency-adjusted comparison, to be
+    /// kept with a model trained on it.
+    pub fn term_tables(&self) -> Vec<TermTable> {
+        self.comparisons
+            .iter()
+            .filter(|c| c.term_frequency)
+            .filter_map(|c| values_of(self.prepared, c.field).map(|i| TermTable::count(&c.name, i)))
+            .collect()
+    }
+
+    /// Weighs agreements by a model's term frequencies instead of this estate's own. A
+    /// comparison the tables do not name keeps its own.
+    pub fn use_term_tables(&mut self, tables: &[TermTable]) {
+        for (c, comp) in self.comparisons.iter().enumerate() {
+            if !comp.term_frequency {
+                continue;
+            }
+            let table = tables.iter().find(|t| t.comparison == comp.name);
+            if let (Some(table), Some(interner)) = (table, values_of(self.prepared, comp.field)) {
+                self.tf[c] = table.frequencies(interner);
+            }
+        }
+    }
+
     /// How common the agreed value is, for a term-frequency-adjusted exact match.
     pub fn term_frequency(&self, c: usize, i: usize, j: usize) -> Option<f64> {
         let tf = self.tf.get(c)?;
@@ -592,6 +615,14 @@ impl<'a> Comparator<'a> {
             }
         };
         tf.get(sym as usize).copied().filter(|f| *f > 0.0)
+    }
+}
+
+/// The interned values of a field: its column, or its multi-valued column.
+fn values_of(prepared: &Prepared, field: Field) -> Option<&Interner> {
+    match prepared.column(field) {
+        Some((interner, _)) => Some(interner),
+        None => prepared.multi(field).map(|m| &m.interner),
     }
 }
 

@@ -134,3 +134,46 @@ fn bad_comparison_configs_are_refused() {
     assert!(bad("field = \"city\"\nlevels = []").contains("at least one level"));
     assert!(bad("field = \"city\"\nlevels = [\"jaro_winkler > 0.9\"]").contains(">="));
 }
+
+#[test]
+fn term_frequencies_kept_with_a_model_outweigh_the_estate_of_the_day() {
+    let family = |names: &[&str]| -> Vec<Record> {
+        names
+            .iter()
+            .enumerate()
+            .map(|(k, f)| Record {
+                key: k.to_string().into(),
+                ..person("A", f, None, &[], "")
+            })
+            .collect()
+    };
+    let comps = vec![comparison("family_name", &["exact"], true)];
+    let trained = family(&["Smith", "Smith", "Smith", "Zbyszko"]);
+    let p = Prepared::build(&trained);
+    let tables = Comparator::new(&p, &comps).term_tables();
+    assert_eq!(tables.len(), 1);
+
+    // A day later the estate has one Smith more and two new Nowaks.
+    let today = family(&[
+        "Smith", "Smith", "Smith", "Smith", "Zbyszko", "Nowak", "Nowak",
+    ]);
+    let p = Prepared::build(&today);
+    let mut c = Comparator::new(&p, &comps);
+    assert_eq!(
+        c.term_frequency(0, 0, 1),
+        Some(4.0 / 7.0),
+        "the day's own count"
+    );
+    c.use_term_tables(&tables);
+    assert_eq!(
+        c.term_frequency(0, 0, 1),
+        Some(0.75),
+        "the training estate's count"
+    );
+    assert_eq!(c.term_frequency(0, 4, 4), Some(0.25));
+    assert_eq!(
+        c.term_frequency(0, 5, 6),
+        Some(0.25),
+        "unseen in training: seen once"
+    );
+}

@@ -8,7 +8,7 @@ mod train;
 pub use household::{HouseholdComparison, HouseholdParams};
 pub use train::{train, EmSession, Labels, Training, TrainingConfig, TrainingReport};
 
-use crate::compare::{Comparator, Comparison};
+use crate::compare::{Comparator, Comparison, TermTable};
 use crate::prepare::Field;
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
@@ -48,11 +48,16 @@ pub struct Model {
     /// How people who share a home differ from one person, per home key (see `household`).
     #[serde(default)]
     pub households: Vec<HouseholdParams>,
+    /// The training estate's term frequencies: every run scoring with this model weighs
+    /// agreements by them, so a run's weights do not depend on the rest of the estate.
+    #[serde(default)]
+    pub term_frequencies: Vec<TermTable>,
     pub training: TrainingReport,
 }
 
-/// 2: household parameters. A model of an older format is retrained.
-pub const MODEL_FORMAT: u32 = 2;
+/// 2: household parameters. 3: term frequencies kept with the model. A model of an older
+/// format is retrained.
+pub const MODEL_FORMAT: u32 = 3;
 
 pub fn logit2(p: f64) -> f64 {
     let p = p.clamp(1e-15, 1.0 - 1e-15);

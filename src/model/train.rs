@@ -323,7 +323,13 @@ pub(super) fn em_session(
             for (k, &(i, j)) in chunk.iter().enumerate() {
                 comparator.prefetch_ahead(k, |at| chunk.get(at).copied());
                 comparator.levels_into(i as usize, j as usize, &mut levels);
-                *local.entry(levels.clone()).or_insert(0) += 1;
+                // A pattern seen before is counted without allocating: most pairs repeat one.
+                match local.get_mut(levels.as_slice()) {
+                    Some(count) => *count += 1,
+                    None => {
+                        local.insert(levels.clone(), 1);
+                    }
+                }
             }
             local
         })
@@ -604,6 +610,7 @@ pub fn train(
         prior,
         comparisons,
         households,
+        term_frequencies: comparator.term_tables(),
         training: report,
     }
 }

@@ -51,9 +51,12 @@ pub fn run(
     stages: &mut Vec<StageTime>,
 ) -> MatchOutcome {
     let prepared = stage("prepare", progress, stages, || Prepared::build(records));
-    let comparator = Comparator::new(&prepared, &matching.comparisons);
+    let mut comparator = Comparator::new(&prepared, &matching.comparisons);
     let (model, trained) = match stored.filter(|m| m.fits(&matching.comparisons)) {
-        Some(m) => (m, false),
+        Some(m) => {
+            comparator.use_term_tables(&m.term_frequencies);
+            (m, false)
+        }
         None => (
             stage("train", progress, stages, || {
                 model::train(

@@ -54,7 +54,8 @@ impl<'c> Explainer<'c> {
     pub fn explain(&self, a: &SourceKey, b: &SourceKey) -> Option<Explanation> {
         let (i, j) = (*self.index.get(a)?, *self.index.get(b)?);
         let model = self.model.as_ref()?;
-        let comparator = Comparator::new(&self.prepared, self.comparisons);
+        let mut comparator = Comparator::new(&self.prepared, self.comparisons);
+        comparator.use_term_tables(&model.term_frequencies);
         Some(Scorer::new(model, &comparator).explain(i, j))
     }
 }
