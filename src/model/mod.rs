@@ -49,6 +49,10 @@ pub struct Model {
     #[serde(default)]
     pub households: Vec<HouseholdParams>,
     pub training: TrainingReport,
+    /// The built-in defaults' choice the model was trained for, when gild.toml gives no
+    /// matching rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chosen: Option<crate::choose::Chosen>,
 }
 
 /// 2: household parameters. A model of an older format is retrained.

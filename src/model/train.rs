@@ -605,6 +605,7 @@ pub fn train(
         comparisons,
         households,
         training: report,
+        chosen: None,
     }
 }
 
