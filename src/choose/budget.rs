@@ -43,23 +43,30 @@ pub struct RuleChoice {
 }
 
 impl RuleChoice {
-    /// One line for the sync summary; no customer values, only rule names and counts.
+    /// How the rule reads in the summary; no customer values, only rule names and counts.
     pub fn describe(&self, budget: Budget) -> String {
         match (&self.tightened_to, self.dropped) {
             (_, true) => format!(
                 "{}: about {} pairs, over the budget of {}: dropped",
-                self.rule, self.estimated_pairs, budget.pairs
+                self.rule,
+                thousands(self.estimated_pairs),
+                thousands(budget.pairs)
             ),
             (Some(t), _) => format!(
                 "{}: about {} pairs, over the budget of {}: tightened to {} (about {})",
                 self.rule,
-                self.estimated_pairs,
-                budget.pairs,
+                thousands(self.estimated_pairs),
+                thousands(budget.pairs),
                 t,
-                self.tightened_pairs.unwrap_or(0)
+                thousands(self.tightened_pairs.unwrap_or(0))
             ),
-            (None, _) => format!("{} (about {} pairs)", self.rule, self.estimated_pairs),
+            (None, _) => format!("{} ~{}", self.rule, thousands(self.estimated_pairs)),
         }
+    }
+
+    /// Whether the rule runs as the catalogue gives it.
+    pub fn kept(&self) -> bool {
+        !self.dropped && self.tightened_to.is_none()
     }
 
     /// The rule in force, if any.
@@ -143,4 +150,17 @@ pub fn fit(
     }
     choice.dropped = true;
     (choice, None)
+}
+
+/// 1234567 as "1,234,567".
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }

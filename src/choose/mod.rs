@@ -96,8 +96,20 @@ impl Chosen {
         let budget = Budget {
             pairs: self.budget_pairs,
         };
-        let rules: Vec<String> = self.blocking.iter().map(|r| r.describe(budget)).collect();
-        lines.push(format!("  blocking: {}", rules.join("; ")));
+        let kept: Vec<String> = self
+            .blocking
+            .iter()
+            .filter(|r| r.kept())
+            .map(|r| r.describe(budget))
+            .collect();
+        lines.push(format!(
+            "  blocking (estimated pairs; at most {} per rule): {}",
+            budget::thousands(budget.pairs),
+            kept.join(", ")
+        ));
+        for r in self.blocking.iter().filter(|r| !r.kept()) {
+            lines.push(format!("  ! blocking rule {}", r.describe(budget)));
+        }
         for n in &self.notes {
             lines.push(format!("  ! {n}"));
         }
