@@ -69,7 +69,7 @@ pub fn comparisons(
     let mut chosen: Vec<ComparisonConfig> = catalogue
         .comparisons
         .iter()
-        .filter(|c| Field::parse(c.field.get_ref()).is_some_and(|f| filled(f)))
+        .filter(|c| Field::parse(c.field.get_ref()).is_some_and(filled))
         .cloned()
         .collect();
     let both_names = filled(Field::GivenName) && filled(Field::FamilyName);

@@ -163,3 +163,74 @@ fn the_choice_is_shown_by_train_and_explain() {
     );
     assert!(text.contains("households:"), "{text}");
 }
+
+/// The benchmark data (`GILD_BENCH_DATA`, exported by .ci/run), or None with a note when it is
+/// not there: the FEBRL sets are not part of the repository.
+fn bench_data() -> Option<String> {
+    let dir = std::env::var("GILD_BENCH_DATA").unwrap_or_default();
+    if !dir.is_empty()
+        && std::path::Path::new(&dir)
+            .join("febrl/dataset3.csv")
+            .is_file()
+    {
+        return Some(dir);
+    }
+    eprintln!(
+        "SKIPPED: GILD_BENCH_DATA does not point at the benchmark data (febrl/dataset3.csv), so the FEBRL defaults check did not run"
+    );
+    None
+}
+
+fn febrl_f1(set: &str, config_file: &str, data: &str) -> f64 {
+    let (_dir, store) = sqlite_store();
+    let env = [
+        ("GILD_STORE_URL", store.as_str()),
+        ("GILD_BENCH_DATA", data),
+    ];
+    let config = format!("fixtures/bench/{set}/{config_file}");
+    let sync = run(&["--config", &config, "sync", "--format", "json"], &env);
+    assert!(
+        matches!(sync.status.code(), Some(0 | 3)),
+        "{}",
+        stderr(&sync)
+    );
+    let out = run(
+        &[
+            "--config",
+            &config,
+            "evaluate",
+            "--entity-from-key",
+            r"rec-(\d+)-",
+            "--format",
+            "json",
+        ],
+        &env,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    json(&out)["after_clustering"]["f1"].as_f64().expect("f1")
+}
+
+/// FEBRL3 and FEBRL4 (5,000 records each, cheap): the built-in defaults come within 0.005 of the
+/// shipped benchmark config's F1.
+fn febrl_defaults_come_within_0_005_of_the_shipped_config(set: &str) {
+    let Some(data) = bench_data() else {
+        return;
+    };
+    let defaults = febrl_f1(set, "defaults.toml", &data);
+    let shipped = febrl_f1(set, "gild.toml", &data);
+    eprintln!("{set} F1: built-in defaults {defaults:.4}, shipped [matching] {shipped:.4}");
+    assert!(
+        defaults >= shipped - 0.005,
+        "{set}: built-in defaults F1 {defaults} is more than 0.005 under the shipped config's {shipped}"
+    );
+}
+
+#[test]
+fn febrl3_defaults_come_within_0_005_of_the_shipped_config() {
+    febrl_defaults_come_within_0_005_of_the_shipped_config("febrl3");
+}
+
+#[test]
+fn febrl4_defaults_come_within_0_005_of_the_shipped_config() {
+    febrl_defaults_come_within_0_005_of_the_shipped_config("febrl4");
+}
