@@ -549,6 +549,24 @@ fn sorted_entries(prepared: &Prepared, rule: &BlockingRule) -> Vec<(u64, u32)> {
     e
 }
 
+/// The sizes of one rule's blocks (two records or more) among the records `keep` selects: a
+/// sample, from which the rule's pair count is estimated before it runs (see `choose`).
+pub fn block_sizes(
+    prepared: &Prepared,
+    rule: &BlockingRule,
+    keep: &dyn Fn(usize) -> bool,
+) -> Vec<u64> {
+    let cols = KeyColumns::new(prepared, std::slice::from_ref(rule));
+    let mut e = entries(&cols, rule, prepared.n);
+    e.retain(|&(_, i)| keep(i as usize));
+    e.par_sort_unstable();
+    e.dedup();
+    blocks_of(&e)
+        .into_iter()
+        .map(|(a, b)| (b - a) as u64)
+        .collect()
+}
+
 /// The blocks of sorted (key, record) entries that hold two records or more, as index ranges.
 fn blocks_of(e: &[(u64, u32)]) -> Vec<(usize, usize)> {
     let mut blocks = Vec::new();

@@ -14,6 +14,7 @@
 
 pub mod api;
 pub mod blocking;
+pub mod choose;
 pub mod clock;
 pub mod cluster;
 pub mod compare;

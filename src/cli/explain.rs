@@ -23,7 +23,7 @@ pub async fn run(args: &Args, a: &ExplainArgs) -> anyhow::Result<u8> {
     let config = load_config(args)?;
     let store = Store::connect(&config.store_url).await?;
     let m = &config.matching;
-    let explainer = Explainer::load(&store, &m.comparisons).await?;
+    let explainer = Explainer::load(&store, m).await?;
     let (golden_a, golden_b) = (
         store.golden_id_of(&ka).await?,
         store.golden_id_of(&kb).await?,
@@ -60,6 +60,7 @@ pub async fn run(args: &Args, a: &ExplainArgs) -> anyhow::Result<u8> {
             "a": ka.to_string(), "b": kb.to_string(),
             "golden_a": golden_a, "golden_b": golden_b,
             "explanation": explanation, "verdict": verdict,
+            "defaults": explainer.chosen(),
         }))?,
         Format::Text => {
             outln!("{ka}  vs  {kb}\n");
@@ -110,6 +111,9 @@ pub async fn run(args: &Args, a: &ExplainArgs) -> anyhow::Result<u8> {
             );
             if let Some(h) = &explanation.household {
                 outln!("household: {}", h.describe());
+            }
+            if let Some(chosen) = explainer.chosen() {
+                outln!("{}", chosen.describe().join("\n"));
             }
             if !explanation.contradictions.is_empty() {
                 let merge_weight = gild::model::logit2(m.merge_threshold);

@@ -122,7 +122,7 @@ pub async fn run(args: &Args, a: &ReviewArgs) -> anyhow::Result<u8> {
         Some(ReviewCommand::Show {
             id: ItemRef::Pair(id),
         }) => {
-            let explainer = Explainer::load(&store, &config.matching.comparisons).await?;
+            let explainer = Explainer::load(&store, &config.matching).await?;
             let shown = review::show(&store, &explainer, &config.survivorship, *id).await?;
             match args.format {
                 Format::Json => json(&shown)?,
@@ -465,7 +465,7 @@ async fn interactive(
         return Ok(EXIT_OK);
     }
     outln!("Loading the records and model to explain each pair…");
-    let explainer = Explainer::load(store, &config.matching.comparisons).await?;
+    let explainer = Explainer::load(store, &config.matching).await?;
     let mut tally = Tally::default();
     let total = queue.len();
     for (n, item) in queue.iter().enumerate() {

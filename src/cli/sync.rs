@@ -192,6 +192,10 @@ pub fn summary(r: &SyncReport) -> String {
         ]);
     }
     out.push_str(&t.render());
+    if let Some(chosen) = &m.defaults {
+        out.push_str(&chosen.describe().join("\n"));
+        out.push('\n');
+    }
     for w in &m.block_warnings {
         let what = if w.skipped { "skipped" } else { "kept" };
         out.push_str(&format!(

@@ -90,6 +90,11 @@ pub fn describe(model: &Model) -> String {
         }
     }
     out.push_str(&t.render());
+    if let Some(chosen) = &model.chosen {
+        out.push('\n');
+        out.push_str(&chosen.describe().join("\n"));
+        out.push('\n');
+    }
     for h in &model.households {
         out.push_str(&format!(
             "\nhome key {}: {} record pairs share it, {:.1}% of them different people; sharing it weighs {:+.2} against random records\n",

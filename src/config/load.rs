@@ -237,6 +237,8 @@ pub(super) fn matching_settings(
         comparisons,
         training: training?,
         clustering: raw.clustering.clone(),
+        choose: raw.blocking.is_empty() && raw.comparisons.is_empty() && raw.training.is_none(),
+        chosen: None,
     })
 }
 

@@ -203,6 +203,11 @@ pub struct Matching {
     pub comparisons: Vec<Comparison>,
     pub training: Training,
     pub clustering: ClusteringConfig,
+    /// gild.toml gives no comparisons, blocking or training rules: the built-in defaults are
+    /// chosen from each run's data (`choose`); the rules above are the fixed fallback.
+    pub choose: bool,
+    /// What the built-in defaults chose, once chosen for a set of records.
+    pub chosen: Option<crate::choose::Chosen>,
 }
 
 impl Matching {

@@ -53,6 +53,10 @@ pub struct Model {
     #[serde(default)]
     pub term_frequencies: Vec<TermTable>,
     pub training: TrainingReport,
+    /// The built-in defaults' choice the model was trained for, when gild.toml gives no
+    /// matching rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chosen: Option<crate::choose::Chosen>,
 }
 
 /// 2: household parameters. 3: term frequencies kept with the model. A model of an older

@@ -612,6 +612,7 @@ pub fn train(
         households,
         term_frequencies: comparator.term_tables(),
         training: report,
+        chosen: None,
     }
 }
 

@@ -19,6 +19,8 @@ pub struct MatchOutcome {
     pub scored: Vec<ScoredPair>,
     pub clusters: Clusters,
     pub score_seconds: f64,
+    /// What the built-in defaults chose, when gild.toml gives no matching rules.
+    pub chosen: Option<crate::choose::Chosen>,
 }
 
 /// Times a stage, reporting to `progress` and `stages`.
@@ -51,6 +53,14 @@ pub fn run(
     stages: &mut Vec<StageTime>,
 ) -> MatchOutcome {
     let prepared = stage("prepare", progress, stages, || Prepared::build(records));
+    let resolved = if matching.choose {
+        stage("choose", progress, stages, || {
+            crate::choose::resolve(matching, records, &prepared)
+        })
+    } else {
+        std::borrow::Cow::Borrowed(matching)
+    };
+    let matching: &Matching = &resolved;
     let mut comparator = Comparator::new(&prepared, &matching.comparisons);
     let (model, trained) = match stored.filter(|m| m.fits(&matching.comparisons)) {
         Some(m) => {
@@ -59,13 +69,15 @@ pub fn run(
         }
         None => (
             stage("train", progress, stages, || {
-                model::train(
+                let mut model = model::train(
                     &comparator,
                     &matching.training,
                     matching.link_type,
                     matching.limits,
                     labels,
-                )
+                );
+                model.chosen = matching.chosen.clone();
+                model
             }),
             true,
         ),
@@ -106,6 +118,8 @@ pub fn run(
     // quarter of a second on 1M records: done on the side, while golden records are built.
     drop(scorer);
     drop(comparator);
+    let chosen = matching.chosen.clone();
+    drop(resolved);
     super::free_on_the_side(prepared);
     MatchOutcome {
         model,
@@ -114,5 +128,6 @@ pub fn run(
         scored,
         clusters,
         score_seconds,
+        chosen,
     }
 }

@@ -459,6 +459,7 @@ fn sync_report(
                 matched.constraints.cannot_link.len() as u64,
             ),
             pairs_per_second: outcome.candidates.len() as f64 / outcome.score_seconds.max(1e-9),
+            defaults: outcome.chosen.clone(),
         },
         model: ModelSummary {
             trained: outcome.trained,

@@ -70,6 +70,9 @@ pub struct MatchSummary {
     /// Steward decisions in force: (must-link, cannot-link) record pairs present in this run.
     pub steward_links: (u64, u64),
     pub pairs_per_second: f64,
+    /// What the built-in defaults chose, when gild.toml gives no matching rules.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub defaults: Option<crate::choose::Chosen>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -44,8 +44,11 @@ pub async fn train_into(store: &Store, config: &Config) -> Result<TrainReport, T
     let model = cpu(|| {
         let (_, labels) = crate::review::constraints_from(&records, &links);
         let prepared = Prepared::build(&records);
+        let m = crate::choose::resolve(m, &records, &prepared);
         let comparator = Comparator::new(&prepared, &m.comparisons);
-        model::train(&comparator, &m.training, m.link_type, m.limits, &labels)
+        let mut model = model::train(&comparator, &m.training, m.link_type, m.limits, &labels);
+        model.chosen = m.chosen.clone();
+        model
     });
     let model_id = store.save_model(&model, None).await?;
     Ok(TrainReport { model_id, model })

@@ -2,7 +2,9 @@
 //! level and weight, the two golden customers, and the golden record a merge would make.
 
 use super::{edit::pins_of, ReviewError};
+use crate::choose::Chosen;
 use crate::compare::{Comparator, Comparison};
+use crate::config::Matching;
 use crate::golden::{golden_version, GoldenVersion, Survivorship};
 use crate::model::{Explanation, Model, Scorer};
 use crate::prepare::Prepared;
@@ -12,33 +14,46 @@ use std::collections::HashMap;
 
 /// Scores pairs of staged records with the stored model. Term-frequency adjustments need every
 /// record, so they are all loaded once and kept for a session.
-pub struct Explainer<'c> {
+pub struct Explainer {
     records: Vec<Record>,
     index: HashMap<SourceKey, usize>,
     prepared: Prepared,
     model: Option<Model>,
-    comparisons: &'c [Comparison],
+    comparisons: Vec<Comparison>,
+    chosen: Option<Chosen>,
 }
 
-impl<'c> Explainer<'c> {
-    pub async fn load(store: &Store, comparisons: &'c [Comparison]) -> Result<Self, StoreError> {
+impl Explainer {
+    /// Loads the staged records; with no matching rules in gild.toml, the built-in defaults are
+    /// chosen from them as the sync chose them.
+    pub async fn load(store: &Store, matching: &Matching) -> Result<Self, StoreError> {
         let records = store.all_staged_records().await?;
-        let model = store.latest_model().await?.filter(|m| m.fits(comparisons));
-        let (index, prepared) = crate::runtime::cpu(|| {
+        let stored = store.latest_model().await?;
+        let (index, prepared, comparisons, chosen) = crate::runtime::cpu(|| {
             let index = records
                 .iter()
                 .enumerate()
                 .map(|(i, r)| (r.source_key(), i))
                 .collect();
-            (index, Prepared::build(&records))
+            let prepared = Prepared::build(&records);
+            let m = crate::choose::resolve(matching, &records, &prepared);
+            let (comparisons, chosen) = (m.comparisons.clone(), m.chosen.clone());
+            (index, prepared, comparisons, chosen)
         });
+        let model = stored.filter(|m| m.fits(&comparisons));
         Ok(Explainer {
             records,
             index,
             prepared,
             model,
             comparisons,
+            chosen,
         })
+    }
+
+    /// What the built-in defaults chose, when gild.toml gives no matching rules.
+    pub fn chosen(&self) -> Option<&Chosen> {
+        self.chosen.as_ref()
     }
 
     pub fn has_model(&self) -> bool {
@@ -54,7 +69,7 @@ impl<'c> Explainer<'c> {
     pub fn explain(&self, a: &SourceKey, b: &SourceKey) -> Option<Explanation> {
         let (i, j) = (*self.index.get(a)?, *self.index.get(b)?);
         let model = self.model.as_ref()?;
-        let mut comparator = Comparator::new(&self.prepared, self.comparisons);
+        let mut comparator = Comparator::new(&self.prepared, &self.comparisons);
         comparator.use_term_tables(&model.term_frequencies);
         Some(Scorer::new(model, &comparator).explain(i, j))
     }
@@ -80,7 +95,7 @@ impl ReviewShow {
 
 pub async fn show(
     store: &Store,
-    explainer: &Explainer<'_>,
+    explainer: &Explainer,
     survivorship: &Survivorship,
     item_id: i64,
 ) -> Result<ReviewShow, ReviewError> {

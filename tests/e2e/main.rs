@@ -11,6 +11,7 @@ mod api;
 mod api_limits;
 mod bad_input;
 mod conflicts;
+mod defaults;
 mod demo_sync;
 mod golden_search;
 mod lifecycle;
