@@ -320,8 +320,10 @@ pub struct Offer<'a> {
     /// Well-formedness (see [`Scorer`]): scored only where spellings compete (a group of
     /// several, or groups tied on support).
     pub score: Option<f64>,
-    /// A name one of the customer's e-mails spells (`Beth` beside `beth.pittman@…`).
-    pub spelled: bool,
+    /// How many letters of a name one of the customer's e-mails spells (`Beth` beside
+    /// `beth.pittman@…`); 0 when none does. The longer spelled name wins: `joyce_durham@…`
+    /// spells both `Joy` and `Joyce`.
+    pub spelled: usize,
     /// The reliability of its most reliable record (see [`by_reliability`]), once known.
     pub reliability: i32,
 }
@@ -389,12 +391,12 @@ impl<'a> ValueGroup<'a> {
         }
     }
 
-    /// The member shown: of the well-formed ones (not clearly worse formed than the best), a
-    /// complete address before a partial one, a name the customer's e-mail spells before one
-    /// it does not (`Beth` with `beth.pittman@…`, not `Elizabeth`), then the most supported,
-    /// then the best-formed, then the most reliable record's, then the best record's. `Gerald`
-    /// three times keeps its place beside `Jerry` once; `BENSON STRET` twice gives way to
-    /// `BENSON STREET`.
+    /// The member shown: the name the customer's e-mail spells (`Beth` with `beth.pittman@…`,
+    /// not `Elizabeth`, though `Beth` is the rarer name); then of the well-formed ones (not
+    /// clearly worse formed than the best), a complete address before a partial one, then the
+    /// most supported, then the best-formed, then the most reliable record's, then the best
+    /// record's. `Gerald` three times keeps its place beside `Jerry` once; `BENSON STRET` twice
+    /// gives way to `BENSON STREET`.
     pub fn shown(&self, rank: &impl Fn(&Record) -> usize) -> &Offer<'a> {
         if let [one] = self.members.as_slice() {
             return one;
@@ -410,10 +412,10 @@ impl<'a> ValueGroup<'a> {
         self.members
             .iter()
             .min_by(|a, b| {
-                malformed(a)
-                    .cmp(&malformed(b))
+                b.spelled
+                    .cmp(&a.spelled)
+                    .then_with(|| malformed(a).cmp(&malformed(b)))
                     .then_with(|| partial(a).cmp(&partial(b)))
-                    .then_with(|| b.spelled.cmp(&a.spelled))
                     .then_with(|| b.records.len().cmp(&a.records.len()))
                     .then_with(|| b.score().total_cmp(&a.score()))
                     .then_with(|| b.reliability.cmp(&a.reliability))
@@ -460,7 +462,9 @@ pub fn group<'a>(
         ValueKind::GivenName | ValueKind::Text(GoldenColumn::FamilyName)
     );
     for o in &mut offers {
-        o.spelled = names && ties.spelled(&o.key);
+        if names {
+            o.spelled = ties.spelled(&o.key);
+        }
         if o.records.len() > 1 {
             o.records.sort_by(|a, b| record_order(a, b, rank));
             o.records.dedup_by(|a, b| std::ptr::eq(*a, *b));
@@ -558,10 +562,15 @@ impl Ties {
         }
     }
 
-    /// Whether an e-mail of the customer's spells the name (three letters or more).
-    fn spelled(&self, name_key: &str) -> bool {
+    /// How many letters of the name an e-mail of the customer's spells (names of three letters
+    /// or more; 0: none does).
+    fn spelled(&self, name_key: &str) -> usize {
         let name: String = name_key.chars().filter(|c| *c != ' ').collect();
-        name.len() >= 3 && self.locals.iter().any(|l| l.contains(name.as_str()))
+        if name.len() >= 3 && self.locals.iter().any(|l| l.contains(name.as_str())) {
+            name.len()
+        } else {
+            0
+        }
     }
 }
 
@@ -616,7 +625,9 @@ pub fn break_ties(
         ValueKind::GivenName | ValueKind::Text(GoldenColumn::FamilyName)
     );
     if names {
-        narrow(&mut keep, |i| groups[i].members.iter().any(|m| m.spelled));
+        let spelled = |i: usize| groups[i].members.iter().map(|m| m.spelled).max();
+        let most = keep.iter().filter_map(|&i| spelled(i)).max().unwrap_or(0);
+        narrow(&mut keep, |i| most > 0 && spelled(i) == Some(most));
     }
     if kind == ValueKind::Text(GoldenColumn::FamilyName) {
         if let Some(given) = &ties.given {
@@ -711,7 +722,7 @@ pub fn offers<'a>(
                 records: vec![r],
                 parts,
                 score: None,
-                spelled: false,
+                spelled: 0,
                 reliability: 0,
             }),
         }
@@ -979,6 +990,28 @@ mod tests {
             &[(&c, "Maria"), (&w, "Anna")],
         );
         assert_eq!(decided, Decided::Split, "nothing to tell them apart");
+        // Within a group too, before support: the nickname the e-mail spells is the name used;
+        // of two names it spells, the longer.
+        let w2 = rec("web", "3");
+        let ties = Ties {
+            locals: vec!["BETHPITTMAN".into(), "JOYCEDURHAM".into()],
+            given: None,
+        };
+        let (_, groups) = tied(
+            ValueKind::GivenName,
+            &NONE,
+            &ties,
+            &[(&c, "Elizabeth"), (&w, "Elizabeth"), (&w2, "Beth")],
+        );
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].shown(&crm_first).value, "Beth");
+        let (_, groups) = tied(
+            ValueKind::GivenName,
+            &NONE,
+            &ties,
+            &[(&c, "Joy"), (&w, "Joy"), (&w2, "Joyce")],
+        );
+        assert_eq!(groups[0].shown(&crm_first).value, "Joyce");
     }
 
     #[test]
