@@ -126,10 +126,10 @@ pub(crate) fn conflicts_of(
         if groups.len() < 2 {
             continue;
         }
-        // The evidence rule found one value clearly the best supported: the evidence is not
-        // split (e-mails and phones keep the others as alternates). Another rule may show a
-        // value the evidence does not support, so any disagreement stays a conflict there.
-        if field != GoldenField::DateOfBirth && choice.evidence && choice.decided.clear() {
+        // One value clearly the best supported: the evidence is not split (e-mails and phones
+        // keep the others as alternates). Under another rule too: the operator chose that rule
+        // to pick among the values; a steward is asked only where the evidence cannot tell.
+        if field != GoldenField::DateOfBirth && choice.decided.clear() {
             continue;
         }
         // Two e-mails on one record are not a disagreement: some other value must come from a

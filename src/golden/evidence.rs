@@ -6,10 +6,13 @@
 //! levels call the same value: one edit apart (a transposition counts one), a known nickname,
 //! an initial or a shortened given name, an address missing a part the other has, an e-mail
 //! differing only in its `+tag` or dots, a date of birth with one field off or day and month
-//! swapped. The group most records support wins; ties fall to source priority, then the most
-//! recent record. The value shown is the group's best-formed member: the spelling most common
-//! across the whole estate (a typo makes a rare word: `LAE` against `LANE`), then the one most
-//! records carry.
+//! swapped. The group most records support wins; ties fall to the values' own evidence (a
+//! complete address, a spelling far more common across the estate, a name the customer's e-mail
+//! spells, a swapped name), then to the more reliable record (the one agreeing more with the
+//! customer's other fields), then to source priority and recency: only that last step leaves the
+//! evidence split, a field conflict. The value shown is the group's best-formed member: the
+//! name an e-mail spells, the spelling most common across the whole estate (a typo makes a rare
+//! word: `LAE` against `LANE`), then the one most records carry.
 
 use super::record::GoldenColumn;
 use crate::compare::similarity::osa_within;
@@ -335,9 +338,13 @@ impl Offer<'_> {
 
     /// An address with its street, city, region and postcode all present.
     fn complete(&self) -> bool {
-        [0, 2, 3, 4]
-            .iter()
-            .all(|&i| self.parts.get(i).copied().flatten().is_some_and(|v| !v.is_empty()))
+        [0, 2, 3, 4].iter().all(|&i| {
+            self.parts
+                .get(i)
+                .copied()
+                .flatten()
+                .is_some_and(|v| !v.is_empty())
+        })
     }
 }
 
@@ -624,14 +631,18 @@ pub fn break_ties(
         kind,
         ValueKind::GivenName | ValueKind::Text(GoldenColumn::FamilyName)
     );
+    // Any name spelled, not the longest: with the fields swapped, `roger.williams@…` spells
+    // both names, and the swap check below settles it.
     if names {
-        let spelled = |i: usize| groups[i].members.iter().map(|m| m.spelled).max();
-        let most = keep.iter().filter_map(|&i| spelled(i)).max().unwrap_or(0);
-        narrow(&mut keep, |i| most > 0 && spelled(i) == Some(most));
+        narrow(&mut keep, |i| {
+            groups[i].members.iter().any(|m| m.spelled > 0)
+        });
     }
     if kind == ValueKind::Text(GoldenColumn::FamilyName) {
         if let Some(given) = &ties.given {
-            narrow(&mut keep, |i| groups[i].members.iter().all(|m| &m.key != given));
+            narrow(&mut keep, |i| {
+                groups[i].members.iter().all(|m| &m.key != given)
+            });
         }
     }
     bring_forward(groups, &keep);
@@ -779,7 +790,13 @@ mod tests {
                 (&d, "anna_kofron@icloud.com"),
             ],
         );
-        let groups = group(ValueKind::Email, o, &crm_first, &scorer(&NONE), &Ties::default());
+        let groups = group(
+            ValueKind::Email,
+            o,
+            &crm_first,
+            &scorer(&NONE),
+            &Ties::default(),
+        );
         assert_eq!(
             groups.len(),
             1,
@@ -798,10 +815,7 @@ mod tests {
     fn different_values_stay_apart_and_ties_fall_to_source_priority() {
         let (c, w) = (rec("crm", "1"), rec("web", "2"));
         let kind = ValueKind::Date;
-        let o = offers_of(
-            kind,
-            &[(&w, "1980-01-02"), (&c, "1975-06-30")],
-        );
+        let o = offers_of(kind, &[(&w, "1980-01-02"), (&c, "1975-06-30")]);
         let groups = group(kind, o, &crm_first, &scorer(&NONE), &Ties::default());
         assert_eq!(groups.len(), 2);
         assert_eq!(groups[0].members[0].value, "1975-06-30", "crm outranks web");
@@ -858,7 +872,13 @@ mod tests {
                 ),
             ],
         );
-        let groups = group(ValueKind::Address, o, &|_: &Record| 0, &scorer(&estate), &Ties::default());
+        let groups = group(
+            ValueKind::Address,
+            o,
+            &|_: &Record| 0,
+            &scorer(&estate),
+            &Ties::default(),
+        );
         assert_eq!(groups.len(), 1);
         assert_eq!(groups[0].shown(&|_: &Record| 0).value, "5724 KAREN LANE");
         // Without the estate's counts, the better record decides: key 1.
@@ -866,7 +886,13 @@ mod tests {
             ValueKind::Address,
             &[(&a, "5724 KAREN LAE"), (&b, "5724 KAREN LANE")],
         );
-        let groups = group(ValueKind::Address, o, &|_: &Record| 0, &scorer(&NONE), &Ties::default());
+        let groups = group(
+            ValueKind::Address,
+            o,
+            &|_: &Record| 0,
+            &scorer(&NONE),
+            &Ties::default(),
+        );
         assert_eq!(groups[0].shown(&|_: &Record| 0).value, "5724 KAREN LAE");
     }
 
@@ -902,14 +928,26 @@ mod tests {
             (
                 r,
                 format!("{street} BOSTON MA 02101"),
-                vec![Some(street), None, Some("BOSTON"), Some("MA"), Some("02101")],
+                vec![
+                    Some(street),
+                    None,
+                    Some("BOSTON"),
+                    Some("MA"),
+                    Some("02101"),
+                ],
             )
         };
         let o = offers(
             ValueKind::Address,
             [address(&a, "5724 KAREN LN"), address(&b, "5724 KAREN LAE")],
         );
-        let groups = group(ValueKind::Address, o, &crm_first, &scorer(&NONE), &Ties::default());
+        let groups = group(
+            ValueKind::Address,
+            o,
+            &crm_first,
+            &scorer(&NONE),
+            &Ties::default(),
+        );
         assert_eq!(groups.len(), 1, "LAE is LANE mistyped, which is LN");
     }
 
@@ -922,7 +960,13 @@ mod tests {
                 (
                     &a,
                     "1 MAIN ST BOSTON MA 02101".to_string(),
-                    vec![Some("1 MAIN ST"), None, Some("BOSTON"), Some("MA"), Some("02101")],
+                    vec![
+                        Some("1 MAIN ST"),
+                        None,
+                        Some("BOSTON"),
+                        Some("MA"),
+                        Some("02101"),
+                    ],
                 ),
                 (
                     &b,
@@ -1050,7 +1094,10 @@ mod tests {
             &Ties::default(),
             &[(&c, "1975-06-30"), (&w, "1980-01-02")],
         );
-        assert_eq!(by_reliability(&mut groups, 2, &|_: &Record| 0), Decided::Split);
+        assert_eq!(
+            by_reliability(&mut groups, 2, &|_: &Record| 0),
+            Decided::Split
+        );
         assert_eq!(groups[0].members[0].value, "1975-06-30", "source priority");
     }
 }

@@ -74,8 +74,7 @@ impl serde::Serialize for FieldOrigin {
         // only when set, so that lineage chosen by the other rules reads as it always did.
         let support = !self.supported_by.is_empty();
         let alternates = !self.alternates.is_empty();
-        let mut map =
-            s.serialize_map(Some(4 + usize::from(support) + usize::from(alternates)))?;
+        let mut map = s.serialize_map(Some(4 + usize::from(support) + usize::from(alternates)))?;
         if alternates {
             map.serialize_entry("alternates", &self.alternates)?;
         }

@@ -276,20 +276,12 @@ fn weigh_all<'a>(s: &Survivorship, members: &[&'a Record]) -> Vec<FieldChoice<'a
     // here too.
     let agreement: Vec<Vec<i32>> = choices
         .iter()
-        .map(|c| {
-            members
-                .iter()
-                .map(|r| agreement_of(c, r, &rank))
-                .collect()
-        })
+        .map(|c| members.iter().map(|r| agreement_of(c, r, &rank)).collect())
         .collect();
     let total: Vec<i32> = (0..members.len())
         .map(|m| agreement.iter().map(|a| a[m]).sum())
         .collect();
     for (at, c) in choices.iter_mut().enumerate() {
-        if !c.evidence {
-            continue;
-        }
         let of = |r: &Record| {
             members
                 .iter()
@@ -330,15 +322,38 @@ fn supporters(group: &[&Record]) -> Vec<CompactString> {
         .collect()
 }
 
+/// A customer may have several e-mails and phones: where the evidence is clear, the values of
+/// the groups other than the one shown are alternates, not a conflict.
+fn alternates(
+    c: &FieldChoice<'_>,
+    shown: &str,
+    rank: &impl Fn(&Record) -> usize,
+) -> Vec<CompactString> {
+    if !matches!(c.field, GoldenField::Email | GoldenField::Phone) || !c.decided.clear() {
+        return Vec::new();
+    }
+    let key = c.kind.key(shown);
+    c.groups
+        .iter()
+        .filter(|g| !g.members.iter().any(|m| m.key == key))
+        .map(|g| g.shown(rank).value.as_str().into())
+        .collect()
+}
+
 /// How `r` bears on a clearly decided field (see `weigh_all`).
 fn agreement_of(c: &FieldChoice<'_>, r: &Record, rank: &impl Fn(&Record) -> usize) -> i32 {
-    if !c.evidence || !c.decided.clear() {
+    if !c.decided.clear() {
         return 0;
     }
     let Some(winner) = c.groups.first() else {
         return 0;
     };
-    if winner.shown(rank).records.iter().any(|x| std::ptr::eq(*x, r)) {
+    if winner
+        .shown(rank)
+        .records
+        .iter()
+        .any(|x| std::ptr::eq(*x, r))
+    {
         1
     } else if winner.has(r) {
         0
@@ -397,16 +412,7 @@ pub(crate) fn survive<'a>(
                     let shown = winner.shown(&rank);
                     let mut o = origin(&shown.value, shown.records[0], rule);
                     o.supported_by = supporters(&winner.records(&rank));
-                    // A customer may have several e-mails and phones: with one clearly the
-                    // best supported, the others are alternates, not a conflict.
-                    if matches!(field, GoldenField::Email | GoldenField::Phone)
-                        && choice.decided.clear()
-                    {
-                        o.alternates = choice.groups[1..]
-                            .iter()
-                            .map(|g| g.shown(&rank).value.as_str().into())
-                            .collect();
-                    }
+                    o.alternates = alternates(choice, &shown.value, &rank);
                     lineage.set(column, o);
                     fields.set(column, Some(shown.value.clone()));
                 }
@@ -426,7 +432,11 @@ pub(crate) fn survive<'a>(
                 ),
             };
             if let Some(c) = chosen {
-                lineage.set(column, origin(&c.value, c.record, rule));
+                let mut o = origin(&c.value, c.record, rule);
+                if let Some(choice) = choices.iter().find(|x| x.field == field) {
+                    o.alternates = alternates(choice, &c.value, &rank);
+                }
+                lineage.set(column, o);
                 fields.set(column, Some(c.value));
             }
         }

@@ -1455,8 +1455,14 @@ mod tests {
     fn a_mistyped_suffix_is_recognised_beside_its_abbreviation() {
         assert!(is_street_suffix_typo("LAE", "LN"));
         assert!(is_street_suffix_typo("AVENEU", "AVE"));
-        assert!(is_street_suffix_typo("LAE", "LK"), "LAKE is one edit away too");
-        assert!(!is_street_suffix_typo("LANE", "LN"), "a known suffix is no typo");
+        assert!(
+            is_street_suffix_typo("LAE", "LK"),
+            "LAKE is one edit away too"
+        );
+        assert!(
+            !is_street_suffix_typo("LANE", "LN"),
+            "a known suffix is no typo"
+        );
         assert!(!is_street_suffix_typo("MAIN", "ST"));
         assert!(!is_street_suffix_typo("XT", "ST"), "too short to tell");
     }
