@@ -322,8 +322,8 @@ fn supporters(group: &[&Record]) -> Vec<CompactString> {
         .collect()
 }
 
-/// A customer may have several e-mails and phones: where the evidence is clear, the values of
-/// the groups other than the one shown are alternates, not a conflict.
+/// A customer may have several e-mails and phones: where the evidence rule found one clearly
+/// best supported, the values of the other groups are alternates, not a conflict.
 fn alternates(
     c: &FieldChoice<'_>,
     shown: &str,
@@ -431,12 +431,10 @@ pub(crate) fn survive<'a>(
                     |v| v.chars().count(),
                 ),
             };
+            // No alternates here: the lineage, and so the stored content hash, of the other
+            // rules stays as it was.
             if let Some(c) = chosen {
-                let mut o = origin(&c.value, c.record, rule);
-                if let Some(choice) = choices.iter().find(|x| x.field == field) {
-                    o.alternates = alternates(choice, &c.value, &rank);
-                }
-                lineage.set(column, o);
+                lineage.set(column, origin(&c.value, c.record, rule));
                 fields.set(column, Some(c.value));
             }
         }
