@@ -689,7 +689,7 @@ pub fn by_reliability(
             g.members
                 .iter()
                 .flat_map(|m| m.records.iter())
-                .map(|r| reliability(*r))
+                .map(|r| reliability(r))
                 .max()
                 .unwrap_or(i32::MIN)
         })

@@ -548,7 +548,7 @@ fn a_clear_email_keeps_the_others_as_alternates_and_only_a_split_one_is_a_confli
     let s = evidence();
     // The e-mail that spells the customer's name is clearly theirs: the other is an
     // alternate, not a conflict.
-    let records = vec![
+    let records = [
         rec("web", "W1", "Anna", "anna.smith@x.com", "1 MAIN ST", 1),
         rec("web", "W2", "Anna", "zz9913@y.com", "1 MAIN ST", 1),
     ];
@@ -564,7 +564,7 @@ fn a_clear_email_keeps_the_others_as_alternates_and_only_a_split_one_is_a_confli
     assert!(conflicts(&s, &members, &g).is_empty());
 
     // Two e-mails nothing tells apart: split, a steward's question, and no alternates.
-    let records = vec![
+    let records = [
         rec("web", "W1", "Anna", "qq1@x.com", "1 MAIN ST", 1),
         rec("web", "W2", "Anna", "zz9913@y.com", "1 MAIN ST", 1),
     ];
@@ -585,7 +585,7 @@ fn a_record_with_mistakes_elsewhere_loses_a_tie() {
     // Three records: W0's given name is a typo the others outvote; the date of birth ties
     // between W0 and W1 (W2 has none), and W1, which agrees with the customer elsewhere, wins
     // though W0 comes first by key.
-    let mut records = vec![
+    let mut records = [
         rec("web", "W0", "Robret", "bob@x.com", "1 MAIN ST", 1),
         rec("web", "W1", "Robert", "bob@x.com", "1 MAIN ST", 1),
         rec("web", "W2", "Robert", "bob@x.com", "1 MAIN ST", 1),

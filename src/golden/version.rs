@@ -241,7 +241,7 @@ fn weigh_all<'a>(s: &Survivorship, members: &[&'a Record]) -> Vec<FieldChoice<'a
     let mut choices: Vec<FieldChoice<'a>> = Vec::new();
     for field in GOLDEN_FIELDS {
         let evidence = s.rule(field) == Rule::Evidence;
-        if !evidence && !(members.len() > 1 && CONFLICT_FIELDS.contains(&field)) {
+        if !(evidence || members.len() > 1 && CONFLICT_FIELDS.contains(&field)) {
             continue;
         }
         let (kind, offers) = field_offers(members, field);
