@@ -263,6 +263,12 @@ fn render(v: &GoldenView, conflicts: &[ConflictItem]) -> String {
         }
     }
     out.push_str(&t.render());
+    // A customer's other e-mails and phones, when the one shown is clearly the best supported.
+    for f in [GoldenColumn::Email, GoldenColumn::Phone] {
+        if let Some(o) = g.lineage.get(f).filter(|o| !o.alternates.is_empty()) {
+            out.push_str(&format!("also {f}: {}\n", o.alternates.join(", ")));
+        }
+    }
     if !conflicts.is_empty() {
         out.push_str(
             "≠: the records disagree on this field; `gild review show C<n>` shows the values\n",

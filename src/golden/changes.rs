@@ -13,6 +13,9 @@ text_enum! {
         Merged = "merged",
         Split = "split",
         Deleted = "deleted",
+        /// A steward accepted the value shown where the records disagree (a field conflict):
+        /// the record is unchanged, the disagreement settled.
+        Resolved = "resolved",
     }
 }
 
@@ -61,7 +64,7 @@ mod tests {
         }
         assert_eq!(
             EventKind::NAMES,
-            ["created", "updated", "merged", "split", "deleted"]
+            ["created", "updated", "merged", "split", "deleted", "resolved"]
         );
     }
 }

@@ -1,12 +1,15 @@
-//! Field conflicts: a golden customer whose records disagree materially on a field, for a
-//! steward to settle. Material means the values fall into different evidence groups
-//! (`evidence.rs`): not a typo, nickname, initial or missing part of one another.
+//! Field conflicts: a golden customer whose records disagree materially on a field and whose
+//! evidence is split, for a steward to settle. Material means the values fall into different
+//! evidence groups (`evidence.rs`): not a typo, nickname, initial or missing part of one
+//! another. Split means no group is clearly the best supported: tied on support after every
+//! tie-break but source priority and recency. Two dates of birth that are not typos of one
+//! another are always a conflict (often two people).
 
-use super::evidence::{group, record_order};
+use super::evidence::record_order;
 use super::lineage::ChosenBy;
 use super::record::{GoldenColumn, GoldenRecord};
 use super::survivorship::{GoldenField, Rule, Survivorship};
-use super::version::{field_offers, source_text};
+use super::version::{source_text, survive, FieldChoice};
 use crate::record::{Record, SourceKey};
 use serde::{Deserialize, Serialize};
 
@@ -96,6 +99,19 @@ pub fn conflicts(
     if members.len() < 2 {
         return Vec::new();
     }
+    conflicts_of(s, members, golden, &survive(s, members).1)
+}
+
+/// The conflicts of one golden customer from the weighing that built it.
+pub(crate) fn conflicts_of(
+    s: &Survivorship,
+    members: &[&Record],
+    golden: &GoldenRecord,
+    choices: &[FieldChoice<'_>],
+) -> Vec<FieldConflict> {
+    if members.len() < 2 {
+        return Vec::new();
+    }
     let rank = |r: &Record| s.rank(&r.source);
     let mut out = Vec::new();
     for field in CONFLICT_FIELDS {
@@ -103,9 +119,17 @@ pub fn conflicts(
         if field == GoldenField::Address && s.rule(field) == Rule::MostRecent {
             continue;
         }
-        let (kind, offers) = field_offers(s, members, field);
-        let groups = group(kind, offers, &rank);
+        let Some(choice) = choices.iter().find(|c| c.field == field) else {
+            continue;
+        };
+        let (kind, groups) = (choice.kind, &choice.groups);
         if groups.len() < 2 {
+            continue;
+        }
+        // One value clearly the best supported: the evidence is not split (e-mails and phones
+        // keep the others as alternates). Under another rule too: the operator chose that rule
+        // to pick among the values; a steward is asked only where the evidence cannot tell.
+        if field != GoldenField::DateOfBirth && choice.decided.clear() {
             continue;
         }
         // Two e-mails on one record are not a disagreement: some other value must come from a

@@ -6,22 +6,25 @@
 //! levels call the same value: one edit apart (a transposition counts one), a known nickname,
 //! an initial or a shortened given name, an address missing a part the other has, an e-mail
 //! differing only in its `+tag` or dots, a date of birth with one field off or day and month
-//! swapped. The group most records support wins; ties fall to source priority, then the most
-//! recent record. The value shown is the group's best-formed member: the spelling most common
-//! across the whole estate (a typo makes a rare word: `LAE` against `LANE`), then the one most
-//! records carry.
+//! swapped. The group most records support wins; ties fall to the values' own evidence (a
+//! complete address, a spelling far more common across the estate, a name the customer's e-mail
+//! spells, a swapped name), then to the more reliable record (the one agreeing more with the
+//! customer's other fields), then to source priority and recency: only that last step leaves the
+//! evidence split, a field conflict. The value shown is the group's best-formed member: the
+//! name an e-mail spells, the spelling most common across the whole estate (a typo makes a rare
+//! word: `LAE` against `LANE`), then the one most records carry.
 
 use super::record::GoldenColumn;
 use crate::compare::similarity::osa_within;
 use crate::record::Record;
-use crate::standardize::addresses::standardize_street;
-use crate::standardize::fold::fold;
+use crate::standardize::addresses::{is_street_suffix_typo, standardize_street};
+use crate::standardize::fold::{fold, fold_into};
 use crate::standardize::nicknames::are_nickname_equivalent;
 use chrono::NaiveDate;
-use compact_str::CompactString;
 use rayon::prelude::*;
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// How one field's values are compared, grouped and scored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -124,7 +127,7 @@ impl ValueKind {
 }
 
 /// Every word of `a` is in `b`, one of them allowing a typo: `WALKER PL` within
-/// `6740 WALKER PL`, `HOLMES BLVP` within `9413 HOLMES BLVD`.
+/// `6740 WALKER PL`, `HOLMES BLVP` within `9413 HOLMES BLVD`, `KAREN LAE` within `KAREN LN`.
 fn words_within(a: &str, b: &str) -> bool {
     let words: Vec<&str> = b.split(' ').collect();
     let mut typos = 0;
@@ -134,7 +137,10 @@ fn words_within(a: &str, b: &str) -> bool {
                 return true;
             }
             typos += 1;
-            typos == 1 && w.len() >= 4 && words.iter().any(|x| osa_within(w, x, 1))
+            typos == 1
+                && ((w.len() >= 4 && words.iter().any(|x| osa_within(w, x, 1)))
+                    // A mistyped suffix beside the abbreviation the standardiser made of it.
+                    || words.iter().any(|x| is_street_suffix_typo(w, x)))
         })
 }
 
@@ -155,12 +161,36 @@ fn dates_near(a: NaiveDate, b: NaiveDate) -> bool {
     same == 2 || (a.year() == b.year() && a.month() == b.day() && a.day() == b.month())
 }
 
+/// Estate words are keyed by their xxh3 hash (seeded with the column), already a good hash:
+/// the map uses it as it is instead of hashing it again.
+#[derive(Debug, Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed; anything else still spreads.
+        self.0 = xxhash_rust::xxh3::xxh3_64_with_seed(bytes, self.0);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type WordCounts = HashMap<u64, u32, BuildHasherDefault<PassThrough>>;
+
+fn word_key(column: usize, word: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64_with_seed(word.as_bytes(), column as u64)
+}
+
 /// How often each word occurs in each field across the estate: the measure of a well-formed
 /// spelling. Built by a sync from all its records; a steward's correction, which sees one
 /// customer's records, has none and falls back on support and source priority.
 #[derive(Debug, Default, PartialEq)]
 pub struct Estate {
-    words: HashMap<(u8, CompactString), u32>,
+    words: WordCounts,
 }
 
 /// The columns whose words are counted (e-mails, phones and dates have no well-formed
@@ -191,19 +221,21 @@ impl Estate {
         let words = records
             .par_iter()
             .fold(
-                HashMap::new,
-                |mut m: HashMap<(u8, CompactString), u32>, r| {
+                || (WordCounts::default(), String::new()),
+                |(mut m, mut buf), r| {
                     for (i, c) in COUNTED.iter().enumerate() {
                         if let Some(v) = counted_value(r, *c) {
-                            for w in fold(v).split(' ').filter(|w| !w.is_empty()) {
-                                *m.entry((i as u8, w.into())).or_insert(0) += 1;
+                            fold_into(v, &mut buf);
+                            for w in buf.split(' ').filter(|w| !w.is_empty()) {
+                                *m.entry(word_key(i, w)).or_insert(0) += 1;
                             }
                         }
                     }
-                    m
+                    (m, buf)
                 },
             )
-            .reduce(HashMap::new, |a, b| {
+            .map(|(m, _)| m)
+            .reduce(WordCounts::default, |a, b| {
                 let (mut a, b) = if a.len() >= b.len() { (a, b) } else { (b, a) };
                 for (k, n) in b {
                     *a.entry(k).or_insert(0) += n;
@@ -213,15 +245,15 @@ impl Estate {
         Estate { words }
     }
 
-    fn words_score(&self, c: GoldenColumn, folded: &str) -> f64 {
-        let Some(i) = COUNTED.iter().position(|x| *x == c) else {
+    fn words_score(&self, c: GoldenColumn, value: Option<&str>) -> f64 {
+        let (Some(i), Some(value)) = (COUNTED.iter().position(|x| *x == c), value) else {
             return 0.0;
         };
-        folded
+        fold(value)
             .split(' ')
             .filter(|w| !w.is_empty())
             .map(|w| {
-                let n = self.words.get(&(i as u8, w.into())).copied().unwrap_or(0);
+                let n = self.words.get(&word_key(i, w)).copied().unwrap_or(0);
                 f64::from(n).ln_1p()
             })
             .sum()
@@ -231,27 +263,48 @@ impl Estate {
     /// has the word). An address scores its street, city, region and postcode, so that a
     /// complete one outscores one missing a part.
     pub fn score(&self, kind: ValueKind, parts: &[Option<&str>]) -> f64 {
+        let part = |i: usize| parts.get(i).copied().flatten();
         match kind {
-            ValueKind::GivenName => self.words_score(GoldenColumn::GivenName, &folded(parts, 0)),
-            ValueKind::Text(c) => self.words_score(c, &folded(parts, 0)),
+            ValueKind::GivenName => self.words_score(GoldenColumn::GivenName, part(0)),
+            ValueKind::Text(c) => self.words_score(c, part(0)),
             ValueKind::Address => {
-                self.words_score(GoldenColumn::Street, &folded(parts, 0))
-                    + self.words_score(GoldenColumn::City, &folded(parts, 2))
-                    + self.words_score(GoldenColumn::Region, &folded(parts, 3))
-                    + self.words_score(GoldenColumn::Postcode, &folded(parts, 4))
+                self.words_score(GoldenColumn::Street, part(0))
+                    + self.words_score(GoldenColumn::City, part(2))
+                    + self.words_score(GoldenColumn::Region, part(3))
+                    + self.words_score(GoldenColumn::Postcode, part(4))
             }
             ValueKind::Email | ValueKind::Phone | ValueKind::Date => 0.0,
         }
     }
 }
 
-fn folded(parts: &[Option<&str>], i: usize) -> String {
-    parts
-        .get(i)
-        .copied()
-        .flatten()
-        .map(fold)
-        .unwrap_or_default()
+/// Scores spellings: names and addresses by the estate's word counts, e-mails by the
+/// customer's names they spell.
+pub struct Scorer<'s> {
+    pub estate: &'s Estate,
+    /// The words of the customer's given and family names as chosen (folded).
+    pub names: Vec<String>,
+}
+
+impl Scorer<'_> {
+    fn score(&self, kind: ValueKind, o: &Offer<'_>) -> f64 {
+        match kind {
+            ValueKind::Email => email_form(&o.key, &self.names),
+            _ => self.estate.score(kind, &o.parts),
+        }
+    }
+}
+
+/// How well-formed an e-mail is for this customer: one point for each of its names the local
+/// part spells (`jonathan_harris` beside `bonathan_harris` for Jonathan Harris), one for having
+/// no `+tag` (the address itself, not a sub-address).
+fn email_form(email: &str, names: &[String]) -> f64 {
+    let local: String = email.split('@').next().unwrap_or("").to_uppercase();
+    let spelled = names
+        .iter()
+        .filter(|w| w.len() >= 2 && local.contains(w.as_str()))
+        .count();
+    spelled as f64 + if local.contains('+') { 0.0 } else { 1.0 }
 }
 
 /// One distinct value of a field in a cluster and the records that carry it.
@@ -265,8 +318,34 @@ pub struct Offer<'a> {
     pub raw: String,
     /// The records carrying it, best first (source priority, then most recent).
     pub records: Vec<&'a Record>,
-    /// Well-formedness (see [`Estate::score`]).
-    pub score: f64,
+    /// The value's parts, for scoring (an address: street, unit, city, region, postcode).
+    pub parts: Vec<Option<&'a str>>,
+    /// Well-formedness (see [`Scorer`]): scored only where spellings compete (a group of
+    /// several, or groups tied on support).
+    pub score: Option<f64>,
+    /// How many letters of a name one of the customer's e-mails spells (`Beth` beside
+    /// `beth.pittman@…`); 0 when none does. The longer spelled name wins: `joyce_durham@…`
+    /// spells both `Joy` and `Joyce`.
+    pub spelled: usize,
+    /// The reliability of its most reliable record (see [`by_reliability`]), once known.
+    pub reliability: i32,
+}
+
+impl Offer<'_> {
+    fn score(&self) -> f64 {
+        self.score.unwrap_or(0.0)
+    }
+
+    /// An address with its street, city, region and postcode all present.
+    fn complete(&self) -> bool {
+        [0, 2, 3, 4].iter().all(|&i| {
+            self.parts
+                .get(i)
+                .copied()
+                .flatten()
+                .is_some_and(|v| !v.is_empty())
+        })
+    }
 }
 
 /// A group of values that are one value written differently.
@@ -280,6 +359,9 @@ pub struct ValueGroup<'a> {
 impl<'a> ValueGroup<'a> {
     /// Records supporting the group (a record offering two members counts once).
     pub fn support(&self) -> usize {
+        if let [one] = self.members.as_slice() {
+            return one.records.len();
+        }
         let mut all: Vec<*const Record> = self
             .members
             .iter()
@@ -288,6 +370,13 @@ impl<'a> ValueGroup<'a> {
         all.sort_unstable();
         all.dedup();
         all.len()
+    }
+
+    /// Whether `r` carries one of the group's values.
+    pub fn has(&self, r: &Record) -> bool {
+        self.members
+            .iter()
+            .any(|m| m.records.iter().any(|x| std::ptr::eq(*x, r)))
     }
 
     /// The group's best record by source priority and recency.
@@ -301,24 +390,42 @@ impl<'a> ValueGroup<'a> {
         best
     }
 
-    /// The member shown: of the well-formed ones (not clearly worse formed than the best), the
-    /// most supported, then the best-formed, then the best record's. `Gerald` three times keeps
-    /// its place beside `Jerry` once; `BENSON STRET` twice gives way to `BENSON STREET`.
+    fn score_members(&mut self, scorer: &Scorer<'_>) {
+        for m in &mut self.members {
+            if m.score.is_none() {
+                m.score = Some(scorer.score(self.kind, m));
+            }
+        }
+    }
+
+    /// The member shown: the name the customer's e-mail spells (`Beth` with `beth.pittman@…`,
+    /// not `Elizabeth`, though `Beth` is the rarer name); then of the well-formed ones (not
+    /// clearly worse formed than the best), a complete address before a partial one, then the
+    /// most supported, then the best-formed, then the most reliable record's, then the best
+    /// record's. `Gerald` three times keeps its place beside `Jerry` once; `BENSON STRET` twice
+    /// gives way to `BENSON STREET`.
     pub fn shown(&self, rank: &impl Fn(&Record) -> usize) -> &Offer<'a> {
+        if let [one] = self.members.as_slice() {
+            return one;
+        }
         let best = self
             .members
             .iter()
-            .map(|m| m.score)
+            .map(Offer::score)
             .fold(f64::NEG_INFINITY, f64::max);
         let margin = self.kind.clear_margin();
-        let malformed = |m: &Offer<'_>| m.score <= best - margin;
+        let malformed = |m: &Offer<'_>| m.score() <= best - margin;
+        let partial = |m: &Offer<'_>| self.kind == ValueKind::Address && !m.complete();
         self.members
             .iter()
             .min_by(|a, b| {
-                malformed(a)
-                    .cmp(&malformed(b))
+                b.spelled
+                    .cmp(&a.spelled)
+                    .then_with(|| malformed(a).cmp(&malformed(b)))
+                    .then_with(|| partial(a).cmp(&partial(b)))
                     .then_with(|| b.records.len().cmp(&a.records.len()))
-                    .then_with(|| b.score.total_cmp(&a.score))
+                    .then_with(|| b.score().total_cmp(&a.score()))
+                    .then_with(|| b.reliability.cmp(&a.reliability))
                     .then_with(|| record_order(a.records[0], b.records[0], rank))
                     .then_with(|| a.key.cmp(&b.key))
             })
@@ -347,16 +454,28 @@ pub fn record_order(a: &Record, b: &Record, rank: &impl Fn(&Record) -> usize) ->
         .then_with(|| a.key.cmp(&b.key))
 }
 
-/// Groups the offered values, the winning group first: most supporting records, then the best
-/// record by source priority and recency.
+/// Groups the offered values, most supported first, then by the best record's source priority
+/// and recency ([`break_ties`] then weighs ties on support). Spellings are scored only within
+/// groups of several.
 pub fn group<'a>(
     kind: ValueKind,
     mut offers: Vec<Offer<'a>>,
     rank: &impl Fn(&Record) -> usize,
+    scorer: &Scorer<'_>,
+    ties: &Ties,
 ) -> Vec<ValueGroup<'a>> {
+    let names = matches!(
+        kind,
+        ValueKind::GivenName | ValueKind::Text(GoldenColumn::FamilyName)
+    );
     for o in &mut offers {
-        o.records.sort_by(|a, b| record_order(a, b, rank));
-        o.records.dedup_by(|a, b| std::ptr::eq(*a, *b));
+        if names {
+            o.spelled = ties.spelled(&o.key);
+        }
+        if o.records.len() > 1 {
+            o.records.sort_by(|a, b| record_order(a, b, rank));
+            o.records.dedup_by(|a, b| std::ptr::eq(*a, *b));
+        }
     }
     offers.sort_by(|a, b| {
         b.records
@@ -380,13 +499,209 @@ pub fn group<'a>(
             }),
         }
     }
-    groups.sort_by(|a, b| {
-        b.support()
-            .cmp(&a.support())
+    for g in &mut groups {
+        if g.members.len() > 1 {
+            g.score_members(scorer);
+        }
+    }
+    if groups.len() < 2 {
+        return groups;
+    }
+    let mut keyed: Vec<(usize, ValueGroup<'a>)> =
+        groups.into_iter().map(|g| (g.support(), g)).collect();
+    keyed.sort_by(|(sa, a), (sb, b)| {
+        sb.cmp(sa)
             .then_with(|| record_order(a.best_record(rank), b.best_record(rank), rank))
     });
-    prefer_clearly_better_formed(kind, &mut groups, rank);
-    groups
+    keyed.into_iter().map(|(_, g)| g).collect()
+}
+
+/// How a field's winning group was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decided {
+    /// One group, or one more supported than any other.
+    Support,
+    /// Tied on support; the values' own evidence settled it (completeness, the estate's
+    /// spelling, the e-mail spelling the name, a swapped name).
+    Evidence,
+    /// Tied after that; the records that agree more with the customer's other fields won.
+    Reliability,
+    /// Still tied: source priority and recency chose, and a steward should.
+    Split,
+}
+
+impl Decided {
+    /// Whether one value is clearly best supported: no field conflict.
+    pub fn clear(self) -> bool {
+        self != Decided::Split
+    }
+}
+
+/// What else the customer's records say, for ties.
+#[derive(Debug, Default)]
+pub struct Ties {
+    /// The local parts of the customer's e-mails, upper-case letters only.
+    pub locals: Vec<String>,
+    /// The given name chosen, in comparison form: a family name equal to it is the two fields
+    /// swapped.
+    pub given: Option<String>,
+}
+
+impl Ties {
+    pub fn of(members: &[&Record]) -> Ties {
+        let mut locals: Vec<String> = members
+            .iter()
+            .flat_map(|r| r.emails.iter())
+            .map(|e| {
+                let local = e.split('@').next().unwrap_or("");
+                local
+                    .chars()
+                    .filter(char::is_ascii_alphabetic)
+                    .map(|c| c.to_ascii_uppercase())
+                    .collect()
+            })
+            .collect();
+        locals.sort_unstable();
+        locals.dedup();
+        Ties {
+            locals,
+            given: None,
+        }
+    }
+
+    /// How many letters of the name an e-mail of the customer's spells (names of three letters
+    /// or more; 0: none does).
+    fn spelled(&self, name_key: &str) -> usize {
+        let name: String = name_key.chars().filter(|c| *c != ' ').collect();
+        if name.len() >= 3 && self.locals.iter().any(|l| l.contains(name.as_str())) {
+            name.len()
+        } else {
+            0
+        }
+    }
+}
+
+/// Keeps those of `keep` that `good` says are better, when some but not all are.
+fn narrow(keep: &mut Vec<usize>, good: impl Fn(usize) -> bool) {
+    let better: Vec<usize> = keep.iter().copied().filter(|&i| good(i)).collect();
+    if !better.is_empty() && better.len() < keep.len() {
+        *keep = better;
+    }
+}
+
+/// Weighs the groups tied with the first on support by what the values themselves say, in
+/// turn: a complete address beats a partial one; a spelling clearly more common across the
+/// estate (twenty times: typos make rare words) beats a rare one; a name the customer's e-mail
+/// spells beats one it does not; a family name equal to the chosen given name (the fields
+/// swapped) loses. The groups still tied come first (in source priority and recency order);
+/// returns how the winner was found and how many are still tied.
+pub fn break_ties(
+    kind: ValueKind,
+    groups: &mut [ValueGroup<'_>],
+    rank: &impl Fn(&Record) -> usize,
+    scorer: &Scorer<'_>,
+    ties: &Ties,
+) -> (Decided, usize) {
+    if groups.len() < 2 {
+        return (Decided::Support, groups.len());
+    }
+    let top = groups[0].support();
+    let n = groups.iter().take_while(|g| g.support() == top).count();
+    if n == 1 {
+        return (Decided::Support, 1);
+    }
+    let mut keep: Vec<usize> = (0..n).collect();
+    if kind == ValueKind::Address {
+        narrow(&mut keep, |i| groups[i].members.iter().any(Offer::complete));
+    }
+    for g in &mut groups[..n] {
+        g.score_members(scorer);
+    }
+    // Not between two addresses: each is a sum over many words, and two real places differ
+    // by chance as much as a typo does.
+    if kind != ValueKind::Address {
+        let scores: Vec<f64> = groups[..n].iter().map(|g| g.shown(rank).score()).collect();
+        let best = keep
+            .iter()
+            .map(|&i| scores[i])
+            .fold(f64::NEG_INFINITY, f64::max);
+        narrow(&mut keep, |i| scores[i] > best - kind.clear_margin());
+    }
+    let names = matches!(
+        kind,
+        ValueKind::GivenName | ValueKind::Text(GoldenColumn::FamilyName)
+    );
+    // Any name spelled, not the longest: with the fields swapped, `roger.williams@…` spells
+    // both names, and the swap check below settles it.
+    if names {
+        narrow(&mut keep, |i| {
+            groups[i].members.iter().any(|m| m.spelled > 0)
+        });
+    }
+    if kind == ValueKind::Text(GoldenColumn::FamilyName) {
+        if let Some(given) = &ties.given {
+            narrow(&mut keep, |i| {
+                groups[i].members.iter().all(|m| &m.key != given)
+            });
+        }
+    }
+    bring_forward(groups, &keep);
+    if keep.len() == 1 {
+        (Decided::Evidence, 1)
+    } else {
+        (Decided::Split, keep.len())
+    }
+}
+
+/// Moves the groups at `keep` (ascending) to the front, the others after them in order.
+fn bring_forward(groups: &mut [ValueGroup<'_>], keep: &[usize]) {
+    if keep.iter().enumerate().all(|(at, &i)| at == i) {
+        return;
+    }
+    let mut order: Vec<usize> = keep.to_vec();
+    order.extend((0..groups.len()).filter(|i| !keep.contains(i)));
+    let mut taken: Vec<Option<ValueGroup<'_>>> = groups.iter_mut().map(|g| Some(take(g))).collect();
+    for (at, i) in order.into_iter().enumerate() {
+        if let Some(g) = taken[i].take() {
+            groups[at] = g;
+        }
+    }
+}
+
+fn take<'a>(g: &mut ValueGroup<'a>) -> ValueGroup<'a> {
+    ValueGroup {
+        kind: g.kind,
+        members: std::mem::take(&mut g.members),
+    }
+}
+
+/// The last evidence for the first `tied` groups: the group carried by the most reliable
+/// record wins, a record being as reliable as its other fields agree with the customer's
+/// clearly chosen values (`reliability`). Still tied: source priority and recency decide.
+pub fn by_reliability(
+    groups: &mut [ValueGroup<'_>],
+    tied: usize,
+    reliability: &impl Fn(&Record) -> i32,
+) -> Decided {
+    let of: Vec<i32> = groups[..tied]
+        .iter()
+        .map(|g| {
+            g.members
+                .iter()
+                .flat_map(|m| m.records.iter())
+                .map(|r| reliability(r))
+                .max()
+                .unwrap_or(i32::MIN)
+        })
+        .collect();
+    let best = of.iter().copied().max().unwrap_or(i32::MIN);
+    let keep: Vec<usize> = (0..tied).filter(|&i| of[i] == best).collect();
+    bring_forward(groups, &keep);
+    if keep.len() == 1 {
+        Decided::Reliability
+    } else {
+        Decided::Split
+    }
 }
 
 /// How much more common across the estate (in log terms) a name must be to break a tie between
@@ -394,71 +709,33 @@ pub fn group<'a>(
 /// given name) is rare; two real names are seldom that far apart.
 const CLEARLY: f64 = 3.0;
 
-/// For names, whose spelling the estate knows: among the groups tied with the first on support,
-/// source priority and recency, one whose spelling is clearly more common goes first (instead of
-/// the smaller key deciding).
-fn prefer_clearly_better_formed(
-    kind: ValueKind,
-    groups: &mut [ValueGroup<'_>],
-    rank: &impl Fn(&Record) -> usize,
-) {
-    let names = matches!(
-        kind,
-        ValueKind::GivenName | ValueKind::Text(GoldenColumn::FamilyName)
-    );
-    if !names || groups.len() < 2 {
-        return;
-    }
-    let tie = |g: &ValueGroup<'_>| {
-        let r = g.best_record(rank);
-        (g.support(), rank(r), r.updated_at)
-    };
-    let first = tie(&groups[0]);
-    let first_score = groups[0].shown(rank).score;
-    let mut best: Option<(usize, f64)> = None;
-    for (i, g) in groups.iter().enumerate().skip(1) {
-        if tie(g) != first {
-            continue;
-        }
-        let score = g.shown(rank).score;
-        if score - first_score >= CLEARLY && best.is_none_or(|(_, s)| score > s) {
-            best = Some((i, score));
-        }
-    }
-    if let Some((i, _)) = best {
-        groups[..=i].rotate_right(1);
-    }
-}
-
 /// The offers of `values`: (record, displayed value, its parts for scoring) merged by key.
 pub fn offers<'a>(
     kind: ValueKind,
-    estate: &Estate,
     values: impl IntoIterator<Item = (&'a Record, String, Vec<Option<&'a str>>)>,
 ) -> Vec<Offer<'a>> {
     let mut out: Vec<Offer<'a>> = Vec::new();
     // By comparison form and spelling: `ADAMS AVE` and `ADAMS AVENUE` are one value (they
     // group together) but two spellings, each with its own support, to show the better.
-    let mut at: HashMap<(String, String), usize> = HashMap::new();
     for (r, value, parts) in values {
         let key = kind.key_of(&value, &parts);
         if key.is_empty() {
             continue;
         }
         let raw = kind.key(&value);
-        match at.get(&(key.clone(), raw.clone())) {
-            Some(&i) => out[i].records.push(r),
-            None => {
-                at.insert((key.clone(), raw.clone()), out.len());
-                let score = estate.score(kind, &parts);
-                out.push(Offer {
-                    raw,
-                    value,
-                    key,
-                    records: vec![r],
-                    score,
-                });
-            }
+        // Clusters are small: a scan beats hashing two strings.
+        match out.iter_mut().find(|o| o.key == key && o.raw == raw) {
+            Some(o) => o.records.push(r),
+            None => out.push(Offer {
+                raw,
+                value,
+                key,
+                records: vec![r],
+                parts,
+                score: None,
+                spelled: 0,
+                reliability: 0,
+            }),
         }
     }
     out
@@ -476,17 +753,21 @@ mod tests {
         }
     }
 
-    fn offers_of<'a>(
-        kind: ValueKind,
-        estate: &Estate,
-        v: &[(&'a Record, &'a str)],
-    ) -> Vec<Offer<'a>> {
+    fn offers_of<'a>(kind: ValueKind, v: &[(&'a Record, &'a str)]) -> Vec<Offer<'a>> {
         offers(
             kind,
-            estate,
             v.iter().map(|(r, s)| (*r, s.to_string(), vec![Some(*s)])),
         )
     }
+
+    fn scorer(estate: &Estate) -> Scorer<'_> {
+        Scorer {
+            estate,
+            names: Vec::new(),
+        }
+    }
+
+    static NONE: std::sync::LazyLock<Estate> = std::sync::LazyLock::new(Estate::default);
 
     fn crm_first(r: &Record) -> usize {
         usize::from(r.source != "crm")
@@ -502,7 +783,6 @@ mod tests {
         );
         let o = offers_of(
             ValueKind::Email,
-            &Estate::default(),
             &[
                 (&c, "anan_kofron@icloud.com"),
                 (&a, "anna_kofron@icloud.com"),
@@ -510,7 +790,13 @@ mod tests {
                 (&d, "anna_kofron@icloud.com"),
             ],
         );
-        let groups = group(ValueKind::Email, o, &crm_first);
+        let groups = group(
+            ValueKind::Email,
+            o,
+            &crm_first,
+            &scorer(&NONE),
+            &Ties::default(),
+        );
         assert_eq!(
             groups.len(),
             1,
@@ -529,12 +815,8 @@ mod tests {
     fn different_values_stay_apart_and_ties_fall_to_source_priority() {
         let (c, w) = (rec("crm", "1"), rec("web", "2"));
         let kind = ValueKind::Date;
-        let o = offers_of(
-            kind,
-            &Estate::default(),
-            &[(&w, "1980-01-02"), (&c, "1975-06-30")],
-        );
-        let groups = group(kind, o, &crm_first);
+        let o = offers_of(kind, &[(&w, "1980-01-02"), (&c, "1975-06-30")]);
+        let groups = group(kind, o, &crm_first, &scorer(&NONE), &Ties::default());
         assert_eq!(groups.len(), 2);
         assert_eq!(groups[0].members[0].value, "1975-06-30", "crm outranks web");
         // One field off, or day and month swapped: the same date with a typo.
@@ -577,7 +859,6 @@ mod tests {
         let (a, b) = (rec("people", "1"), rec("people", "2"));
         let o = offers(
             ValueKind::Address,
-            &estate,
             [
                 (
                     &a,
@@ -591,16 +872,232 @@ mod tests {
                 ),
             ],
         );
-        let groups = group(ValueKind::Address, o, &|_: &Record| 0);
+        let groups = group(
+            ValueKind::Address,
+            o,
+            &|_: &Record| 0,
+            &scorer(&estate),
+            &Ties::default(),
+        );
         assert_eq!(groups.len(), 1);
         assert_eq!(groups[0].shown(&|_: &Record| 0).value, "5724 KAREN LANE");
         // Without the estate's counts, the better record decides: key 1.
         let o = offers_of(
             ValueKind::Address,
-            &Estate::default(),
             &[(&a, "5724 KAREN LAE"), (&b, "5724 KAREN LANE")],
         );
-        let groups = group(ValueKind::Address, o, &|_: &Record| 0);
+        let groups = group(
+            ValueKind::Address,
+            o,
+            &|_: &Record| 0,
+            &scorer(&NONE),
+            &Ties::default(),
+        );
         assert_eq!(groups[0].shown(&|_: &Record| 0).value, "5724 KAREN LAE");
+    }
+
+    fn tied<'a>(
+        kind: ValueKind,
+        estate: &Estate,
+        ties: &Ties,
+        v: &[(&'a Record, &'a str)],
+    ) -> (Decided, Vec<ValueGroup<'a>>) {
+        let sc = scorer(estate);
+        let mut groups = group(kind, offers_of(kind, v), &crm_first, &sc, ties);
+        let (decided, _) = break_ties(kind, &mut groups, &crm_first, &sc, ties);
+        (decided, groups)
+    }
+
+    fn estate_of(given: &[(&str, usize)]) -> Estate {
+        let records: Vec<Record> = given
+            .iter()
+            .flat_map(|(name, n)| {
+                (0..*n).map(|_| Record {
+                    given_name: Some((*name).into()),
+                    ..Default::default()
+                })
+            })
+            .collect();
+        Estate::of(&records)
+    }
+
+    #[test]
+    fn a_mistyped_street_suffix_joins_its_abbreviation() {
+        let (a, b) = (rec("people", "1"), rec("people", "2"));
+        let address = |r, street| {
+            (
+                r,
+                format!("{street} BOSTON MA 02101"),
+                vec![
+                    Some(street),
+                    None,
+                    Some("BOSTON"),
+                    Some("MA"),
+                    Some("02101"),
+                ],
+            )
+        };
+        let o = offers(
+            ValueKind::Address,
+            [address(&a, "5724 KAREN LN"), address(&b, "5724 KAREN LAE")],
+        );
+        let groups = group(
+            ValueKind::Address,
+            o,
+            &crm_first,
+            &scorer(&NONE),
+            &Ties::default(),
+        );
+        assert_eq!(groups.len(), 1, "LAE is LANE mistyped, which is LN");
+    }
+
+    #[test]
+    fn a_complete_address_wins_a_tie() {
+        let (a, b) = (rec("web", "1"), rec("crm", "2"));
+        let o = offers(
+            ValueKind::Address,
+            [
+                (
+                    &a,
+                    "1 MAIN ST BOSTON MA 02101".to_string(),
+                    vec![
+                        Some("1 MAIN ST"),
+                        None,
+                        Some("BOSTON"),
+                        Some("MA"),
+                        Some("02101"),
+                    ],
+                ),
+                (
+                    &b,
+                    "9 ELM RD SALEM".to_string(),
+                    vec![Some("9 ELM RD"), None, Some("SALEM"), None, None],
+                ),
+            ],
+        );
+        let sc = scorer(&NONE);
+        let mut groups = group(ValueKind::Address, o, &crm_first, &sc, &Ties::default());
+        assert_eq!(groups[0].members[0].value, "9 ELM RD SALEM", "crm first");
+        let (decided, _) = break_ties(
+            ValueKind::Address,
+            &mut groups,
+            &crm_first,
+            &sc,
+            &Ties::default(),
+        );
+        assert_eq!(decided, Decided::Evidence);
+        assert_eq!(groups[0].members[0].value, "1 MAIN ST BOSTON MA 02101");
+    }
+
+    #[test]
+    fn a_spelling_clearly_more_common_across_the_estate_wins_a_tie() {
+        let (c, w) = (rec("crm", "1"), rec("web", "2"));
+        let estate = estate_of(&[("ROBERT", 40), ("GREENE", 1), ("RONALD", 10)]);
+        let (decided, groups) = tied(
+            ValueKind::GivenName,
+            &estate,
+            &Ties::default(),
+            &[(&c, "Greene"), (&w, "Robert")],
+        );
+        assert_eq!(decided, Decided::Evidence);
+        assert_eq!(groups[0].members[0].value, "Robert");
+        // Four times as common is not clearly better: still split, source priority shows.
+        let (decided, groups) = tied(
+            ValueKind::GivenName,
+            &estate,
+            &Ties::default(),
+            &[(&c, "Ronald"), (&w, "Robert")],
+        );
+        assert_eq!(decided, Decided::Split);
+        assert_eq!(groups[0].members[0].value, "Ronald");
+    }
+
+    #[test]
+    fn a_name_the_customers_email_spells_wins_a_tie() {
+        let (c, w) = (rec("crm", "1"), rec("web", "2"));
+        let ties = Ties {
+            locals: vec!["ANNAKOFRON".into()],
+            given: None,
+        };
+        let (decided, groups) = tied(
+            ValueKind::GivenName,
+            &NONE,
+            &ties,
+            &[(&c, "Maria"), (&w, "Anna")],
+        );
+        assert_eq!(decided, Decided::Evidence);
+        assert_eq!(groups[0].members[0].value, "Anna");
+        let (decided, _) = tied(
+            ValueKind::GivenName,
+            &NONE,
+            &Ties::default(),
+            &[(&c, "Maria"), (&w, "Anna")],
+        );
+        assert_eq!(decided, Decided::Split, "nothing to tell them apart");
+        // Within a group too, before support: the nickname the e-mail spells is the name used;
+        // of two names it spells, the longer.
+        let w2 = rec("web", "3");
+        let ties = Ties {
+            locals: vec!["BETHPITTMAN".into(), "JOYCEDURHAM".into()],
+            given: None,
+        };
+        let (_, groups) = tied(
+            ValueKind::GivenName,
+            &NONE,
+            &ties,
+            &[(&c, "Elizabeth"), (&w, "Elizabeth"), (&w2, "Beth")],
+        );
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].shown(&crm_first).value, "Beth");
+        let (_, groups) = tied(
+            ValueKind::GivenName,
+            &NONE,
+            &ties,
+            &[(&c, "Joy"), (&w, "Joy"), (&w2, "Joyce")],
+        );
+        assert_eq!(groups[0].shown(&crm_first).value, "Joyce");
+    }
+
+    #[test]
+    fn a_family_name_equal_to_the_given_name_is_the_fields_swapped() {
+        let (c, w) = (rec("crm", "1"), rec("web", "2"));
+        let ties = Ties {
+            locals: Vec::new(),
+            given: Some("JOHN".into()),
+        };
+        let kind = ValueKind::Text(GoldenColumn::FamilyName);
+        let (decided, groups) = tied(kind, &NONE, &ties, &[(&c, "John"), (&w, "Smith")]);
+        assert_eq!(decided, Decided::Evidence);
+        assert_eq!(groups[0].members[0].value, "Smith");
+    }
+
+    #[test]
+    fn the_more_reliable_record_breaks_a_remaining_tie() {
+        let (c, w) = (rec("crm", "1"), rec("web", "2"));
+        let kind = ValueKind::Date;
+        let (decided, mut groups) = tied(
+            kind,
+            &NONE,
+            &Ties::default(),
+            &[(&c, "1975-06-30"), (&w, "1980-01-02")],
+        );
+        assert_eq!(decided, Decided::Split);
+        let web_agrees_more = |r: &Record| if r.source == "web" { 2 } else { -1 };
+        assert_eq!(
+            by_reliability(&mut groups, 2, &web_agrees_more),
+            Decided::Reliability
+        );
+        assert_eq!(groups[0].members[0].value, "1980-01-02");
+        let (_, mut groups) = tied(
+            kind,
+            &NONE,
+            &Ties::default(),
+            &[(&c, "1975-06-30"), (&w, "1980-01-02")],
+        );
+        assert_eq!(
+            by_reliability(&mut groups, 2, &|_: &Record| 0),
+            Decided::Split
+        );
+        assert_eq!(groups[0].members[0].value, "1975-06-30", "source priority");
     }
 }

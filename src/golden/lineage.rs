@@ -62,14 +62,22 @@ pub struct FieldOrigin {
     /// and more than one did.
     #[serde(default)]
     pub supported_by: Vec<CompactString>,
+    /// The customer's other e-mails or phones, when one is clearly the best supported: a
+    /// customer may have several, and these are not in conflict with the one shown.
+    #[serde(default)]
+    pub alternates: Vec<CompactString>,
 }
 
 impl serde::Serialize for FieldOrigin {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        // Alphabetical, as a JSON object map writes its keys; `supported_by` only when set, so
-        // that lineage chosen by the other rules reads as it always did.
+        // Alphabetical, as a JSON object map writes its keys; `alternates` and `supported_by`
+        // only when set, so that lineage chosen by the other rules reads as it always did.
         let support = !self.supported_by.is_empty();
-        let mut map = s.serialize_map(Some(4 + usize::from(support)))?;
+        let alternates = !self.alternates.is_empty();
+        let mut map = s.serialize_map(Some(4 + usize::from(support) + usize::from(alternates)))?;
+        if alternates {
+            map.serialize_entry("alternates", &self.alternates)?;
+        }
         map.serialize_entry("key", self.key.as_str())?;
         map.serialize_entry("rule", self.rule.name())?;
         map.serialize_entry("source", self.source.as_str())?;
@@ -166,6 +174,7 @@ mod tests {
             key: key.into(),
             rule,
             supported_by: Vec::new(),
+            alternates: Vec::new(),
         }
     }
 

@@ -22,7 +22,7 @@ pub use record::{
 pub use survivorship::{
     choose, Candidate, GoldenField, Rule, Survivorship, SurvivorshipConfig, GOLDEN_FIELDS,
 };
-pub use version::{check_pin, golden_version, Pin, Pins};
+pub use version::{check_pin, golden_version, golden_version_and_conflicts, Pin, Pins};
 
 use crate::record::{Record, SourceKey};
 use chrono::{DateTime, Utc};
@@ -179,25 +179,30 @@ pub fn build<'a>(
     let assignment = assign(&prev_ids, &age, &all_previous, previous.next_seq);
 
     // Only the content hash is kept here, and only for customers already stored (it tells
-    // whether they changed); rows are rebuilt when written. A first sync builds none twice.
-    let hashes_of_clusters: Vec<Option<i64>> = clusters
+    // whether they changed), with the conflicts of customers of several records, both from one
+    // weighing of the evidence; rows are rebuilt when written. A first sync builds only the
+    // customers of several records twice.
+    let (hashes_of_clusters, found): (Vec<Option<i64>>, Vec<Vec<FieldConflict>>) = clusters
         .par_iter()
         .zip(&assignment.ids)
         .map(|(members, id)| {
-            previous.golden.contains_key(id).then(|| {
-                let rs: Vec<&Record> = members.iter().map(|&r| &records[r as usize]).collect();
-                let pins = previous.pins.get(id).map(Vec::as_slice).unwrap_or_default();
-                golden_version(&survivorship, &rs, pins).content_hash
-            })
+            let stored = previous.golden.contains_key(id);
+            if !stored && members.len() < 2 {
+                return (None, Vec::new());
+            }
+            let rs: Vec<&Record> = members.iter().map(|&r| &records[r as usize]).collect();
+            let pins = previous.pins.get(id).map(Vec::as_slice).unwrap_or_default();
+            let (version, found) =
+                golden_version_and_conflicts(&survivorship, &rs, pins, id, members.len() > 1);
+            (stored.then_some(version.content_hash), found)
         })
-        .collect();
-    let conflicts = find_conflicts(
-        records,
-        clusters,
-        &assignment.ids,
-        &survivorship,
-        previous.pins,
-    );
+        .unzip();
+    let mut conflicts: Vec<FieldConflict> = found.into_iter().flatten().collect();
+    conflicts.par_sort_by(|a, b| {
+        b.priority
+            .total_cmp(&a.priority)
+            .then_with(|| (&a.golden_id, a.field).cmp(&(&b.golden_id, b.field)))
+    });
 
     let mut counts = GoldenCounts::default();
     let mut items = Vec::new();
@@ -327,34 +332,6 @@ pub fn build<'a>(
         split_from,
         conflicts,
     }
-}
-
-/// Every customer's field conflicts, most valuable decisions first.
-fn find_conflicts(
-    records: &[Record],
-    clusters: &[Vec<u32>],
-    ids: &[String],
-    survivorship: &Survivorship,
-    pins: &Pins,
-) -> Vec<FieldConflict> {
-    let mut found: Vec<FieldConflict> = clusters
-        .par_iter()
-        .zip(ids)
-        .filter(|(members, _)| members.len() > 1)
-        .flat_map_iter(|(members, id)| {
-            let rs: Vec<&Record> = members.iter().map(|&r| &records[r as usize]).collect();
-            let pins = pins.get(id).map(Vec::as_slice).unwrap_or_default();
-            let mut version = golden_version(survivorship, &rs, pins);
-            version.record.golden_id = id.clone();
-            conflicts(survivorship, &rs, &version.record)
-        })
-        .collect();
-    found.par_sort_by(|a, b| {
-        b.priority
-            .total_cmp(&a.priority)
-            .then_with(|| (&a.golden_id, a.field).cmp(&(&b.golden_id, b.field)))
-    });
-    found
 }
 
 #[cfg(test)]

@@ -20,7 +20,8 @@ pub enum Rule {
     /// The longest value (keeps "Robert" over "Bob", a full address over a partial one).
     Longest,
     /// The value most records support, a typo or nickname of it counting for it, shown in its
-    /// best-formed spelling; ties fall to source priority, then recency (`evidence.rs`).
+    /// best-formed spelling; ties fall to the values' own evidence, then to the more reliable
+    /// record, then to source priority and recency (`evidence.rs`).
     Evidence,
 }
 

@@ -542,3 +542,58 @@ fn records_disagreeing_materially_make_a_conflict_with_its_values_and_worth() {
     assert!(c.values[1].won && !c.values[0].won);
     assert_eq!(c.reason, "pinned by anna");
 }
+
+#[test]
+fn a_clear_email_keeps_the_others_as_alternates_and_only_a_split_one_is_a_conflict() {
+    let s = evidence();
+    // The e-mail that spells the customer's name is clearly theirs: the other is an
+    // alternate, not a conflict.
+    let records = [
+        rec("web", "W1", "Anna", "anna.smith@x.com", "1 MAIN ST", 1),
+        rec("web", "W2", "Anna", "zz9913@y.com", "1 MAIN ST", 1),
+    ];
+    let members: Vec<&Record> = records.iter().collect();
+    let g = golden_version(&s, &members, &[]).record;
+    assert_eq!(g.fields.email.as_deref(), Some("anna.smith@x.com"));
+    let email = g.lineage.get(GoldenColumn::Email).expect("email lineage");
+    assert_eq!(email.alternates, ["zz9913@y.com"]);
+    assert_eq!(
+        g.lineage.to_value()["email"]["alternates"],
+        serde_json::json!(["zz9913@y.com"])
+    );
+    assert!(conflicts(&s, &members, &g).is_empty());
+
+    // Two e-mails nothing tells apart: split, a steward's question, and no alternates.
+    let records = [
+        rec("web", "W1", "Anna", "qq1@x.com", "1 MAIN ST", 1),
+        rec("web", "W2", "Anna", "zz9913@y.com", "1 MAIN ST", 1),
+    ];
+    let members: Vec<&Record> = records.iter().collect();
+    let g = golden_version(&s, &members, &[]).record;
+    let email = g.lineage.get(GoldenColumn::Email).expect("email lineage");
+    assert!(email.alternates.is_empty());
+    let found = conflicts(&s, &members, &g);
+    assert_eq!(
+        found.iter().map(|c| c.field).collect::<Vec<_>>(),
+        [GoldenField::Email]
+    );
+}
+
+#[test]
+fn a_record_with_mistakes_elsewhere_loses_a_tie() {
+    let s = evidence();
+    // Three records: W0's given name is a typo the others outvote; the date of birth ties
+    // between W0 and W1 (W2 has none), and W1, which agrees with the customer elsewhere, wins
+    // though W0 comes first by key.
+    let mut records = [
+        rec("web", "W0", "Robret", "bob@x.com", "1 MAIN ST", 1),
+        rec("web", "W1", "Robert", "bob@x.com", "1 MAIN ST", 1),
+        rec("web", "W2", "Robert", "bob@x.com", "1 MAIN ST", 1),
+    ];
+    records[0].date_of_birth = NaiveDate::from_ymd_opt(1975, 1, 2);
+    records[1].date_of_birth = NaiveDate::from_ymd_opt(1980, 5, 17);
+    let members: Vec<&Record> = records.iter().collect();
+    let g = golden_version(&s, &members, &[]).record;
+    assert_eq!(g.fields.given_name.as_deref(), Some("Robert"));
+    assert_eq!(g.fields.date_of_birth, NaiveDate::from_ymd_opt(1980, 5, 17));
+}

@@ -1,7 +1,10 @@
 //! One golden record from its cluster's source records: survivorship per field, lineage per
 //! field, steward pins on top, and a hash of what a reader sees.
 
-use super::evidence::{group, offers, Offer, ValueKind};
+use super::conflicts::{conflicts_of, FieldConflict, CONFLICT_FIELDS};
+use super::evidence::{
+    break_ties, by_reliability, group, offers, Decided, Offer, Scorer, Ties, ValueGroup, ValueKind,
+};
 use super::lineage::{ChosenBy, FieldOrigin, Lineage};
 use super::record::{GoldenColumn, GoldenFields, GoldenRecord, GoldenVersion};
 use super::survivorship::{choose, Candidate, GoldenField, Rule, Survivorship, GOLDEN_FIELDS};
@@ -43,14 +46,33 @@ pub fn check_pin(field: &str, value: &str) -> Result<(), String> {
 
 /// The golden record of `members` with `pins` applied (ID and timestamps left for the caller).
 pub fn golden_version(s: &Survivorship, members: &[&Record], pins: &[Pin]) -> GoldenVersion {
-    let mut record = survive(s, members);
+    golden_version_and_conflicts(s, members, pins, "", false).0
+}
+
+/// The golden record of `members` as `golden_id`, and with `find_conflicts` its field
+/// conflicts, read from the same weighing of the evidence that chose its values.
+pub fn golden_version_and_conflicts(
+    s: &Survivorship,
+    members: &[&Record],
+    pins: &[Pin],
+    golden_id: &str,
+    find_conflicts: bool,
+) -> (GoldenVersion, Vec<FieldConflict>) {
+    let (mut record, choices) = survive(s, members);
     apply_pins(&mut record, pins);
+    record.golden_id = golden_id.to_string();
+    let found = if find_conflicts && members.len() > 1 {
+        conflicts_of(s, members, &record, &choices)
+    } else {
+        Vec::new()
+    };
     let content_hash = content_hash(&record);
-    GoldenVersion {
+    let version = GoldenVersion {
         record,
         content_hash,
         created_seq: 0,
-    }
+    };
+    (version, found)
 }
 
 fn apply_pins(record: &mut GoldenRecord, pins: &[Pin]) {
@@ -68,6 +90,7 @@ fn apply_pins(record: &mut GoldenRecord, pins: &[Pin]) {
                 key: pin.by.as_str().into(),
                 rule: ChosenBy::Pin,
                 supported_by: Vec::new(),
+                alternates: Vec::new(),
             },
         );
     }
@@ -169,7 +192,6 @@ fn surviving_address<'a>(
 /// The values the members offer for a survivorship field (one column, or the whole address),
 /// merged by comparison form, for the evidence rule and for conflicts.
 pub(crate) fn field_offers<'a>(
-    s: &Survivorship,
     members: &[&'a Record],
     field: GoldenField,
 ) -> (ValueKind, Vec<Offer<'a>>) {
@@ -178,10 +200,7 @@ pub(crate) fn field_offers<'a>(
             .iter()
             .filter(|r| has_address(r))
             .map(|r| (*r, address_text(r), address_parts(r).to_vec()));
-        return (
-            ValueKind::Address,
-            offers(ValueKind::Address, &s.estate, values),
-        );
+        return (ValueKind::Address, offers(ValueKind::Address, values));
     }
     let column = field.columns()[0];
     let kind = ValueKind::of(column);
@@ -192,48 +211,93 @@ pub(crate) fn field_offers<'a>(
             (c.record, c.value, vec![part])
         })
         .collect();
-    (kind, offers(kind, &s.estate, values))
+    (kind, offers(kind, values))
 }
 
-/// The evidence rule's choice for a field: the shown value's record (the best record carrying
-/// that spelling), the value, and the records of its group.
-fn weigh<'a>(
-    s: &Survivorship,
-    members: &[&'a Record],
-    field: GoldenField,
-    fields: &GoldenFields,
-) -> Option<(&'a Record, String, Vec<&'a Record>)> {
+/// One field's values weighed: its groups, the winner first, and how the winner was found.
+/// Conflicts are read from it.
+pub(crate) struct FieldChoice<'a> {
+    pub field: GoldenField,
+    pub kind: ValueKind,
+    pub groups: Vec<ValueGroup<'a>>,
+    pub decided: Decided,
+    /// How many leading groups are still tied after the values' own evidence.
+    tied: usize,
+    /// Chosen by the evidence rule (not only grouped for conflicts).
+    pub evidence: bool,
+}
+
+/// Groups and weighs the fields of `members`: those the evidence rule chooses, and for a
+/// customer of several records the conflict fields. Two passes: the values' own evidence
+/// first; then ties still open fall to the records that agree more with the fields decided in
+/// the first pass.
+fn weigh_all<'a>(s: &Survivorship, members: &[&'a Record]) -> Vec<FieldChoice<'a>> {
     let rank = |r: &Record| s.rank(&r.source);
-    let (kind, mut offers) = field_offers(s, members, field);
-    if kind == ValueKind::Email {
-        for o in &mut offers {
-            o.score = email_form(&o.key, fields);
+    let mut ties = Ties::of(members);
+    let mut scorer = Scorer {
+        estate: &s.estate,
+        names: Vec::new(),
+    };
+    let mut choices: Vec<FieldChoice<'a>> = Vec::new();
+    for field in GOLDEN_FIELDS {
+        let evidence = s.rule(field) == Rule::Evidence;
+        if !(evidence || members.len() > 1 && CONFLICT_FIELDS.contains(&field)) {
+            continue;
+        }
+        let (kind, offers) = field_offers(members, field);
+        let mut groups = group(kind, offers, &rank, &scorer, &ties);
+        let (decided, tied) = break_ties(kind, &mut groups, &rank, &scorer, &ties);
+        if evidence && matches!(field, GoldenField::GivenName | GoldenField::FamilyName) {
+            if let Some(g) = groups.first() {
+                let key = g.shown(&rank).key.clone();
+                scorer
+                    .names
+                    .extend(key.split(' ').filter(|w| !w.is_empty()).map(str::to_string));
+                if field == GoldenField::GivenName {
+                    ties.given = Some(key);
+                }
+            }
+        }
+        choices.push(FieldChoice {
+            field,
+            kind,
+            groups,
+            decided,
+            tied,
+            evidence,
+        });
+    }
+    if members.len() < 2 {
+        return choices;
+    }
+    // A record's reliability for one field: over the customer's other fields decided clearly,
+    // +1 where it carries the value shown, -1 where it carries a value that lost (a typo of
+    // the winner counts nothing). Records with mistakes elsewhere are the likelier to be wrong
+    // here too.
+    let agreement: Vec<Vec<i32>> = choices
+        .iter()
+        .map(|c| members.iter().map(|r| agreement_of(c, r, &rank)).collect())
+        .collect();
+    let total: Vec<i32> = (0..members.len())
+        .map(|m| agreement.iter().map(|a| a[m]).sum())
+        .collect();
+    for (at, c) in choices.iter_mut().enumerate() {
+        let of = |r: &Record| {
+            members
+                .iter()
+                .position(|m| std::ptr::eq(*m, r))
+                .map_or(0, |m| total[m] - agreement[at][m])
+        };
+        for g in &mut c.groups {
+            for o in &mut g.members {
+                o.reliability = o.records.iter().map(|r| of(r)).max().unwrap_or(0);
+            }
+        }
+        if !c.decided.clear() {
+            c.decided = by_reliability(&mut c.groups, c.tied, &of);
         }
     }
-    let groups = group(kind, offers, &rank);
-    let winner = groups.first()?;
-    let shown = winner.shown(&rank);
-    Some((shown.records[0], shown.value.clone(), winner.records(&rank)))
-}
-
-/// How well-formed an e-mail is for this customer: one point for each of its names the local
-/// part spells (`jonathan_harris` beside `bonathan_harris` for Jonathan Harris), one for having
-/// no `+tag` (the address itself, not a sub-address).
-fn email_form(email: &str, fields: &GoldenFields) -> f64 {
-    let local: String = email.split('@').next().unwrap_or("").to_uppercase();
-    let names = [&fields.given_name, &fields.family_name];
-    let spelled = names
-        .iter()
-        .filter_map(|n| n.as_deref())
-        .flat_map(|n| {
-            crate::standardize::fold::fold(n)
-                .split(' ')
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-        })
-        .filter(|w| w.len() >= 2 && local.contains(w.as_str()))
-        .count();
-    spelled as f64 + if local.contains('+') { 0.0 } else { 1.0 }
+    choices
 }
 
 fn origin(value: &str, r: &Record, rule: Rule) -> FieldOrigin {
@@ -243,6 +307,7 @@ fn origin(value: &str, r: &Record, rule: Rule) -> FieldOrigin {
         key: r.key.as_str().into(),
         rule: ChosenBy::Rule(rule),
         supported_by: Vec::new(),
+        alternates: Vec::new(),
     }
 }
 
@@ -257,16 +322,71 @@ fn supporters(group: &[&Record]) -> Vec<CompactString> {
         .collect()
 }
 
-/// Field values of one golden record, before pins, ID, timestamps and hash.
-pub(crate) fn survive(s: &Survivorship, members: &[&Record]) -> GoldenRecord {
+/// A customer may have several e-mails and phones: where the evidence rule found one clearly
+/// best supported, the values of the other groups are alternates, not a conflict.
+fn alternates(
+    c: &FieldChoice<'_>,
+    shown: &str,
+    rank: &impl Fn(&Record) -> usize,
+) -> Vec<CompactString> {
+    if !matches!(c.field, GoldenField::Email | GoldenField::Phone) || !c.decided.clear() {
+        return Vec::new();
+    }
+    let key = c.kind.key(shown);
+    c.groups
+        .iter()
+        .filter(|g| !g.members.iter().any(|m| m.key == key))
+        .map(|g| g.shown(rank).value.as_str().into())
+        .collect()
+}
+
+/// How `r` bears on a clearly decided field (see `weigh_all`).
+fn agreement_of(c: &FieldChoice<'_>, r: &Record, rank: &impl Fn(&Record) -> usize) -> i32 {
+    if !c.decided.clear() {
+        return 0;
+    }
+    let Some(winner) = c.groups.first() else {
+        return 0;
+    };
+    if winner
+        .shown(rank)
+        .records
+        .iter()
+        .any(|x| std::ptr::eq(*x, r))
+    {
+        1
+    } else if winner.has(r) {
+        0
+    } else if c.groups[1..].iter().any(|g| g.has(r)) {
+        -1
+    } else {
+        0
+    }
+}
+
+/// Field values of one golden record, before pins, ID, timestamps and hash, and the weighing
+/// of its fields.
+pub(crate) fn survive<'a>(
+    s: &Survivorship,
+    members: &[&'a Record],
+) -> (GoldenRecord, Vec<FieldChoice<'a>>) {
+    let rank = |r: &Record| s.rank(&r.source);
+    let choices = weigh_all(s, members);
     let mut fields = GoldenFields::default();
     let mut lineage = Lineage::new();
     for field in GOLDEN_FIELDS {
         let rule = s.rule(field);
+        let weighed = choices
+            .iter()
+            .find(|c| c.field == field && c.evidence)
+            .and_then(|c| Some((c, c.groups.first()?)));
         if field == GoldenField::Address {
             let (r, support) = if rule == Rule::Evidence {
-                match weigh(s, members, field, &fields) {
-                    Some((r, _, group)) => (r, supporters(&group)),
+                match weighed {
+                    Some((_, winner)) => (
+                        winner.shown(&rank).records[0],
+                        supporters(&winner.records(&rank)),
+                    ),
                     None => continue,
                 }
             } else {
@@ -288,11 +408,13 @@ pub(crate) fn survive(s: &Survivorship, members: &[&Record]) -> GoldenRecord {
         }
         for &column in field.columns() {
             if rule == Rule::Evidence {
-                if let Some((r, value, group)) = weigh(s, members, field, &fields) {
-                    let mut o = origin(&value, r, rule);
-                    o.supported_by = supporters(&group);
+                if let Some((choice, winner)) = weighed {
+                    let shown = winner.shown(&rank);
+                    let mut o = origin(&shown.value, shown.records[0], rule);
+                    o.supported_by = supporters(&winner.records(&rank));
+                    o.alternates = alternates(choice, &shown.value, &rank);
                     lineage.set(column, o);
-                    fields.set(column, Some(value));
+                    fields.set(column, Some(shown.value.clone()));
                 }
                 continue;
             }
@@ -309,6 +431,8 @@ pub(crate) fn survive(s: &Survivorship, members: &[&Record]) -> GoldenRecord {
                     |v| v.chars().count(),
                 ),
             };
+            // No alternates here: the lineage, and so the stored content hash, of the other
+            // rules stays as it was.
             if let Some(c) = chosen {
                 lineage.set(column, origin(&c.value, c.record, rule));
                 fields.set(column, Some(c.value));
@@ -316,7 +440,7 @@ pub(crate) fn survive(s: &Survivorship, members: &[&Record]) -> GoldenRecord {
         }
     }
     let count = |k: RecordKind| members.iter().filter(|r| r.kind() == k).count() as i64;
-    GoldenRecord {
+    let record = GoldenRecord {
         golden_id: String::new(),
         full_name: fields.full_name(),
         fields,
@@ -329,7 +453,8 @@ pub(crate) fn survive(s: &Survivorship, members: &[&Record]) -> GoldenRecord {
         created_at: DateTime::<Utc>::UNIX_EPOCH,
         updated_at: DateTime::<Utc>::UNIX_EPOCH,
         lineage,
-    }
+    };
+    (record, choices)
 }
 
 /// Hash of what a reader sees of a golden record (not its ID, timestamps or run IDs).

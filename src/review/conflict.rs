@@ -8,7 +8,9 @@ use super::edit::{
     current, identity, origin_json, pins_of, records, split_locked, stamp, take_lock, updated,
 };
 use super::{Edited, ReviewError, Steward};
-use crate::golden::{check_pin, golden_version, CompetingValue, Pin, Survivorship};
+use crate::golden::{
+    check_pin, golden_version, CompetingValue, EventKind, NewEvent, Pin, Survivorship,
+};
 use crate::record::SourceKey;
 use crate::store::{ConflictItem, ConflictStatus, ReviewItem, StewardAction, StewardChange, Store};
 use serde_json::json;
@@ -214,10 +216,22 @@ async fn settle(
         item.golden_id,
         item.field.name()
     );
+    // An accepted conflict is in the change feed like the other decisions: readers learn
+    // that the value shown is settled. Deferring decides nothing.
+    let events = match status {
+        ConflictStatus::Deferred => Vec::new(),
+        _ => vec![NewEvent {
+            kind: EventKind::Resolved,
+            golden_id: item.golden_id.clone(),
+            related_ids: Vec::new(),
+            changes: json!({ item.field.name(): {"status": status, "value": shown} }),
+        }],
+    };
     let change = StewardChange {
         before: json!({"status": item.status}),
         after: json!({"status": status, "value": shown}),
         conflict_status: Some((item_id, status)),
+        events,
         ..StewardChange::new(who.actor.clone(), action, target, who.note.clone())
     };
     let audit_id = store.apply_steward_change(&change).await?;

@@ -976,6 +976,19 @@ fn street_suffix(word: &str) -> Option<&'static str> {
     lookup(STREET_SUFFIXES, word)
 }
 
+/// Whether `word` is a street suffix written with one typo whose standard abbreviation is
+/// `abbr`: `LAE` of `LN` (from `LANE`), `AVENEU` of `AVE`. The standardiser abbreviates only
+/// the suffixes it knows, so a mistyped one stays as typed beside its neighbour's abbreviation.
+/// Only the long forms (four letters or more) are compared: one edit turns any short
+/// abbreviation into many others.
+pub fn is_street_suffix_typo(word: &str, abbr: &str) -> bool {
+    word.len() >= 3
+        && street_suffix(word).is_none()
+        && STREET_SUFFIXES.iter().any(|(long, a)| {
+            *a == abbr && long.len() >= 4 && crate::compare::similarity::osa_within(word, long, 1)
+        })
+}
+
 fn directional(word: &str) -> Option<&'static str> {
     lookup(DIRECTIONALS, word)
 }
@@ -1437,6 +1450,22 @@ pub fn standardize_country(raw: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_mistyped_suffix_is_recognised_beside_its_abbreviation() {
+        assert!(is_street_suffix_typo("LAE", "LN"));
+        assert!(is_street_suffix_typo("AVENEU", "AVE"));
+        assert!(
+            is_street_suffix_typo("LAE", "LK"),
+            "LAKE is one edit away too"
+        );
+        assert!(
+            !is_street_suffix_typo("LANE", "LN"),
+            "a known suffix is no typo"
+        );
+        assert!(!is_street_suffix_typo("MAIN", "ST"));
+        assert!(!is_street_suffix_typo("XT", "ST"), "too short to tell");
+    }
     use super::*;
 
     fn st(line1: &str, line2: Option<&str>) -> StreetAddress {

@@ -78,24 +78,30 @@ fn push_folded(out: &mut String, pending_space: &mut bool, c: char) {
 /// `fold("O'Brien") == "OBRIEN"`.
 pub fn fold(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    fold_into(s, &mut out);
+    out
+}
+
+/// `fold` into a buffer the caller reuses (cleared first): for loops over millions of values.
+pub fn fold_into(s: &str, out: &mut String) {
+    out.clear();
     let mut pending_space = false;
     if s.is_ascii() {
         // Fast path: the common case needs no normalisation tables.
         for b in s.bytes() {
-            push_folded(&mut out, &mut pending_space, b as char);
+            push_folded(out, &mut pending_space, b as char);
         }
-        return out;
+        return;
     }
     for c in s.chars() {
         if c.is_ascii() {
-            push_folded(&mut out, &mut pending_space, c);
+            push_folded(out, &mut pending_space, c);
         } else if is_apostrophe(c) {
             // Checked before decomposition: U+00B4 decomposes to a space.
         } else {
-            decompose_compatible(c, |d| push_folded(&mut out, &mut pending_space, d));
+            decompose_compatible(c, |d| push_folded(out, &mut pending_space, d));
         }
     }
-    out
 }
 
 /// `fold` without the spaces, for keys: `fold_compact("Mary-Jane O'Neil")

@@ -291,6 +291,7 @@ mod tests {
             key: key.into(),
             rule: ChosenBy::Rule(rule),
             supported_by: Vec::new(),
+            alternates: Vec::new(),
         };
         let mut lineage = Lineage::new();
         lineage.set(

@@ -41,6 +41,7 @@ fn golden(id: &str, seq: i64) -> GoldenVersion {
             key: "1".into(),
             rule: ChosenBy::Rule(Rule::SourcePriority),
             supported_by: Vec::new(),
+            alternates: Vec::new(),
         },
     );
     GoldenVersion {
@@ -379,6 +380,7 @@ async fn contract(store: Store) {
             key: "AC-9".into(),
             rule: ChosenBy::Rule(Rule::MostRecent),
             supported_by: Vec::new(),
+            alternates: Vec::new(),
         },
     );
     changed.record.fields.family_name = Some("Li".into());
