@@ -39,20 +39,10 @@ fn demo_without_matching() -> tempfile::TempDir {
 }
 
 fn f1(config: &str, env: &[(&str, &str)]) -> f64 {
-    let out = run(
-        &[
-            "--config",
-            config,
-            "evaluate",
-            "--truth",
-            "fixtures/demo/truth.csv",
-            "--format",
-            "json",
-        ],
-        env,
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    json(&out)["after_clustering"]["f1"].as_f64().expect("f1")
+    let truth = ["--truth", "fixtures/demo/truth.csv"];
+    evaluate(config, &truth, env)["after_clustering"]["f1"]
+        .as_f64()
+        .expect("f1")
 }
 
 #[test]
@@ -194,20 +184,9 @@ fn febrl_f1(set: &str, config_file: &str, data: &str) -> f64 {
         "{}",
         stderr(&sync)
     );
-    let out = run(
-        &[
-            "--config",
-            &config,
-            "evaluate",
-            "--entity-from-key",
-            r"rec-(\d+)-",
-            "--format",
-            "json",
-        ],
-        &env,
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    json(&out)["after_clustering"]["f1"].as_f64().expect("f1")
+    evaluate(&config, &["--entity-from-key", r"rec-(\d+)-"], &env)["after_clustering"]["f1"]
+        .as_f64()
+        .expect("f1")
 }
 
 /// FEBRL3 and FEBRL4 (5,000 records each, cheap): the built-in defaults come within 0.005 of the

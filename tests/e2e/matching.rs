@@ -170,20 +170,7 @@ fn evaluate_reports_pairs_before_and_after_clustering_b_cubed_and_a_sweep() {
     assert_eq!(sync.status.code(), Some(0), "{}", stderr(&sync));
     assert_eq!(json(&sync)["matching"]["records"], 120);
 
-    let out = run(
-        &[
-            "--config",
-            config,
-            "evaluate",
-            "--entity-from-key",
-            r"rec-(\d+)-",
-            "--format",
-            "json",
-        ],
-        &env,
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let e = json(&out);
+    let e = evaluate(config, &["--entity-from-key", r"rec-(\d+)-"], &env);
     assert_eq!(e["records"], 120);
     assert_eq!(e["entities"], 60);
     assert_eq!(e["records_without_truth"], 0);

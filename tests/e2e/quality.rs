@@ -4,20 +4,8 @@
 use crate::support::*;
 
 fn evaluate(config: &str, env: &[(&str, &str)]) -> (f64, f64) {
-    let out = run(
-        &[
-            "--config",
-            config,
-            "evaluate",
-            "--truth",
-            "fixtures/demo/truth.csv",
-            "--format",
-            "json",
-        ],
-        env,
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    precision_recall(&json(&out))
+    let truth = ["--truth", "fixtures/demo/truth.csv"];
+    precision_recall(&crate::support::evaluate(config, &truth, env))
 }
 
 fn count(report: &serde_json::Value, field: &str) -> u64 {

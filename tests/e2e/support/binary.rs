@@ -38,6 +38,17 @@ pub fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     c.output().expect("the gild binary runs")
 }
 
+/// `gild evaluate --format json` of `config` against a truth (`["--truth", FILE]` or
+/// `["--entity-from-key", PATTERN]`); a failed evaluation fails the test.
+pub fn evaluate(config: &str, truth: &[&str], env: &[(&str, &str)]) -> serde_json::Value {
+    let mut args = vec!["--config", config, "evaluate"];
+    args.extend_from_slice(truth);
+    args.extend(["--format", "json"]);
+    let out = run(&args, env);
+    assert_eq!(out.status.code(), Some(0), "{}", super::stderr(&out));
+    super::json(&out)
+}
+
 /// A gild process running in the background (`gild serve`, `gild worker`), killed when the
 /// guard goes so that a failing test never leaves it behind.
 pub struct Background(pub Child);

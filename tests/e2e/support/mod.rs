@@ -8,7 +8,7 @@ mod scratch;
 mod servers;
 mod test_db;
 
-pub use binary::{gild, root, run, Background};
+pub use binary::{evaluate, gild, root, run, Background};
 pub use output::{json, precision_recall, stderr, stdout};
 pub use scratch::{sqlite_store, unique};
 pub use servers::{server_url, skip};
