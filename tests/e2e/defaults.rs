@@ -7,16 +7,8 @@ use crate::support::*;
 /// A folder with the demo estate's gild.toml minus its `[matching]` section, its connector files
 /// (their paths made absolute) and the shipped mappings.
 fn demo_without_matching() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = demo_connectors();
     let root = root();
-    let demo = root.join("fixtures/demo");
-    std::fs::create_dir(dir.path().join("connectors")).expect("mkdir");
-    for name in ["crm", "billing", "fulfilment"] {
-        let text = std::fs::read_to_string(root.join(format!("connectors/{name}.toml")))
-            .expect("connector")
-            .replace("fixtures/demo/", &format!("{}/", demo.display()));
-        std::fs::write(dir.path().join(format!("connectors/{name}.toml")), text).expect("write");
-    }
     let shipped = std::fs::read_to_string(root.join("gild.toml")).expect("gild.toml");
     let mut config = String::new();
     let mut in_matching = false;

@@ -20,16 +20,8 @@ fn count(report: &serde_json::Value, field: &str) -> u64 {
 /// A folder with the demo estate's connector files (their paths made absolute), and the shipped
 /// gild.toml when `with_config`; no mappings.
 fn demo_connectors_only(with_config: bool) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = demo_connectors();
     let root = root();
-    let demo = root.join("fixtures/demo");
-    std::fs::create_dir(dir.path().join("connectors")).expect("mkdir");
-    for name in ["crm", "billing", "fulfilment"] {
-        let text = std::fs::read_to_string(root.join(format!("connectors/{name}.toml")))
-            .expect("connector")
-            .replace("fixtures/demo/", &format!("{}/", demo.display()));
-        std::fs::write(dir.path().join(format!("connectors/{name}.toml")), text).expect("write");
-    }
     if with_config {
         std::fs::copy(root.join("gild.toml"), dir.path().join("gild.toml")).expect("gild.toml");
     }

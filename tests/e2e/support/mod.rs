@@ -10,6 +10,6 @@ mod test_db;
 
 pub use binary::{evaluate, gild, root, run, Background};
 pub use output::{json, precision_recall, stderr, stdout};
-pub use scratch::{sqlite_store, unique};
+pub use scratch::{demo_connectors, sqlite_store, unique};
 pub use servers::{server_url, skip};
 pub use test_db::{with_database, TestDb};

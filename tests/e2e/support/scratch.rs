@@ -22,3 +22,19 @@ pub fn sqlite_store() -> (tempfile::TempDir, String) {
     let url = format!("sqlite://{}", dir.path().join("store.db").display());
     (dir, url)
 }
+
+/// A temporary folder holding the demo estate's connector files, their paths made absolute so
+/// that a gild.toml written there reads the demo's sources from anywhere.
+pub fn demo_connectors() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = super::root();
+    let demo = root.join("fixtures/demo");
+    std::fs::create_dir(dir.path().join("connectors")).expect("mkdir");
+    for name in ["crm", "billing", "fulfilment"] {
+        let text = std::fs::read_to_string(root.join(format!("connectors/{name}.toml")))
+            .expect("connector")
+            .replace("fixtures/demo/", &format!("{}/", demo.display()));
+        std::fs::write(dir.path().join(format!("connectors/{name}.toml")), text).expect("write");
+    }
+    dir
+}
