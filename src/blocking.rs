@@ -10,7 +10,6 @@ use crate::standardize::phonetic;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use toml::Spanned;
 
 /// Records are packed into 28 bits of a pair key.
@@ -152,6 +151,10 @@ pub struct BlockWarning {
     pub records: u64,
     pub pairs: u64,
     pub skipped: bool,
+    /// The block's key as a hash of its values, the same in every run: an incremental run
+    /// compares the blocks skipped now with those the last run skipped. Kept out of the summary.
+    #[serde(skip)]
+    pub key: u64,
 }
 
 /// Candidate pairs, sorted, each once, with the rule that found it first.
@@ -217,6 +220,9 @@ pub struct BlockLimits {
 struct KeyColumns<'a> {
     prepared: &'a Prepared,
     codes: HashMap<BlockKey, (Interner, Vec<Sym>)>,
+    /// Per key, a hash of each interned value's text: block keys built from these are the same
+    /// in every run, where interned numbers depend on the records' order.
+    stable: HashMap<BlockKey, Vec<u64>>,
 }
 
 impl<'a> KeyColumns<'a> {
@@ -264,7 +270,35 @@ impl<'a> KeyColumns<'a> {
                 Some((key, (codes, column)))
             })
             .collect();
-        KeyColumns { prepared, codes }
+        let mut cols = KeyColumns {
+            prepared,
+            codes,
+            stable: HashMap::new(),
+        };
+        let mut keys: Vec<BlockKey> = rules.iter().flat_map(|r| r.keys.iter().copied()).collect();
+        keys.sort_by_key(|k| k.name());
+        keys.dedup();
+        cols.stable = keys
+            .into_par_iter()
+            .filter_map(|k| {
+                let interner = cols.interner(k)?;
+                let hashes = (0..interner.len() as u32)
+                    .map(|s| xxhash_rust::xxh3::xxh3_64(interner.str(s).as_bytes()))
+                    .collect();
+                Some((k, hashes))
+            })
+            .collect();
+        cols
+    }
+
+    /// The interner a key's values come from (none for dates: their numbers are stable).
+    fn interner(&self, key: BlockKey) -> Option<&Interner> {
+        match key {
+            BlockKey::Value(Field::DateOfBirth) | BlockKey::BirthYear => None,
+            BlockKey::Value(f) if f.is_multi() => self.prepared.multi(f).map(|c| &c.interner),
+            BlockKey::Value(f) => self.prepared.column(f).map(|(i, _)| i),
+            k => self.codes.get(&k).map(|(i, _)| i),
+        }
     }
 
     /// The values of one key for record `i` (several for e-mails and phones).
@@ -321,29 +355,41 @@ fn names_unordered(p: &Prepared) -> (Interner, Vec<Sym>) {
     (codes, column)
 }
 
-fn hash_key(parts: &[u32]) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    parts.hash(&mut h);
-    h.finish()
+fn hash_key(parts: &[u64]) -> u64 {
+    parts
+        .iter()
+        .fold(0x9E37_79B9_7F4A_7C15, |h, &p| mix64(h.rotate_left(17) ^ p))
+}
+
+/// SplitMix64's finaliser: a well-mixed 64-bit hash of one word.
+fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// Block entries (key hash, record) of one rule; records missing a key are left out.
 fn entries(cols: &KeyColumns<'_>, rule: &BlockingRule, n: usize) -> Vec<(u64, u32)> {
+    let stable: Vec<Option<&Vec<u64>>> = rule.keys.iter().map(|k| cols.stable.get(k)).collect();
     (0..n)
         .into_par_iter()
         .fold(Vec::new, |mut acc: Vec<(u64, u32)>, i| {
-            let mut per_key: Vec<Vec<u32>> = Vec::with_capacity(rule.keys.len());
+            let mut per_key: Vec<Vec<u64>> = Vec::with_capacity(rule.keys.len());
             let mut buf = Vec::new();
-            for k in &rule.keys {
+            for (k, table) in rule.keys.iter().zip(&stable) {
                 cols.values(*k, i, &mut buf);
                 if buf.is_empty() {
                     return acc;
                 }
-                per_key.push(buf.clone());
+                per_key.push(
+                    buf.iter()
+                        .map(|&v| table.map_or(u64::from(v), |t| t[v as usize]))
+                        .collect(),
+                );
             }
             // The cross product of multi-valued keys (usually one value each).
             let mut combo = vec![0usize; per_key.len()];
-            let mut parts = vec![0u32; per_key.len()];
+            let mut parts = vec![0u64; per_key.len()];
             loop {
                 for (slot, (values, &c)) in parts.iter_mut().zip(per_key.iter().zip(&combo)) {
                     *slot = values[c];
@@ -376,16 +422,77 @@ pub fn candidates(
     link_type: LinkType,
     limits: BlockLimits,
 ) -> Candidates {
+    generate(prepared, rules, link_type, limits, None)
+}
+
+/// What an incremental run knows when it blocks: the records whose pairs it recomputes, and
+/// the blocks the last run skipped as too large (per rule name, by [`BlockWarning::key`]).
+pub struct Touching<'a> {
+    /// Records new or changed since the last run. Grown here by the members of every block that
+    /// crossed the size limit since, whose pairs appear or vanish with it.
+    pub dirty: &'a mut [bool],
+    pub skipped_before: &'a HashMap<String, std::collections::HashSet<u64>>,
+}
+
+/// The candidate pairs a full run would generate that touch a dirty record: the pairs between
+/// clean records are the last run's.
+pub fn candidates_touching(
+    prepared: &Prepared,
+    rules: &[BlockingRule],
+    link_type: LinkType,
+    limits: BlockLimits,
+    touching: Touching<'_>,
+) -> Candidates {
+    generate(prepared, rules, link_type, limits, Some(touching))
+}
+
+/// One rule's entries, sorted, and their blocks.
+type RuleBlocks = (Vec<(u64, u32)>, Vec<(usize, usize)>);
+
+fn rule_blocks(cols: &KeyColumns<'_>, rule: &BlockingRule, n: usize) -> RuleBlocks {
+    let mut e = entries(cols, rule, n);
+    e.par_sort_unstable();
+    e.dedup();
+    let groups = blocks_of(&e);
+    (e, groups)
+}
+
+fn generate(
+    prepared: &Prepared,
+    rules: &[BlockingRule],
+    link_type: LinkType,
+    limits: BlockLimits,
+    mut touching: Option<Touching<'_>>,
+) -> Candidates {
     let n = prepared.n;
     let cols = KeyColumns::new(prepared, rules);
+    // An incremental run first marks the members of blocks that crossed the size limit, over
+    // all rules, before any pair is kept or dropped for touching a dirty record.
+    let mut blocked: Vec<Option<RuleBlocks>> = rules.iter().map(|_| None).collect();
+    if let Some(t) = touching.as_mut() {
+        let none = std::collections::HashSet::new();
+        for (r, rule) in rules.iter().enumerate() {
+            let (e, groups) = rule_blocks(&cols, rule, n);
+            let before = t.skipped_before.get(&rule.name).unwrap_or(&none);
+            for &(a, b) in &groups {
+                let skipped = (b - a) > limits.max_block_records;
+                if skipped != before.contains(&e[a].0) {
+                    for &(_, i) in &e[a..b] {
+                        t.dirty[i as usize] = true;
+                    }
+                }
+            }
+            blocked[r] = Some((e, groups));
+        }
+    }
+    let dirty: Option<&[bool]> = touching.as_ref().map(|t| &*t.dirty);
     let mut all: Vec<u64> = Vec::new();
     let mut stats = Vec::with_capacity(rules.len());
     let mut warnings = Vec::new();
     for (r, rule) in rules.iter().enumerate() {
-        let mut e = entries(&cols, rule, n);
-        e.par_sort_unstable();
-        e.dedup();
-        let groups = blocks_of(&e);
+        let (e, groups) = blocked[r]
+            .take()
+            .unwrap_or_else(|| rule_blocks(&cols, rule, n));
         let mut largest = 0u64;
         let mut kept_groups = Vec::with_capacity(groups.len());
         for &(a, b) in &groups {
@@ -399,9 +506,11 @@ pub fn candidates(
                     records: size,
                     pairs,
                     skipped,
+                    key: e[a].0,
                 });
             }
-            if !skipped {
+            let touched = dirty.is_none_or(|d| e[a..b].iter().any(|&(_, i)| d[i as usize]));
+            if !skipped && touched {
                 kept_groups.push((a, b));
             }
         }
@@ -416,7 +525,8 @@ pub fn candidates(
                         let (i, j) = (block[x].1, block[y].1);
                         let (i, j) = if i < j { (i, j) } else { (j, i) };
                         let same = source[i as usize] == source[j as usize];
-                        if link_type.allows(same) && i != j {
+                        let wanted = dirty.is_none_or(|d| d[i as usize] || d[j as usize]);
+                        if wanted && link_type.allows(same) && i != j {
                             out.push(pack(i, j, r as u8));
                         }
                     }
@@ -543,10 +653,7 @@ pub fn rule_pair_count(prepared: &Prepared, rule: &BlockingRule, link_type: Link
 /// One rule's block entries (key hash, record), sorted by key, each once.
 fn sorted_entries(prepared: &Prepared, rule: &BlockingRule) -> Vec<(u64, u32)> {
     let cols = KeyColumns::new(prepared, std::slice::from_ref(rule));
-    let mut e = entries(&cols, rule, prepared.n);
-    e.par_sort_unstable();
-    e.dedup();
-    e
+    rule_blocks(&cols, rule, prepared.n).0
 }
 
 /// The sizes of one rule's blocks (two records or more) among the records `keep` selects: a
@@ -584,10 +691,7 @@ fn blocks_of(e: &[(u64, u32)]) -> Vec<(usize, usize)> {
 
 /// A well-mixed 64-bit hash of a pair (SplitMix64's finaliser over both halves and the seed).
 fn pair_hash(i: u32, j: u32, seed: u64) -> u64 {
-    let mut z = ((u64::from(i) << 32) | u64::from(j)) ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    mix64(((u64::from(i) << 32) | u64::from(j)) ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
 #[cfg(test)]
@@ -633,6 +737,130 @@ mod tests {
         max_block_records: 1000,
         warn_block_pairs: 1_000_000,
     };
+
+    /// Seven records sharing a family name and birth year (one block of the first rule), two
+    /// of them sharing an e-mail too.
+    fn family() -> Vec<Record> {
+        (0..7u32)
+            .map(|k| {
+                let email = if k < 2 { "same@x.com" } else { "" };
+                rec(
+                    "a",
+                    &k.to_string(),
+                    &format!("G{k}"),
+                    "Smith",
+                    Some((1980, 1, 1 + k)),
+                    email,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn touching_candidates_are_the_full_runs_pairs_that_touch_a_dirty_record() {
+        let records = family();
+        let p = Prepared::build(&records);
+        let rules = [rule(&["family_name", "birth_year"]), rule(&["email"])];
+        let full = candidates(&p, &rules, LinkType::DedupeOnly, LIMITS);
+        let mut dirty = vec![false; records.len()];
+        dirty[1] = true;
+        let none = HashMap::new();
+        let part = candidates_touching(
+            &p,
+            &rules,
+            LinkType::DedupeOnly,
+            LIMITS,
+            Touching {
+                dirty: &mut dirty,
+                skipped_before: &none,
+            },
+        );
+        let want: Vec<_> = full.iter().filter(|&(i, j, _)| i == 1 || j == 1).collect();
+        assert_eq!(part.iter().collect::<Vec<_>>(), want);
+        assert_eq!(want.len(), 6, "record 1 pairs with the six others");
+        assert!(
+            part.iter().any(|p| p == (0, 1, 0)),
+            "a pair both rules find keeps the first"
+        );
+        assert_eq!(
+            dirty.iter().filter(|d| **d).count(),
+            1,
+            "no block crossed the limit"
+        );
+    }
+
+    #[test]
+    fn a_block_crossing_the_size_limit_makes_its_records_dirty() {
+        let records = family();
+        let p = Prepared::build(&records);
+        let rules = [rule(&["family_name", "birth_year"]), rule(&["email"])];
+        let small = BlockLimits {
+            max_block_records: 6,
+            ..LIMITS
+        };
+        let full = candidates(&p, &rules, LinkType::DedupeOnly, small);
+        let skipped: Vec<&BlockWarning> = full.warnings.iter().filter(|w| w.skipped).collect();
+        assert_eq!(skipped.len(), 1, "the block of seven is skipped");
+        assert_eq!(full.len(), 1, "only the e-mail pair is left");
+        // Last run the block was under the limit (one record fewer): now that it is over, its
+        // pairs vanish, so all its records are dirty.
+        let mut dirty = vec![false; records.len()];
+        dirty[6] = true;
+        let none = HashMap::new();
+        let part = candidates_touching(
+            &p,
+            &rules,
+            LinkType::DedupeOnly,
+            small,
+            Touching {
+                dirty: &mut dirty,
+                skipped_before: &none,
+            },
+        );
+        assert!(
+            dirty.iter().all(|d| *d),
+            "every member of the crossing block"
+        );
+        assert_eq!(
+            part.iter().collect::<Vec<_>>(),
+            full.iter().collect::<Vec<_>>()
+        );
+        // Skipped last run as well: nothing crossed, only the changed record is dirty.
+        let before: HashMap<String, std::collections::HashSet<u64>> = HashMap::from([(
+            rules[0].name.clone(),
+            [skipped[0].key].into_iter().collect(),
+        )]);
+        let mut dirty = vec![false; records.len()];
+        dirty[6] = true;
+        let part = candidates_touching(
+            &p,
+            &rules,
+            LinkType::DedupeOnly,
+            small,
+            Touching {
+                dirty: &mut dirty,
+                skipped_before: &before,
+            },
+        );
+        assert_eq!(dirty.iter().filter(|d| **d).count(), 1);
+        assert!(part.is_empty(), "record 6 shares no kept block");
+    }
+
+    #[test]
+    fn block_keys_do_not_depend_on_the_records_order() {
+        let records = family();
+        let mut reversed = records.clone();
+        reversed.reverse();
+        let small = BlockLimits {
+            max_block_records: 6,
+            ..LIMITS
+        };
+        let rules = [rule(&["family_name_soundex", "birth_year"])];
+        let key = |rs: &[Record]| {
+            candidates(&Prepared::build(rs), &rules, LinkType::DedupeOnly, small).warnings[0].key
+        };
+        assert_eq!(key(&records), key(&reversed));
+    }
 
     #[test]
     fn rules_are_ored_and_pairs_counted_once() {

@@ -106,3 +106,14 @@ mod tests {
         assert_eq!(SourceStatus::read(1), SourceStatus::Rejects);
     }
 }
+
+text_enum! {
+    /// How much a sync recomputed.
+    pub enum RunMode ("run mode") {
+        /// Every record matched, every pair scored, every golden customer weighed.
+        Full = "full",
+        /// Only the records new, changed or gone since the last published run, the pairs that
+        /// touch them and the customers they belong to; the rest stands as stored.
+        Incremental = "incremental",
+    }
+}

@@ -133,6 +133,17 @@ impl GoldenVersions for Upserts<'_> {
     }
 }
 
+/// The part of the estate an incremental run rebuilds: the clusters given to [`build_part`]
+/// (every cluster whose records or their golden customer changed), the previous golden IDs
+/// their records had, and the records gone since the last run.
+pub struct Scope<'a> {
+    /// The IDs that may be kept, merged away or deleted: those of the clusters' records and of
+    /// the vanished records. Every other stored customer stands as it is.
+    pub previous_ids: Vec<&'a str>,
+    /// Staged records of sources read in full that are no longer there, sorted.
+    pub vanished: Vec<&'a SourceKey>,
+}
+
 /// Builds the golden records of all clusters and what must change in the store.
 /// `pulled` lists the sources read in full this run: their records missing now are gone.
 #[allow(clippy::too_many_arguments)]
@@ -143,6 +154,34 @@ pub fn build<'a>(
     previous: &Previous<'a>,
     survivorship: &'a Survivorship,
     pulled: &HashSet<String>,
+    run_id: &str,
+    now: DateTime<Utc>,
+) -> GoldenBuild<'a> {
+    build_part(
+        records,
+        hashes,
+        clusters,
+        previous,
+        survivorship,
+        pulled,
+        None,
+        run_id,
+        now,
+    )
+}
+
+/// [`build`] for the clusters an incremental run rebuilds (`scope`), given in the order a full
+/// run would have them (by their first record), so that new IDs are minted in the same order.
+/// With no scope, every cluster.
+#[allow(clippy::too_many_arguments)]
+pub fn build_part<'a>(
+    records: &'a [Record],
+    hashes: &[i64],
+    clusters: &'a [Vec<u32>],
+    previous: &Previous<'a>,
+    survivorship: &'a Survivorship,
+    pulled: &HashSet<String>,
+    scope: Option<&Scope<'a>>,
     run_id: &str,
     now: DateTime<Utc>,
 ) -> GoldenBuild<'a> {
@@ -174,8 +213,17 @@ pub fn build<'a>(
             .map(|g| g.created_seq)
             .unwrap_or(i64::MAX)
     };
-    let mut all_previous: Vec<&str> = previous.golden.keys().map(String::as_str).collect();
+    let mut all_previous: Vec<&str> = match scope {
+        Some(scope) => scope
+            .previous_ids
+            .iter()
+            .copied()
+            .filter(|g| previous.golden.contains_key(*g))
+            .collect(),
+        None => previous.golden.keys().map(String::as_str).collect(),
+    };
     all_previous.sort_unstable();
+    all_previous.dedup();
     let assignment = assign(&prev_ids, &age, &all_previous, previous.next_seq);
 
     // Only the content hash is kept here, and only for customers already stored (it tells
@@ -275,7 +323,7 @@ pub fn build<'a>(
     counts.merged = assignment.merged.len() as u64;
     counts.split = assignment.split.len() as u64;
 
-    let mut golden_of = vec![0u32; records.len()];
+    let mut golden_of = vec![u32::MAX; records.len()];
     for (c, members) in clusters.iter().enumerate() {
         for &r in members {
             golden_of[r as usize] = c as u32;
@@ -284,7 +332,10 @@ pub fn build<'a>(
     let mut staged = Vec::new();
     let mut present: HashSet<&SourceKey> = HashSet::with_capacity(records.len());
     for (r, record) in records.iter().enumerate() {
-        let golden_id = &assignment.ids[golden_of[r] as usize];
+        // Outside an incremental run's scope: the record and its customer stand.
+        let Some(golden_id) = assignment.ids.get(golden_of[r] as usize) else {
+            continue;
+        };
         present.insert(&keys[r]);
         match previous.xref.get(&keys[r]) {
             Some((g, h)) if *h == hashes[r] && g == golden_id => {}
@@ -299,12 +350,18 @@ pub fn build<'a>(
             }),
         }
     }
-    let mut gone: Vec<&SourceKey> = previous
-        .xref
-        .keys()
-        .filter(|k| pulled.contains(k.source.as_str()) && !present.contains(k))
-        .collect();
-    gone.sort();
+    let gone: Vec<&SourceKey> = match scope {
+        Some(scope) => scope.vanished.clone(),
+        None => {
+            let mut gone: Vec<&SourceKey> = previous
+                .xref
+                .keys()
+                .filter(|k| pulled.contains(k.source.as_str()) && !present.contains(k))
+                .collect();
+            gone.sort();
+            gone
+        }
+    };
     staged.extend(
         gone.into_iter()
             .map(|k| StagedChange::Delete { key: k.clone() }),

@@ -9,6 +9,8 @@ use crate::config::Matching;
 use crate::model::{self, Model, ScoredPair, Scorer};
 use crate::prepare::Prepared;
 use crate::record::Record;
+use rayon::prelude::*;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 pub struct MatchOutcome {
@@ -21,6 +23,23 @@ pub struct MatchOutcome {
     pub score_seconds: f64,
     /// What the built-in defaults chose, when gild.toml gives no matching rules.
     pub chosen: Option<crate::choose::Chosen>,
+    /// True when only the pairs touching changed records were generated and scored (the rest
+    /// came from the last run); false for a full run, and when the model had to be trained.
+    pub incremental: bool,
+}
+
+/// What an incremental run brings to matching from the last run.
+pub struct Increment {
+    /// Records new or changed since the last run, by index.
+    pub dirty: Vec<bool>,
+    /// The last run's pairs at or above the review threshold whose records are both still
+    /// here, as (i, j, index into `rule_names`) with i < j.
+    pub stored_pairs: Vec<(u32, u32, u16)>,
+    pub rule_names: Vec<String>,
+    /// The blocks the last run skipped as too large, per rule name.
+    pub skipped_before: HashMap<String, HashSet<u64>>,
+    /// The blocking rules of the last run, in order: with others, every pair is scored anew.
+    pub rules_before: Vec<String>,
 }
 
 /// Times a stage, reporting to `progress` and `stages`.
@@ -49,6 +68,7 @@ pub fn run(
     stored: Option<Model>,
     constraints: &Constraints,
     labels: &model::Labels,
+    increment: Option<Increment>,
     progress: &dyn Progress,
     stages: &mut Vec<StageTime>,
 ) -> MatchOutcome {
@@ -82,19 +102,42 @@ pub fn run(
             true,
         ),
     };
-    let mut candidates = stage("block", progress, stages, || {
-        blocking::candidates(
+    // A model trained now scores every pair anew: the last run's pairs are not this model's.
+    let rules_now: Vec<&str> = matching.blocking.iter().map(|r| r.name.as_str()).collect();
+    let mut increment = increment.filter(|inc| !trained && inc.rules_before == rules_now);
+    let mut candidates = stage("block", progress, stages, || match increment.as_mut() {
+        Some(inc) => blocking::candidates_touching(
             &prepared,
             &matching.blocking,
             matching.link_type,
             matching.limits,
-        )
+            blocking::Touching {
+                dirty: &mut inc.dirty,
+                skipped_before: &inc.skipped_before,
+            },
+        ),
+        None => blocking::candidates(
+            &prepared,
+            &matching.blocking,
+            matching.link_type,
+            matching.limits,
+        ),
     });
     let thresholds = matching.thresholds();
     let scorer = Scorer::new(&model, &comparator);
     let started = Instant::now();
     let scored = stage("score", progress, stages, || {
-        scorer.score_candidates(candidates.packed(), thresholds.review_weight)
+        let fresh = scorer.score_candidates(candidates.packed(), thresholds.review_weight);
+        match &increment {
+            Some(inc) => {
+                let kept = kept_pairs(inc, &matching.blocking);
+                let mut all = scorer.score_candidates(&kept, thresholds.review_weight);
+                all.extend(fresh);
+                all.par_sort_unstable_by_key(|p| (p.i, p.j));
+                all
+            }
+            None => fresh,
+        }
     });
     let score_seconds = started.elapsed().as_secs_f64();
     candidates.release_pairs();
@@ -129,5 +172,25 @@ pub fn run(
         clusters,
         score_seconds,
         chosen,
+        incremental: increment.is_some(),
     }
+}
+
+/// The last run's pairs between two clean records, packed for scoring again (the same model
+/// gives them the same weight; scoring also tells which carry a contradiction). A pair whose
+/// rule is no longer configured cannot be: the model fits, so the rules are the same.
+fn kept_pairs(inc: &Increment, rules: &[blocking::BlockingRule]) -> Vec<u64> {
+    let rule_of: Vec<Option<u8>> = inc
+        .rule_names
+        .iter()
+        .map(|name| rules.iter().position(|r| &r.name == name).map(|r| r as u8))
+        .collect();
+    let mut kept: Vec<u64> = inc
+        .stored_pairs
+        .par_iter()
+        .filter(|(i, j, _)| !inc.dirty[*i as usize] && !inc.dirty[*j as usize])
+        .filter_map(|&(i, j, r)| Some(blocking::pack(i, j, rule_of[r as usize]?)))
+        .collect();
+    kept.par_sort_unstable();
+    kept
 }

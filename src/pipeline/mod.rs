@@ -3,6 +3,7 @@
 
 pub mod check;
 mod decide;
+mod incremental;
 pub mod inputs;
 pub mod matching;
 mod memory;
@@ -22,9 +23,11 @@ use crate::config::Config;
 use crate::golden::{self, GoldenBuild, Pins, Previous, PreviousGolden};
 use crate::model::Model;
 use crate::record::{Record, SourceKey};
-use crate::run::{RunStatus, SourceStatus};
+use crate::run::{RunMode, RunStatus, SourceStatus};
 use crate::runtime::runner_id;
-use crate::store::{LinkDecision, Publication, RunFinish, SourceOutcome, Store, StoreError};
+use crate::store::{
+    LinkDecision, PairWrite, Publication, RunFinish, SourceOutcome, Store, StoreError,
+};
 use chrono::{DateTime, Utc};
 use decide::Decided;
 use inputs::Inputs;
@@ -218,6 +221,8 @@ async fn nothing_changed(
         nothing_changed: true,
         unchanged_since: Some(last.run_id),
         changes: Vec::new(),
+        mode: RunMode::Incremental,
+        full_because: None,
     };
     if let Some(m) = model {
         report.model.prior = m.prior;
@@ -248,15 +253,61 @@ async fn run(
     let mut stages: Vec<StageTime> = Vec::new();
     let (records, pulled) = pull::pull_sources(cx, &mut stages, outcomes).await?;
     let mut stored = load_previous(cx, &mut stages).await?;
+    let hashes: Vec<i64> = matching::stage("hash", cx.progress, &mut stages, || {
+        records.par_iter().map(Record::content_hash).collect()
+    });
+    let plan = incremental::plan(cx, &stored).await?;
+    let index = incremental::KeyIndex::of(&records);
+    let changed = match &plan {
+        Ok(_) => incremental::changed(&records, &hashes, &stored),
+        Err(_) => Vec::new(),
+    };
+    let (prior, mut full_because) = match plan {
+        Ok(prior) => (Some(prior), None),
+        Err(why) => (None, Some(why)),
+    };
+    let increment = prior
+        .as_ref()
+        .map(|p| incremental::increment(p, &index, &changed));
+    let model = stored.model.take();
     let matched = match_records(
         cx,
         &records,
+        hashes,
         &stored.links,
-        stored.model.take(),
+        model,
+        increment,
         &mut stages,
     );
-    let golden = build_golden(cx, &records, &pulled, &stored, &matched, &mut stages);
-    let decided = decide::decide_pairs(cx, &records, &matched, &golden.ids, &mut stages);
+    let prior = prior.filter(|_| matched.outcome.incremental);
+    if prior.is_none() && full_because.is_none() {
+        full_because = Some(if matched.outcome.trained {
+            incremental::FullBecause::Trained
+        } else {
+            incremental::FullBecause::RulesChanged
+        });
+    }
+    let affected = prior.as_ref().map(|_| {
+        incremental::affected(
+            &records,
+            &changed,
+            &matched.members,
+            &stored,
+            &index,
+            &pulled.read_in_full,
+        )
+    });
+    let golden = build_golden(
+        cx,
+        &records,
+        &pulled,
+        &stored,
+        &matched,
+        affected.as_ref(),
+        &mut stages,
+    );
+    let golden_ids = all_golden_ids(&golden, affected.as_ref());
+    let mut decided = decide::decide_pairs(cx, &records, &matched, &golden_ids, &mut stages);
     let changes = snapshot::diff(
         &records,
         &matched.hashes,
@@ -265,11 +316,48 @@ async fn run(
     );
     let mut report = sync_report(cx, &pulled, &stored, &matched, &golden, &decided, stages);
     report.changes = changes;
+    report.mode = if affected.is_some() {
+        RunMode::Incremental
+    } else {
+        RunMode::Full
+    };
+    report.full_because = full_because.map(|w| w.as_str().to_string());
+    if let Some(a) = &affected {
+        report.golden.unchanged += a.rebuilt.iter().filter(|r| !**r).count() as u64;
+    }
+    let pairs = std::mem::take(&mut decided.pairs);
+    let pairs = match prior {
+        Some(prior) => incremental::pair_changes(prior.pairs, pairs),
+        None => PairWrite::Replace(pairs),
+    };
+    let conflict_scope = affected.as_ref().map(|_| {
+        let mut ids: Vec<String> = golden.ids.clone();
+        ids.extend(golden.deletes.iter().cloned());
+        ids.sort();
+        ids.dedup();
+        ids
+    });
+    let skipped_blocks: Vec<(String, u64)> = matched
+        .outcome
+        .candidates
+        .warnings
+        .iter()
+        .filter(|w| w.skipped)
+        .map(|w| (w.rule.clone(), w.key))
+        .collect();
 
     memory::release_freed();
     let publish_started = Instant::now();
     cx.progress.stage_started("publish");
-    publish(cx, outcomes, pulled, &matched, golden, decided, &report).await?;
+    let written = Written {
+        pairs,
+        conflict_scope,
+        skipped_blocks,
+    };
+    publish(
+        cx, outcomes, pulled, &matched, golden, decided, written, &report,
+    )
+    .await?;
     // Freeing a million records and their match results takes half a second: the report (and
     // the CLI's exit) need not wait for it.
     free_on_the_side((records, matched));
@@ -337,18 +425,17 @@ pub(crate) struct Matched {
     members: Vec<Vec<u32>>,
 }
 
-/// Hashes the records' content, then runs the matching stages (prepare, train when needed,
-/// block, score, cluster).
+/// Runs the matching stages (prepare, train when needed, block, score, cluster); `increment`
+/// makes them incremental when the model is kept.
 fn match_records(
     cx: &RunContext<'_>,
     records: &[Record],
+    hashes: Vec<i64>,
     links: &[LinkDecision],
     stored_model: Option<Model>,
+    increment: Option<matching::Increment>,
     stages: &mut Vec<StageTime>,
 ) -> Matched {
-    let hashes: Vec<i64> = matching::stage("hash", cx.progress, stages, || {
-        records.par_iter().map(Record::content_hash).collect()
-    });
     // Stewards' decisions about records present in this run: constraints for clustering, and
     // labels that sharpen the m probabilities when the model is trained.
     let (constraints, labels) = crate::review::constraints_from(records, links);
@@ -358,6 +445,7 @@ fn match_records(
         stored_model,
         &constraints,
         &labels,
+        increment,
         cx.progress,
         stages,
     );
@@ -372,6 +460,25 @@ fn match_records(
     }
 }
 
+/// Each cluster's golden ID: the one built for it, or in an incremental run, the stored one
+/// of a cluster that stands.
+fn all_golden_ids(
+    golden: &GoldenBuild<'_>,
+    affected: Option<&incremental::Affected<'_>>,
+) -> Vec<String> {
+    let Some(a) = affected else {
+        return golden.ids.clone();
+    };
+    let mut built = golden.ids.iter();
+    a.kept_ids
+        .iter()
+        .map(|kept| match kept {
+            Some(id) => id.to_string(),
+            None => built.next().cloned().unwrap_or_default(),
+        })
+        .collect()
+}
+
 /// The golden stage: one golden record per cluster, and what must change in the store.
 fn build_golden<'a>(
     cx: &RunContext<'a>,
@@ -379,13 +486,14 @@ fn build_golden<'a>(
     pulled: &PullOutcome,
     stored: &'a Stored,
     matched: &'a Matched,
+    affected: Option<&'a incremental::Affected<'a>>,
     stages: &mut Vec<StageTime>,
 ) -> GoldenBuild<'a> {
     matching::stage("golden", cx.progress, stages, || {
-        golden::build(
+        golden::build_part(
             records,
             &matched.hashes,
-            &matched.members,
+            affected.map_or(&matched.members, |a| &a.members),
             &Previous {
                 xref: &stored.xref,
                 golden: &stored.golden,
@@ -394,6 +502,7 @@ fn build_golden<'a>(
             },
             &cx.config.survivorship,
             &pulled.read_in_full,
+            affected.map(|a| &a.scope),
             cx.run_id,
             crate::clock::now(),
         )
@@ -473,10 +582,20 @@ fn sync_report(
         nothing_changed: false,
         unchanged_since: None,
         changes: Vec::new(),
+        mode: RunMode::Full,
+        full_because: None,
     }
 }
 
+/// What a run writes of its pairs and conflicts: all of them, or an incremental run's part.
+struct Written {
+    pairs: PairWrite,
+    conflict_scope: Option<Vec<String>>,
+    skipped_blocks: Vec<(String, u64)>,
+}
+
 /// Publishes everything the run changed, in one transaction.
+#[allow(clippy::too_many_arguments)]
 async fn publish(
     cx: &RunContext<'_>,
     outcomes: &[SourceOutcome],
@@ -484,6 +603,7 @@ async fn publish(
     matched: &Matched,
     golden: GoldenBuild<'_>,
     decided: Decided,
+    written: Written,
     report: &SyncReport,
 ) -> Result<(), SyncError> {
     let publication = Publication {
@@ -499,7 +619,9 @@ async fn publish(
         split_from: golden.split_from,
         review_items: decided.review_items,
         conflicts: golden.conflicts,
-        pairs: decided.pairs,
+        conflict_scope: written.conflict_scope,
+        pairs: written.pairs,
+        skipped_blocks: written.skipped_blocks,
         watermarks: pulled.watermarks,
         inputs: recorded_inputs(cx, outcomes, &matched.outcome.model),
         next_golden_seq: golden.next_seq,

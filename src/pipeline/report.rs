@@ -104,6 +104,11 @@ pub struct SyncReport {
     /// Per source read in full: its records new, changed, vanished and unchanged since the last
     /// published run, by key and content hash.
     pub changes: Vec<super::snapshot::SourceChanges>,
+    /// Full, or incremental: only what changed since the last published run recomputed.
+    pub mode: crate::run::RunMode,
+    /// Why a run was full when it could have been incremental (`--full`, a new model…).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub full_because: Option<String>,
 }
 
 impl SyncReport {

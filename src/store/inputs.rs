@@ -52,3 +52,29 @@ impl Store {
         Ok(rows)
     }
 }
+
+impl Store {
+    /// The blocking rules a run used, in order, from its summary (None when it recorded none).
+    pub async fn run_blocking_rules(
+        &self,
+        run_id: &str,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        let row: Option<(Option<sqlx::types::Json<serde_json::Value>>,)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT summary FROM sync_runs WHERE run_id = $1")
+                .bind(run_id)
+                .fetch_optional(pool)
+                .await
+                .doing("reading the last run's blocking rules")?
+        });
+        let Some((Some(summary),)) = row else {
+            return Ok(None);
+        };
+        let rules = summary.0["matching"]["blocking"].as_array().map(|rules| {
+            rules
+                .iter()
+                .filter_map(|r| r["rule"].as_str().map(str::to_string))
+                .collect()
+        });
+        Ok(rules)
+    }
+}

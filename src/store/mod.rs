@@ -26,11 +26,12 @@ pub use events::{lineage_changes, GoldenEvent};
 pub use inputs::PublishedInputs;
 pub use lock::{LockGuard, SYNC_LOCK};
 pub use publish::{
-    PairRow, Publication, QualityFinding, RejectRow, ReviewItemRow, RunFinish, SourceOutcome,
+    PairRow, PairWrite, Publication, QualityFinding, RejectRow, ReviewItemRow, RunFinish,
+    SourceOutcome,
 };
 pub use read::{
     FindingCount, FindingView, GoldenSummary, GoldenView, LinkedRecord, RejectView, RunSourceView,
-    RunView,
+    RunView, StoredPair,
 };
 pub use search::{
     CustomerDocument, CustomerSearch, DocumentConflict, LookupSample, RawLinkedRecord,

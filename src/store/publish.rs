@@ -68,6 +68,29 @@ pub struct PairRow {
     pub rule: String,
 }
 
+/// How a run writes its scored pairs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PairWrite {
+    /// Every scored pair of the run, in place of the last run's.
+    Replace(Vec<PairRow>),
+    /// An incremental run's differences from the last run: pairs no longer scored (a record
+    /// changed or vanished), and pairs new or changed (weight, decision or rule).
+    Changes {
+        removed: Vec<(SourceKey, SourceKey)>,
+        upserts: Vec<PairRow>,
+    },
+}
+
+impl PairWrite {
+    /// Rows written or removed.
+    pub fn rows(&self) -> usize {
+        match self {
+            PairWrite::Replace(rows) => rows.len(),
+            PairWrite::Changes { removed, upserts } => removed.len() + upserts.len(),
+        }
+    }
+}
+
 /// A pair of golden customers for the stewards' queue.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ReviewItemRow {
@@ -117,8 +140,12 @@ pub struct Publication<'a> {
     pub review_items: Vec<ReviewItemRow>,
     /// Fields on which a customer's records disagree; conflicts no longer found are resolved.
     pub conflicts: Vec<crate::golden::FieldConflict>,
-    /// Replaces the pairs of the previous run.
-    pub pairs: Vec<PairRow>,
+    /// The golden IDs whose conflicts the run looked for (an incremental run's rebuilt
+    /// customers); None: every customer's. Conflicts of other customers stand.
+    pub conflict_scope: Option<Vec<String>>,
+    pub pairs: PairWrite,
+    /// The blocks skipped as too large: (rule, key hash), in place of the last run's.
+    pub skipped_blocks: Vec<(String, u64)>,
     /// (source, column, value)
     pub watermarks: Vec<(String, String, String)>,
     /// The fingerprint of what the run read (JSON), when every input could be fingerprinted:
@@ -292,7 +319,7 @@ impl Store {
 
     /// Writes the whole run in one transaction.
     pub async fn publish(&self, p: &Publication<'_>) -> Result<(), StoreError> {
-        let rows = p.staged.len() + p.golden_upserts.len() + p.pairs.len();
+        let rows = p.staged.len() + p.golden_upserts.len() + p.pairs.rows();
         let stamp = RunStamp {
             run: &p.run_id,
             at: now(),
@@ -339,9 +366,11 @@ where
     timer.done("staged records");
     write_golden_view(&mut *tx, p, stamp, created_changes, &mut timer).await?;
     tx.update_review_queue(stamp, &p.review_items).await?;
-    tx.update_conflicts(stamp, &p.conflicts).await?;
+    tx.update_conflicts(stamp, &p.conflicts, p.conflict_scope.as_deref())
+        .await?;
     timer.done("review queue");
-    tx.replace_match_pairs(stamp.run, &p.pairs).await?;
+    tx.write_match_pairs(stamp.run, &p.pairs).await?;
+    tx.replace_skipped_blocks(&p.skipped_blocks).await?;
     timer.done("match pairs");
     // The watermarks and the inputs' fingerprint commit with the publish that used them, so a
     // run killed before its commit leaves them as they were, and the next run reads its rows again.

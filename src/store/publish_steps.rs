@@ -7,7 +7,7 @@ use super::chunked_writes::{encode_json, write_chunks};
 use super::events::{insert_events, EncodedEvent};
 use super::golden_slices::{prepare_slice, Before, CreatedChanges};
 use super::publish::{
-    finish_run_query, run_source_query, upsert_golden, write_redirects, PairRow, QualityFinding,
+    finish_run_query, run_source_query, upsert_golden, write_redirects, PairWrite, QualityFinding,
     RejectRow, ReviewItemRow, RunFinish, SourceOutcome, MAX_BINDS,
 };
 use super::sqlite::BulkIndexes;
@@ -99,11 +99,14 @@ pub(crate) trait PublishSteps: BulkIndexes {
         &mut self,
         stamp: RunStamp<'_>,
         conflicts: &[FieldConflict],
+        scope: Option<&[String]>,
     ) -> Result<(), StoreError>;
 
-    /// This run's scored pairs in place of the previous run's.
-    async fn replace_match_pairs(&mut self, run: &str, pairs: &[PairRow])
-        -> Result<(), StoreError>;
+    /// This run's scored pairs in place of the previous run's, or its changes to them.
+    async fn write_match_pairs(&mut self, run: &str, pairs: &PairWrite) -> Result<(), StoreError>;
+
+    /// The blocks this run skipped, in place of the last run's.
+    async fn replace_skipped_blocks(&mut self, blocks: &[(String, u64)]) -> Result<(), StoreError>;
 
     /// Each source's high-water mark: (source, column, value).
     async fn write_watermarks(
@@ -356,7 +359,7 @@ macro_rules! impl_publish_steps {
                 self.rebuild_indexes(review_aside).await
             }
 
-            async fn update_conflicts(&mut self, stamp: RunStamp<'_>, conflicts: &[FieldConflict]) -> Result<(), StoreError> {
+            async fn update_conflicts(&mut self, stamp: RunStamp<'_>, conflicts: &[FieldConflict], scope: Option<&[String]>) -> Result<(), StoreError> {
                 let RunStamp { run, at } = stamp;
                 let rows = super::conflicts::to_write(conflicts);
                 write_chunks!(self, rows.chunks(MAX_BINDS / 11), "updating the field conflicts", |chunk| {
@@ -392,20 +395,60 @@ macro_rules! impl_publish_steps {
                         .push(" ELSE conflict_items.status END");
                     qb
                 });
-                sqlx::query("UPDATE conflict_items SET status = $1 WHERE status IN ($2, $3) AND run_id <> $4")
-                    .bind(ConflictStatus::Resolved)
-                    .bind(ConflictStatus::Open)
-                    .bind(ConflictStatus::Deferred)
-                    .bind(run)
-                    .execute(&mut *self)
-                    .await
-                    .doing("closing field conflicts no longer found")?;
+                let close = |ids: Option<&[String]>| {
+                    let mut qb = sqlx::QueryBuilder::new("UPDATE conflict_items SET status = ");
+                    qb.push_bind(ConflictStatus::Resolved)
+                        .push(" WHERE status IN (")
+                        .push_bind(ConflictStatus::Open)
+                        .push(", ")
+                        .push_bind(ConflictStatus::Deferred)
+                        .push(") AND run_id <> ")
+                        .push_bind(run);
+                    if let Some(ids) = ids {
+                        qb.push(" AND golden_id IN (");
+                        let mut list = qb.separated(", ");
+                        for id in ids {
+                            list.push_bind(id.as_str());
+                        }
+                        qb.push(")");
+                    }
+                    qb
+                };
+                match scope {
+                    None => {
+                        close(None).build().execute(&mut *self).await.doing("closing field conflicts no longer found")?;
+                    }
+                    Some(ids) => {
+                        write_chunks!(self, ids.chunks(MAX_BINDS / 2), "closing field conflicts no longer found", |chunk| close(Some(chunk)));
+                    }
+                }
                 Ok(())
             }
 
-            async fn replace_match_pairs(&mut self, run: &str, pairs: &[PairRow]) -> Result<(), StoreError> {
-                sqlx::query("DELETE FROM match_pairs").execute(&mut *self).await.doing("replacing match pairs")?;
-                write_chunks!(self, pairs.chunks(MAX_BINDS / 9), "writing match pairs", |chunk| {
+            async fn write_match_pairs(&mut self, run: &str, pairs: &PairWrite) -> Result<(), StoreError> {
+                let rows = match pairs {
+                    PairWrite::Replace(rows) => {
+                        sqlx::query("DELETE FROM match_pairs").execute(&mut *self).await.doing("replacing match pairs")?;
+                        rows
+                    }
+                    PairWrite::Changes { removed, upserts } => {
+                        write_chunks!(self, removed.chunks(MAX_BINDS / 4), "removing match pairs", |chunk| {
+                            let mut qb = sqlx::QueryBuilder::new(
+                                "DELETE FROM match_pairs WHERE (source_a, key_a, source_b, key_b) IN (",
+                            );
+                            qb.push_values(chunk, |mut b, (a, bk)| {
+                                b.push_bind(a.source.as_str())
+                                    .push_bind(a.key.as_str())
+                                    .push_bind(bk.source.as_str())
+                                    .push_bind(bk.key.as_str());
+                            });
+                            qb.push(")");
+                            qb
+                        });
+                        upserts
+                    }
+                };
+                write_chunks!(self, rows.chunks(MAX_BINDS / 9), "writing match pairs", |chunk| {
                     let mut qb = sqlx::QueryBuilder::new(
                         "INSERT INTO match_pairs (source_a, key_a, source_b, key_b, match_probability, match_weight, decision, blocking_rule, run_id) ",
                     );
@@ -420,6 +463,25 @@ macro_rules! impl_publish_steps {
                             .push_bind(pr.rule.as_str())
                             .push_bind(run);
                     });
+                    qb.push(
+                        " ON CONFLICT (source_a, key_a, source_b, key_b) DO UPDATE SET \
+                         match_probability = excluded.match_probability, match_weight = excluded.match_weight, \
+                         decision = excluded.decision, blocking_rule = excluded.blocking_rule, run_id = excluded.run_id",
+                    );
+                    qb
+                });
+                Ok(())
+            }
+
+            async fn replace_skipped_blocks(&mut self, blocks: &[(String, u64)]) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM skipped_blocks").execute(&mut *self).await.doing("replacing the skipped blocks")?;
+                write_chunks!(self, blocks.chunks(MAX_BINDS / 2), "writing the skipped blocks", |chunk| {
+                    let mut qb = sqlx::QueryBuilder::new("INSERT INTO skipped_blocks (rule, block_key) ");
+                    qb.push_values(chunk, |mut b, (rule, key)| {
+                        b.push_bind(rule.as_str()).push_bind(*key as i64);
+                    });
+                    // Multi-valued keys can name one block twice.
+                    qb.push(" ON CONFLICT (rule, block_key) DO NOTHING");
                     qb
                 });
                 Ok(())

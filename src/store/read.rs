@@ -407,3 +407,56 @@ impl Store {
         Ok(rows.into_iter().map(|(r,)| r.0).collect())
     }
 }
+
+/// A scored pair as the last run stored it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredPair {
+    pub a: SourceKey,
+    pub b: SourceKey,
+    pub weight: f64,
+    pub decision: crate::decision::Decision,
+    pub rule: String,
+}
+
+impl Store {
+    /// Every stored scored pair with its weight, decision and rule: what an incremental run
+    /// keeps of the pairs between records that did not change.
+    pub async fn stored_pairs(&self) -> Result<Vec<StoredPair>, StoreError> {
+        type Row = (
+            String,
+            String,
+            String,
+            String,
+            f64,
+            crate::decision::Decision,
+            String,
+        );
+        let rows: Vec<Row> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT source_a, key_a, source_b, key_b, match_weight, decision, blocking_rule FROM match_pairs")
+                .fetch_all(pool)
+                .await
+                .doing("reading the last run's match pairs")?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(sa, ka, sb, kb, weight, decision, rule)| StoredPair {
+                a: SourceKey::new(sa, ka),
+                b: SourceKey::new(sb, kb),
+                weight,
+                decision,
+                rule,
+            })
+            .collect())
+    }
+
+    /// The blocks the last published run skipped as too large: (rule, key hash).
+    pub async fn skipped_blocks(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let rows: Vec<(String, i64)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT rule, block_key FROM skipped_blocks")
+                .fetch_all(pool)
+                .await
+                .doing("reading the blocks the last run skipped")?
+        });
+        Ok(rows.into_iter().map(|(r, k)| (r, k as u64)).collect())
+    }
+}

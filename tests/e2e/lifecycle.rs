@@ -80,7 +80,7 @@ impl Estate {
         json(&o)
     }
 
-    fn golden_of(&self, key: &str) -> String {
+    pub(crate) fn golden_of(&self, key: &str) -> String {
         self.json(&["golden", "show", key])["golden_id"]
             .as_str()
             .expect("golden_id")

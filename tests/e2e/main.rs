@@ -14,6 +14,7 @@ mod conflicts;
 mod defaults;
 mod demo_sync;
 mod golden_search;
+mod incremental;
 mod lifecycle;
 mod logging;
 mod matching;

@@ -11,16 +11,16 @@ use std::time::{Duration, Instant};
 /// What a store holds that a sync decides: golden customers (ID and content), record links,
 /// redirects, the change feed (kind and customer, in order), watermarks, and each run's status.
 #[derive(Debug, PartialEq)]
-struct Snapshot {
-    golden: Vec<(String, i64)>,
-    links: Vec<(String, String, Option<String>)>,
-    redirects: Vec<(String, String)>,
-    events: Vec<(String, String)>,
-    watermarks: Vec<(String, String)>,
-    statuses: Vec<String>,
+pub(crate) struct Snapshot {
+    pub(crate) golden: Vec<(String, i64)>,
+    pub(crate) links: Vec<(String, String, Option<String>)>,
+    pub(crate) redirects: Vec<(String, String)>,
+    pub(crate) events: Vec<(String, String)>,
+    pub(crate) watermarks: Vec<(String, String)>,
+    pub(crate) statuses: Vec<String>,
 }
 
-async fn snapshot(url: &str) -> Snapshot {
+pub(crate) async fn snapshot(url: &str) -> Snapshot {
     let store = gild::store::Store::connect(url).await.expect("open store");
     macro_rules! read {
         ($pool:expr) => {{
