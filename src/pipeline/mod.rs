@@ -393,6 +393,7 @@ fn build_golden<'a>(
                 pins: &stored.pins,
             },
             &cx.config.survivorship,
+            matched.outcome.model.estate.as_ref(),
             &pulled.read_in_full,
             cx.run_id,
             crate::clock::now(),

@@ -17,7 +17,22 @@ pub use edit::{accept, defer, merge, pin, reject, split, unpin, Edited};
 pub use queue::{queue_items, QueueInput, Refused};
 pub use show::{show, Explainer, ReviewShow};
 
-use crate::store::StoreError;
+use crate::golden::Survivorship;
+use crate::store::{Store, StoreError};
+
+/// The survivorship settings with the word counts kept with the stored model, as every sync with
+/// that model weighs spellings: a steward's merge, split or pin then writes the golden record the
+/// next sync would, and `review show` shows it. Without a model (or with one from before the
+/// counts were kept) there are none: spellings fall back on support and source priority.
+pub async fn survivorship(store: &Store, s: &Survivorship) -> Result<Survivorship, StoreError> {
+    if !s.weighs_evidence() {
+        return Ok(s.clone());
+    }
+    Ok(match store.latest_model().await?.and_then(|m| m.estate) {
+        Some(estate) => s.with_estate(estate),
+        None => s.clone(),
+    })
+}
 
 /// Who decides, and why.
 #[derive(Debug, Clone)]
