@@ -64,7 +64,14 @@ pub async fn train_into(store: &Store, config: &Config) -> Result<TrainReport, T
 pub(crate) fn keep_with(model: &mut Model, matching: &Matching, records: &[Record]) {
     model.chosen = matching.chosen.clone();
     model.chosen_rules = ChosenRules::of(matching);
-    model.estate = Some(Estate::of(records).kept());
+    let started = std::time::Instant::now();
+    let estate = Estate::of(records).kept();
+    tracing::info!(
+        words = estate.words(),
+        seconds = started.elapsed().as_secs_f64(),
+        "survivorship word counts kept with the model"
+    );
+    model.estate = Some(estate);
 }
 
 #[cfg(test)]
