@@ -65,3 +65,46 @@ pub enum ReviewError {
     #[error("{0}")]
     Invalid(String),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::golden::{Estate, SurvivorshipConfig};
+    use crate::model::{Model, MODEL_FORMAT};
+    use crate::record::Record;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn stewards_weigh_spellings_by_the_stored_models_counts() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("store.db").display());
+        let store = Store::connect(&url).await.expect("store");
+        let config = Survivorship::from_config(&SurvivorshipConfig::default());
+        let none = survivorship(&store, &config).await.expect("reads");
+        assert_eq!(*none.estate, Estate::default(), "no model, no counts");
+
+        let trained: Vec<Record> = (0..3)
+            .map(|_| Record {
+                given_name: Some("ROBERT".into()),
+                ..Default::default()
+            })
+            .collect();
+        let estate = Estate::of(&trained).kept();
+        let model = Model {
+            format: MODEL_FORMAT,
+            trained_at: crate::clock::now(),
+            records: trained.len(),
+            prior: 0.01,
+            comparisons: Vec::new(),
+            households: Vec::new(),
+            term_frequencies: Vec::new(),
+            estate: Some(estate.clone()),
+            training: Default::default(),
+            chosen: None,
+            chosen_rules: None,
+        };
+        store.save_model(&model, None).await.expect("saves");
+        let kept = survivorship(&store, &config).await.expect("reads");
+        store.close().await;
+        assert_eq!(*kept.estate, estate);
+    }
+}
