@@ -23,7 +23,7 @@ pub use sample::FieldFill;
 use crate::blocking::{BlockingRule, BlockingRuleConfig};
 use crate::compare::Comparison;
 use crate::config::Matching;
-use crate::model::{Training, TrainingConfig};
+use crate::model::{Model, Training, TrainingConfig};
 use crate::prepare::{Field, Prepared};
 use crate::record::Record;
 use catalogue::Catalogue;
@@ -50,6 +50,30 @@ pub struct Chosen {
     /// Problems that made the choice fall back (none normally).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Made when the stored model was trained, and kept with it (see [`kept`]), not made from
+    /// this run's records.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub kept: bool,
+}
+
+/// The rules a choice put in force, kept with the model trained on them (the thresholds, limits
+/// and clustering settings stay gild.toml's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChosenRules {
+    pub comparisons: Vec<Comparison>,
+    pub blocking: Vec<BlockingRule>,
+}
+
+impl ChosenRules {
+    /// The rules of settings the defaults chose; None for a config's own rules.
+    pub fn of(m: &Matching) -> Option<ChosenRules> {
+        m.chosen.as_ref()?;
+        Some(ChosenRules {
+            comparisons: m.comparisons.clone(),
+            blocking: m.blocking.clone(),
+        })
+    }
 }
 
 impl Chosen {
@@ -62,6 +86,12 @@ impl Chosen {
             "matching settings: built-in defaults chosen from the data ({} of {} records sampled; gild.toml has no [matching] rules)",
             self.records_sampled, self.records
         )];
+        if self.kept {
+            lines.push(
+                "  chosen when the stored model was trained and kept with it: `gild sync --retrain` or `gild train` chooses again"
+                    .into(),
+            );
+        }
         lines.push(format!("  filled: {}", filled.join(", ")));
         if !empty.is_empty() {
             lines.push(format!(
@@ -117,14 +147,47 @@ impl Chosen {
     }
 }
 
-/// The matching settings to run with: `matching` itself when the config gives its own rules,
-/// else the built-in defaults chosen from these records.
-pub fn resolve<'m>(matching: &'m Matching, records: &[Record], p: &Prepared) -> Cow<'m, Matching> {
-    if matching.choose {
-        Cow::Owned(choose(matching, records, p))
-    } else {
-        Cow::Borrowed(matching)
+/// The matching settings to run with: `matching` itself when the config gives its own rules;
+/// else the rules kept with `model`, when it was trained on a choice and is current (see
+/// [`kept`]); else the built-in defaults chosen from these records (a model trained for other
+/// rules then no longer fits, and is retrained).
+pub fn resolve<'m>(
+    matching: &'m Matching,
+    model: Option<&Model>,
+    records: &[Record],
+    p: &Prepared,
+) -> Cow<'m, Matching> {
+    if !matching.choose {
+        return Cow::Borrowed(matching);
     }
+    match model.and_then(|m| kept(matching, m)) {
+        Some(m) => Cow::Owned(m),
+        None => Cow::Owned(choose(matching, records, p)),
+    }
+}
+
+/// The settings a model trained on the defaults' choice keeps: its comparisons and blocking
+/// rules, with `base`'s thresholds, limits and clustering. Chosen again from each run's sample,
+/// a change anywhere in the data could change them, and with them every pair's weight. The
+/// training rules stay `base`'s: a model is kept only while it is not retrained, and a training
+/// makes a new choice.
+pub fn kept(base: &Matching, model: &Model) -> Option<Matching> {
+    if !base.choose {
+        return None;
+    }
+    let (rules, chosen) = (model.chosen_rules.as_ref()?, model.chosen.as_ref()?);
+    if !model.fits(&rules.comparisons) {
+        return None;
+    }
+    Some(Matching {
+        comparisons: rules.comparisons.clone(),
+        blocking: rules.blocking.clone(),
+        chosen: Some(Chosen {
+            kept: true,
+            ..chosen.clone()
+        }),
+        ..base.clone()
+    })
 }
 
 /// The built-in defaults for these records; `base` gives the thresholds, link type and limits,
@@ -144,6 +207,7 @@ pub fn choose(base: &Matching, records: &[Record], p: &Prepared) -> Matching {
         blocking: Vec::new(),
         budget_pairs: 0,
         notes: Vec::new(),
+        kept: false,
     };
     let fallback = |mut chosen: Chosen, note: String| {
         chosen.notes.push(note);

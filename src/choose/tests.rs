@@ -350,7 +350,7 @@ fn explicit_matching_rules_are_never_replaced() {
     assert!(!config.matching.choose);
     let records = singles();
     let p = Prepared::build(&records);
-    let m = resolve(&config.matching, &records, &p);
+    let m = resolve(&config.matching, None, &records, &p);
     assert!(matches!(m, Cow::Borrowed(_)));
     assert!(m.chosen.is_none());
 }
@@ -386,4 +386,113 @@ fn fill_is_measured_on_the_sample() {
         .find(|f| f.field == Field::NationalId)
         .expect("id");
     assert!((id.share - 0.2).abs() < 0.06, "{id:?}");
+}
+
+/// A model as a training on these settings would store it (its m and u made up).
+fn model_for(m: &Matching) -> Model {
+    use crate::model::{ComparisonParams, LevelParams};
+    Model {
+        format: crate::model::MODEL_FORMAT,
+        trained_at: crate::clock::now(),
+        records: 2000,
+        prior: 0.001,
+        comparisons: m
+            .comparisons
+            .iter()
+            .map(|c| ComparisonParams {
+                name: c.name.clone(),
+                field: c.field,
+                term_frequency: c.term_frequency,
+                levels: (1..=c.levels.len() + 1)
+                    .map(|l| LevelParams {
+                        label: c.level_label(l as u8),
+                        m: 0.5,
+                        u: 0.1,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        households: Vec::new(),
+        term_frequencies: Vec::new(),
+        estate: None,
+        training: Default::default(),
+        chosen: m.chosen.clone(),
+        chosen_rules: ChosenRules::of(m),
+    }
+}
+
+/// `singles`, national IDs on 4 % of them: too few for a comparison of their own.
+fn fewer_national_ids() -> Vec<Record> {
+    let mut records = singles();
+    for (k, r) in records.iter_mut().enumerate() {
+        r.national_id = (k % 25 == 0).then(|| format!("ID{k}").into());
+    }
+    records
+}
+
+#[test]
+fn a_kept_model_keeps_its_rules_whatever_a_new_sample_would_choose() {
+    let base = base_matching();
+    let records = singles();
+    let trained_on = choose(&base, &records, &Prepared::build(&records));
+    let national = |m: &Matching| m.comparisons.iter().any(|c| c.field == Field::NationalId);
+    assert!(national(&trained_on), "20 % filled");
+    let stored: Model =
+        serde_json::from_str(&serde_json::to_string(&model_for(&trained_on)).expect("encodes"))
+            .expect("a stored model reads back");
+
+    let later = fewer_national_ids();
+    let p = Prepared::build(&later);
+    let afresh = resolve(&base, None, &later, &p);
+    assert!(!national(&afresh), "a new choice would leave them out");
+    let kept = resolve(&base, Some(&stored), &later, &p);
+    assert_eq!(kept.comparisons, trained_on.comparisons);
+    assert_eq!(kept.blocking, trained_on.blocking);
+    assert_eq!(kept.merge_threshold, base.merge_threshold, "gild.toml's");
+    assert!(stored.fits(&kept.comparisons));
+    let chosen = kept.chosen.as_ref().expect("the choice is still reported");
+    assert!(chosen.kept);
+    assert!(chosen.describe().iter().any(|l| l.contains("kept with it")));
+
+    // A model without the rules (stored by an older gild) keeps nothing: the data chooses.
+    let mut older = stored.clone();
+    older.chosen_rules = None;
+    assert!(!national(&resolve(&base, Some(&older), &later, &p)));
+    older.chosen_rules = stored.chosen_rules.clone();
+    older.format -= 1;
+    assert!(!national(&resolve(&base, Some(&older), &later, &p)));
+}
+
+#[test]
+fn a_run_with_a_kept_model_matches_by_its_rules_and_does_not_retrain() {
+    use crate::pipeline::{matching, Silent};
+    let base = base_matching();
+    let records = singles();
+    let trained_on = choose(&base, &records, &Prepared::build(&records));
+    let later = fewer_national_ids();
+    let outcome = matching::run(
+        &later,
+        &base,
+        Some(model_for(&trained_on)),
+        &Default::default(),
+        &[],
+        &Silent,
+        &mut Vec::new(),
+    );
+    assert!(!outcome.trained, "the kept rules fit the model");
+    assert_eq!(outcome.model.chosen_rules, ChosenRules::of(&trained_on));
+    let chosen = outcome.chosen.expect("reported");
+    assert!(chosen.kept && chosen.comparisons.iter().any(|c| c == "national_id"));
+    let rules: Vec<&str> = outcome
+        .candidates
+        .rules
+        .iter()
+        .map(|r| r.rule.as_str())
+        .collect();
+    let kept: Vec<&str> = trained_on
+        .blocking
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(rules, kept);
 }

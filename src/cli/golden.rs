@@ -158,7 +158,8 @@ pub async fn run(args: &Args, command: &GoldenCommand) -> anyhow::Result<u8> {
             }
         }
         GoldenCommand::Merge { a, b, who } => {
-            let done = review::merge(&store, &config.survivorship, a, b, &who.steward()).await?;
+            let survivorship = review::survivorship(&store, &config.survivorship).await?;
+            let done = review::merge(&store, &survivorship, a, b, &who.steward()).await?;
             print_edit(args, &done)?;
         }
         GoldenCommand::Split { id, records, who } => {
@@ -172,8 +173,8 @@ pub async fn run(args: &Args, command: &GoldenCommand) -> anyhow::Result<u8> {
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let done =
-                review::split(&store, &config.survivorship, id, &keys, &who.steward()).await?;
+            let survivorship = review::survivorship(&store, &config.survivorship).await?;
+            let done = review::split(&store, &survivorship, id, &keys, &who.steward()).await?;
             print_edit(args, &done)?;
         }
         GoldenCommand::Pin {
@@ -182,20 +183,13 @@ pub async fn run(args: &Args, command: &GoldenCommand) -> anyhow::Result<u8> {
             value,
             who,
         } => {
-            let done = review::pin(
-                &store,
-                &config.survivorship,
-                id,
-                field,
-                value,
-                &who.steward(),
-            )
-            .await?;
+            let survivorship = review::survivorship(&store, &config.survivorship).await?;
+            let done = review::pin(&store, &survivorship, id, field, value, &who.steward()).await?;
             print_edit(args, &done)?;
         }
         GoldenCommand::Unpin { id, field, who } => {
-            let done =
-                review::unpin(&store, &config.survivorship, id, field, &who.steward()).await?;
+            let survivorship = review::survivorship(&store, &config.survivorship).await?;
+            let done = review::unpin(&store, &survivorship, id, field, &who.steward()).await?;
             print_edit(args, &done)?;
         }
         GoldenCommand::History { id } => {

@@ -123,7 +123,8 @@ pub async fn run(args: &Args, a: &ReviewArgs) -> anyhow::Result<u8> {
             id: ItemRef::Pair(id),
         }) => {
             let explainer = Explainer::load(&store, &config.matching).await?;
-            let shown = review::show(&store, &explainer, &config.survivorship, *id).await?;
+            let survivorship = review::survivorship(&store, &config.survivorship).await?;
+            let shown = review::show(&store, &explainer, &survivorship, *id).await?;
             match args.format {
                 Format::Json => json(&shown)?,
                 Format::Text => out!("{}", render(&shown)),
@@ -133,7 +134,8 @@ pub async fn run(args: &Args, a: &ReviewArgs) -> anyhow::Result<u8> {
         Some(ReviewCommand::Accept { id, note }) => {
             let done = match id {
                 ItemRef::Pair(id) => {
-                    review::accept(&store, &config.survivorship, *id, &steward(note)).await?
+                    let survivorship = review::survivorship(&store, &config.survivorship).await?;
+                    review::accept(&store, &survivorship, *id, &steward(note)).await?
                 }
                 ItemRef::Conflict(id) => {
                     review::accept_conflict(&store, *id, &steward(note)).await?
@@ -168,14 +170,10 @@ pub async fn run(args: &Args, a: &ReviewArgs) -> anyhow::Result<u8> {
                     "{id} is a pair: `gild review accept {id}` or `reject {id}`"
                 ));
             };
-            let done = review::choose_conflict(
-                &store,
-                &config.survivorship,
-                *item,
-                *value,
-                &steward(note),
-            )
-            .await?;
+            let survivorship = review::survivorship(&store, &config.survivorship).await?;
+            let done =
+                review::choose_conflict(&store, &survivorship, *item, *value, &steward(note))
+                    .await?;
             print_edit(args, &done)
         }
         Some(ReviewCommand::Split { id, value, note }) => {
@@ -184,9 +182,9 @@ pub async fn run(args: &Args, a: &ReviewArgs) -> anyhow::Result<u8> {
                     "{id} is a pair: `gild review reject {id}` keeps its two customers apart"
                 ));
             };
-            let done =
-                review::split_conflict(&store, &config.survivorship, *item, *value, &steward(note))
-                    .await?;
+            let survivorship = review::survivorship(&store, &config.survivorship).await?;
+            let done = review::split_conflict(&store, &survivorship, *item, *value, &steward(note))
+                .await?;
             print_edit(args, &done)
         }
         Some(ReviewCommand::History { target, limit }) => {
@@ -466,6 +464,7 @@ async fn interactive(
     }
     outln!("Loading the records and model to explain each pair…");
     let explainer = Explainer::load(store, &config.matching).await?;
+    let survivorship = review::survivorship(store, &config.survivorship).await?;
     let mut tally = Tally::default();
     let total = queue.len();
     for (n, item) in queue.iter().enumerate() {
@@ -476,8 +475,7 @@ async fn interactive(
         if !current.is_pending() {
             continue;
         }
-        let shown = match review::show(store, &explainer, &config.survivorship, item.item_id).await
-        {
+        let shown = match review::show(store, &explainer, &survivorship, item.item_id).await {
             Ok(s) => s,
             Err(review::ReviewError::NotFound(why)) => {
                 outln!("item {}: {why}; skipped", item.item_id);
@@ -498,7 +496,7 @@ async fn interactive(
         };
         outln!("{key}");
         let outcome = match key {
-            'a' => Some(review::accept(store, &config.survivorship, item.item_id, steward).await),
+            'a' => Some(review::accept(store, &survivorship, item.item_id, steward).await),
             'r' => Some(review::reject(store, item.item_id, steward).await),
             'd' => Some(review::defer(store, item.item_id, steward).await),
             's' => {

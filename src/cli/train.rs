@@ -71,6 +71,12 @@ pub fn describe(model: &Model) -> String {
             thousands(t.occurrences)
         ));
     }
+    if let Some(e) = &model.estate {
+        out.push_str(&format!(
+            "  survivorship's word counts: {} words seen more than once, kept for every golden build with this model\n",
+            thousands(e.words() as u64)
+        ));
+    }
     if !model.training.not_estimated.is_empty() {
         out.push_str(&format!(
             "  ! not estimated by any EM session (starting guess kept): {}\n",

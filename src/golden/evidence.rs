@@ -25,6 +25,7 @@ use rayon::prelude::*;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 /// How one field's values are compared, grouped and scored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -186,11 +187,62 @@ fn word_key(column: usize, word: &str) -> u64 {
 }
 
 /// How often each word occurs in each field across the estate: the measure of a well-formed
-/// spelling. Built by a sync from all its records; a steward's correction, which sees one
-/// customer's records, has none and falls back on support and source priority.
-#[derive(Debug, Default, PartialEq)]
+/// spelling. Counted when a model is trained and kept with it (as its term frequencies are), so
+/// that every golden build with that model weighs spellings alike, whatever changed elsewhere in
+/// the estate since; counted from a run's records only when there is no such model.
+///
+/// Cheap to clone: the counts are shared.
+#[derive(Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(into = "EstateTable", from = "EstateTable")]
 pub struct Estate {
-    words: WordCounts,
+    words: Arc<WordCounts>,
+    /// What a word not listed counts: 0 for counts made from the records at hand (every word of
+    /// theirs is listed), 1 for counts kept with a model, which list only repeated words.
+    unlisted: u32,
+}
+
+/// Its size, not its hundreds of thousands of counts.
+impl std::fmt::Debug for Estate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Estate")
+            .field("words", &self.words.len())
+            .field("unlisted", &self.unlisted)
+            .finish()
+    }
+}
+
+/// An estate as a model keeps it: 64-bit hashes of words (seeded with their column), never the
+/// words; only those seen at least twice, any other word counting as seen once, which is what
+/// the count of the training records gives a word seen once.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EstateTable {
+    /// (hash of the word, occurrences) for every word seen at least twice, by hash.
+    repeated: Vec<(u64, u32)>,
+}
+
+impl From<Estate> for EstateTable {
+    fn from(e: Estate) -> EstateTable {
+        let mut repeated: Vec<(u64, u32)> = e
+            .words
+            .iter()
+            .filter(|(_, n)| **n >= 2)
+            .map(|(k, n)| (*k, *n))
+            .collect();
+        repeated.sort_unstable();
+        EstateTable { repeated }
+    }
+}
+
+impl From<EstateTable> for Estate {
+    fn from(t: EstateTable) -> Estate {
+        let mut words = WordCounts::with_capacity_and_hasher(t.repeated.len(), Default::default());
+        words.extend(t.repeated);
+        Estate {
+            words: Arc::new(words),
+            unlisted: 1,
+        }
+    }
 }
 
 /// The columns whose words are counted (e-mails, phones and dates have no well-formed
@@ -242,7 +294,20 @@ impl Estate {
                 }
                 a
             });
-        Estate { words }
+        Estate {
+            words: Arc::new(words),
+            unlisted: 0,
+        }
+    }
+
+    /// The number of distinct words counted (all of them, or the repeated ones of a kept estate).
+    pub fn words(&self) -> usize {
+        self.words.len()
+    }
+
+    /// The estate as a model keeps it: the repeated words only (see [`EstateTable`]).
+    pub fn kept(&self) -> Estate {
+        EstateTable::from(self.clone()).into()
     }
 
     fn words_score(&self, c: GoldenColumn, value: Option<&str>) -> f64 {
@@ -253,7 +318,11 @@ impl Estate {
             .split(' ')
             .filter(|w| !w.is_empty())
             .map(|w| {
-                let n = self.words.get(&word_key(i, w)).copied().unwrap_or(0);
+                let n = self
+                    .words
+                    .get(&word_key(i, w))
+                    .copied()
+                    .unwrap_or(self.unlisted);
                 f64::from(n).ln_1p()
             })
             .sum()
@@ -987,6 +1056,38 @@ mod tests {
         );
         assert_eq!(decided, Decided::Evidence);
         assert_eq!(groups[0].members[0].value, "1 MAIN ST BOSTON MA 02101");
+    }
+
+    #[test]
+    fn a_kept_estate_scores_its_training_words_as_their_count_did() {
+        let counted = estate_of(&[("ROBERT", 40), ("GREENE", 1), ("RONALD", 2)]);
+        let kept = counted.kept();
+        assert_eq!(
+            (counted.words(), kept.words()),
+            (3, 2),
+            "repeated words only"
+        );
+        let score = |e: &Estate, name: &str| e.score(ValueKind::GivenName, &[Some(name)]);
+        for name in ["Robert", "Greene", "Ronald"] {
+            assert_eq!(score(&kept, name), score(&counted, name), "{name}");
+        }
+        assert_eq!(
+            score(&kept, "Zbyszko"),
+            score(&counted, "Greene"),
+            "a word training never saw counts as seen once"
+        );
+        assert_eq!(
+            score(&Estate::default(), "Robert"),
+            0.0,
+            "no estate, no evidence"
+        );
+        let json = serde_json::to_string(&kept).expect("encodes");
+        assert!(
+            !json.to_uppercase().contains("ROBERT"),
+            "hashes, not words: {json}"
+        );
+        let back: Estate = serde_json::from_str(&json).expect("decodes");
+        assert_eq!(back, kept);
     }
 
     #[test]

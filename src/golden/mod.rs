@@ -146,6 +146,7 @@ pub struct Scope<'a> {
 
 /// Builds the golden records of all clusters and what must change in the store.
 /// `pulled` lists the sources read in full this run: their records missing now are gone.
+/// `estate` is the one kept with the model; without one, the run's records are counted.
 #[allow(clippy::too_many_arguments)]
 pub fn build<'a>(
     records: &'a [Record],
@@ -153,6 +154,7 @@ pub fn build<'a>(
     clusters: &'a [Vec<u32>],
     previous: &Previous<'a>,
     survivorship: &'a Survivorship,
+    estate: Option<&Estate>,
     pulled: &HashSet<String>,
     run_id: &str,
     now: DateTime<Utc>,
@@ -163,6 +165,7 @@ pub fn build<'a>(
         clusters,
         previous,
         survivorship,
+        estate,
         pulled,
         None,
         run_id,
@@ -180,13 +183,14 @@ pub fn build_part<'a>(
     clusters: &'a [Vec<u32>],
     previous: &Previous<'a>,
     survivorship: &'a Survivorship,
+    estate: Option<&Estate>,
     pulled: &HashSet<String>,
     scope: Option<&Scope<'a>>,
     run_id: &str,
     now: DateTime<Utc>,
 ) -> GoldenBuild<'a> {
     let survivorship = if survivorship.weighs_evidence() {
-        survivorship.with_estate(Estate::of(records))
+        survivorship.with_estate(estate.cloned().unwrap_or_else(|| Estate::of(records)))
     } else {
         survivorship.clone()
     };

@@ -52,16 +52,26 @@ pub struct Model {
     /// agreements by them, so a run's weights do not depend on the rest of the estate.
     #[serde(default)]
     pub term_frequencies: Vec<TermTable>,
+    /// The training estate's word counts, for the evidence rule's best-formed spelling: every
+    /// golden build with this model uses them, so that a tie-break does not depend on the rest
+    /// of the estate either.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estate: Option<crate::golden::Estate>,
     pub training: TrainingReport,
     /// The built-in defaults' choice the model was trained for, when gild.toml gives no
     /// matching rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chosen: Option<crate::choose::Chosen>,
+    /// The rules that choice put in force: every run with this model matches by them instead of
+    /// choosing again (the data of the day would choose a little differently).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chosen_rules: Option<crate::choose::ChosenRules>,
 }
 
-/// 2: household parameters. 3: term frequencies kept with the model. A model of an older
-/// format is retrained.
-pub const MODEL_FORMAT: u32 = 3;
+/// 2: household parameters. 3: term frequencies kept with the model. 4: the survivorship
+/// estate and the built-in defaults' rules kept with it. A model of an older format is
+/// retrained.
+pub const MODEL_FORMAT: u32 = 4;
 
 pub fn logit2(p: f64) -> f64 {
     let p = p.clamp(1e-15, 1.0 - 1e-15);

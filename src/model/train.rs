@@ -611,8 +611,10 @@ pub fn train(
         comparisons,
         households,
         term_frequencies: comparator.term_tables(),
+        estate: None,
         training: report,
         chosen: None,
+        chosen_rules: None,
     }
 }
 

@@ -10,6 +10,7 @@ use crate::model::{self, Model, ScoredPair, Scorer};
 use crate::prepare::Prepared;
 use crate::record::Record;
 use rayon::prelude::*;
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
@@ -73,12 +74,17 @@ pub fn run(
     stages: &mut Vec<StageTime>,
 ) -> MatchOutcome {
     let prepared = stage("prepare", progress, stages, || Prepared::build(records));
-    let resolved = if matching.choose {
-        stage("choose", progress, stages, || {
-            crate::choose::resolve(matching, records, &prepared)
-        })
-    } else {
-        std::borrow::Cow::Borrowed(matching)
+    // The built-in defaults' rules kept with the stored model, or chosen anew from these records
+    // (and the model is then retrained).
+    let resolved = match stored
+        .as_ref()
+        .and_then(|m| crate::choose::kept(matching, m))
+    {
+        Some(kept) => Cow::Owned(kept),
+        None if matching.choose => stage("choose", progress, stages, || {
+            Cow::Owned(crate::choose::choose(matching, records, &prepared))
+        }),
+        None => Cow::Borrowed(matching),
     };
     let matching: &Matching = &resolved;
     let mut comparator = Comparator::new(&prepared, &matching.comparisons);
@@ -96,7 +102,7 @@ pub fn run(
                     matching.limits,
                     labels,
                 );
-                model.chosen = matching.chosen.clone();
+                super::train::keep_with(&mut model, matching, records);
                 model
             }),
             true,

@@ -501,6 +501,7 @@ fn build_golden<'a>(
                 pins: &stored.pins,
             },
             &cx.config.survivorship,
+            matched.outcome.model.estate.as_ref(),
             &pulled.read_in_full,
             affected.map(|a| &a.scope),
             cx.run_id,

@@ -1,10 +1,13 @@
 //! Training on its own (`gild train`): fit the matching model on the records staged by the last
 //! sync, with the stewards' decisions as labels, and store it for the next sync.
 
+use crate::choose::ChosenRules;
 use crate::compare::Comparator;
-use crate::config::Config;
+use crate::config::{Config, Matching};
+use crate::golden::Estate;
 use crate::model::{self, Model};
 use crate::prepare::Prepared;
+use crate::record::Record;
 use crate::runtime::cpu;
 use crate::store::{Store, StoreError};
 
@@ -44,14 +47,31 @@ pub async fn train_into(store: &Store, config: &Config) -> Result<TrainReport, T
     let model = cpu(|| {
         let (_, labels) = crate::review::constraints_from(&records, &links);
         let prepared = Prepared::build(&records);
-        let m = crate::choose::resolve(m, &records, &prepared);
+        // Training chooses the built-in defaults afresh, as a sync that trains does.
+        let m = crate::choose::resolve(m, None, &records, &prepared);
         let comparator = Comparator::new(&prepared, &m.comparisons);
         let mut model = model::train(&comparator, &m.training, m.link_type, m.limits, &labels);
-        model.chosen = m.chosen.clone();
+        keep_with(&mut model, &m, &records);
         model
     });
     let model_id = store.save_model(&model, None).await?;
     Ok(TrainReport { model_id, model })
+}
+
+/// What a newly trained model keeps of its estate besides its parameters (the term frequencies
+/// are already in): the built-in defaults' choice and rules it was trained for, and the word
+/// counts survivorship weighs spellings by. Runs with the model use them, not their own data's.
+pub(crate) fn keep_with(model: &mut Model, matching: &Matching, records: &[Record]) {
+    model.chosen = matching.chosen.clone();
+    model.chosen_rules = ChosenRules::of(matching);
+    let started = std::time::Instant::now();
+    let estate = Estate::of(records).kept();
+    tracing::info!(
+        words = estate.words(),
+        seconds = started.elapsed().as_secs_f64(),
+        "survivorship word counts kept with the model"
+    );
+    model.estate = Some(estate);
 }
 
 #[cfg(test)]

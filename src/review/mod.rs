@@ -17,7 +17,22 @@ pub use edit::{accept, defer, merge, pin, reject, split, unpin, Edited};
 pub use queue::{queue_items, QueueInput, Refused};
 pub use show::{show, Explainer, ReviewShow};
 
-use crate::store::StoreError;
+use crate::golden::Survivorship;
+use crate::store::{Store, StoreError};
+
+/// The survivorship settings with the word counts kept with the stored model, as every sync with
+/// that model weighs spellings: a steward's merge, split or pin then writes the golden record the
+/// next sync would, and `review show` shows it. Without a model (or with one from before the
+/// counts were kept) there are none: spellings fall back on support and source priority.
+pub async fn survivorship(store: &Store, s: &Survivorship) -> Result<Survivorship, StoreError> {
+    if !s.weighs_evidence() {
+        return Ok(s.clone());
+    }
+    Ok(match store.latest_model().await?.and_then(|m| m.estate) {
+        Some(estate) => s.with_estate(estate),
+        None => s.clone(),
+    })
+}
 
 /// Who decides, and why.
 #[derive(Debug, Clone)]
@@ -49,4 +64,47 @@ pub enum ReviewError {
     /// The request cannot be carried out as asked (says what to do instead).
     #[error("{0}")]
     Invalid(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::golden::{Estate, SurvivorshipConfig};
+    use crate::model::{Model, MODEL_FORMAT};
+    use crate::record::Record;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn stewards_weigh_spellings_by_the_stored_models_counts() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("store.db").display());
+        let store = Store::connect(&url).await.expect("store");
+        let config = Survivorship::from_config(&SurvivorshipConfig::default());
+        let none = survivorship(&store, &config).await.expect("reads");
+        assert_eq!(*none.estate, Estate::default(), "no model, no counts");
+
+        let trained: Vec<Record> = (0..3)
+            .map(|_| Record {
+                given_name: Some("ROBERT".into()),
+                ..Default::default()
+            })
+            .collect();
+        let estate = Estate::of(&trained).kept();
+        let model = Model {
+            format: MODEL_FORMAT,
+            trained_at: crate::clock::now(),
+            records: trained.len(),
+            prior: 0.01,
+            comparisons: Vec::new(),
+            households: Vec::new(),
+            term_frequencies: Vec::new(),
+            estate: Some(estate.clone()),
+            training: Default::default(),
+            chosen: None,
+            chosen_rules: None,
+        };
+        store.save_model(&model, None).await.expect("saves");
+        let kept = survivorship(&store, &config).await.expect("reads");
+        store.close().await;
+        assert_eq!(*kept.estate, estate);
+    }
 }

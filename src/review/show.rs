@@ -24,8 +24,9 @@ pub struct Explainer {
 }
 
 impl Explainer {
-    /// Loads the staged records; with no matching rules in gild.toml, the built-in defaults are
-    /// chosen from them as the sync chose them.
+    /// Loads the staged records; with no matching rules in gild.toml, the built-in defaults'
+    /// rules are those kept with the stored model, as a sync with it uses them (or, with no such
+    /// model, chosen from the records as the next sync would).
     pub async fn load(store: &Store, matching: &Matching) -> Result<Self, StoreError> {
         let records = store.all_staged_records().await?;
         let stored = store.latest_model().await?;
@@ -36,7 +37,7 @@ impl Explainer {
                 .map(|(i, r)| (r.source_key(), i))
                 .collect();
             let prepared = Prepared::build(&records);
-            let m = crate::choose::resolve(matching, &records, &prepared);
+            let m = crate::choose::resolve(matching, stored.as_ref(), &records, &prepared);
             let (comparisons, chosen) = (m.comparisons.clone(), m.chosen.clone());
             (index, prepared, comparisons, chosen)
         });
