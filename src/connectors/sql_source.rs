@@ -4,6 +4,7 @@
 //! the mapping stage sees one shape whatever the database.
 
 use super::db_error::describe;
+use super::watermark::{lower_bound, select_since, Bound, Engine, NoBound, Since};
 use super::{
     channel, format_location, BadRow, ColumnType, Connector, RawRow, RowBatch, Selection,
     SourceError, SourceReader, SqlSpec, BATCH_ROWS,
@@ -41,8 +42,57 @@ fn query_error(connector: &Connector, e: &sqlx::Error) -> SourceError {
     }
 }
 
+/// The lower bound of a watermark pull for the columns the base select returns: None to read
+/// every row (no watermark asked for, or a recorded value gild cannot read back, said in the
+/// second item); an error when the configuration does not fit the source.
+fn plan_since(
+    connector: &Connector,
+    engine: Engine,
+    since: Option<&Since>,
+    columns: &[String],
+    type_names: &[String],
+    place: &str,
+) -> Result<(Option<Bound>, Option<String>), SourceError> {
+    let Some(since) = since else {
+        return Ok((None, None));
+    };
+    let fail = |reason: String| SourceError::Watermark {
+        source_name: connector.name.clone(),
+        reason,
+    };
+    let Some(i) = columns.iter().position(|c| *c == since.column) else {
+        return Err(fail(format!(
+            "the watermark column {:?} is not among the columns of the {place}; select it, or remove `watermark` from {}",
+            since.column,
+            connector.file.display()
+        )));
+    };
+    let config = connector.file.display().to_string();
+    match lower_bound(engine, &type_names[i], since, &config) {
+        Ok(b) => Ok((Some(b), None)),
+        Err(NoBound::Config(reason)) => Err(fail(reason)),
+        Err(NoBound::Unreadable(reason)) => {
+            tracing::warn!(source = %connector.name, %reason, "reading every row");
+            Ok((None, Some(reason)))
+        }
+    }
+}
+
+/// Binds a watermark bound to a query, typed as it is.
+macro_rules! bind_bound {
+    ($query:expr, $bound:expr) => {
+        match $bound {
+            Bound::Int(v) => $query.bind(v),
+            Bound::Text(v) => $query.bind(v),
+            Bound::Timestamp(v) => $query.bind(v),
+            Bound::TimestampUtc(v) => $query.bind(v),
+            Bound::Date(v) => $query.bind(v),
+        }
+    };
+}
+
 macro_rules! open_with {
-    ($conn_ty:ty, $connector:expr, $spec:expr, $cell:path) => {{
+    ($conn_ty:ty, $engine:expr, $connector:expr, $spec:expr, $since:expr, $cell:path) => {{
         let connector: &Connector = $connector;
         let spec: &SqlSpec = $spec;
         let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, <$conn_ty>::connect(&spec.url))
@@ -52,7 +102,7 @@ macro_rules! open_with {
         let (sql, place) = select_sql(spec);
         // Prepare first: the column names are needed to check the mapping before any row is read,
         // and a bad table or query fails the source here.
-        let (columns, types): (Vec<String>, Vec<ColumnType>) = {
+        let (columns, type_names): (Vec<String>, Vec<String>) = {
             let stmt = conn
                 .prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(
                     sql.clone(),
@@ -61,20 +111,34 @@ macro_rules! open_with {
                 .map_err(|e| query_error(connector, &e))?;
             stmt.columns()
                 .iter()
-                .map(|c| {
-                    (
-                        c.name().to_string(),
-                        ColumnType::from_database(c.type_info().name()),
-                    )
-                })
+                .map(|c| (c.name().to_string(), c.type_info().name().to_string()))
                 .unzip()
         };
+        let types: Vec<ColumnType> = type_names
+            .iter()
+            .map(|t| ColumnType::from_database(t))
+            .collect();
+        let (bound, read_in_full_because) =
+            plan_since(connector, $engine, $since, &columns, &type_names, &place)?;
+        let sql = match (&bound, $since) {
+            (Some(_), Some(since)) => select_since($engine, &sql, &since.column).ok_or_else(|| {
+                SourceError::Watermark {
+                    source_name: connector.name.clone(),
+                    reason: format!("the watermark column {:?} cannot be quoted", since.column),
+                }
+            })?,
+            _ => sql,
+        };
+        let since_text = bound.as_ref().map(|b| b.to_string());
         let (tx, rx) = channel();
         let source_name = connector.name.clone();
         let names = columns.clone();
         let place_arc: Arc<str> = Arc::from(place.as_str());
         tokio::spawn(async move {
-            let mut rows = conn.fetch(sqlx::AssertSqlSafe(sql));
+            let mut rows = match bound {
+                None => conn.fetch(sqlx::AssertSqlSafe(sql)),
+                Some(b) => bind_bound!(sqlx::query(sqlx::AssertSqlSafe(sql)), b).fetch(&mut conn),
+            };
             let mut batch = RowBatch::default();
             let mut line: u64 = 0;
             while let Some(row) = rows.next().await {
@@ -130,6 +194,8 @@ macro_rules! open_with {
             types,
             place,
             batches: rx,
+            since: since_text,
+            read_in_full_because,
         })
     }};
 }
@@ -178,6 +244,7 @@ pub(super) async fn aggregate(
 pub(super) async fn open_sqlite(
     connector: &Connector,
     spec: &SqlSpec,
+    since: Option<&Since>,
 ) -> Result<SourceReader, SourceError> {
     // A source is read, never written: refuse to create a missing SQLite file.
     if let Some(path) = sqlite_path(&spec.url) {
@@ -192,21 +259,44 @@ pub(super) async fn open_sqlite(
             });
         }
     }
-    open_with!(sqlx::SqliteConnection, connector, spec, sqlite_cell)
+    open_with!(
+        sqlx::SqliteConnection,
+        Engine::Sqlite,
+        connector,
+        spec,
+        since,
+        sqlite_cell
+    )
 }
 
 pub(super) async fn open_postgres(
     connector: &Connector,
     spec: &SqlSpec,
+    since: Option<&Since>,
 ) -> Result<SourceReader, SourceError> {
-    open_with!(sqlx::PgConnection, connector, spec, pg_cell)
+    open_with!(
+        sqlx::PgConnection,
+        Engine::Postgres,
+        connector,
+        spec,
+        since,
+        pg_cell
+    )
 }
 
 pub(super) async fn open_mysql(
     connector: &Connector,
     spec: &SqlSpec,
+    since: Option<&Since>,
 ) -> Result<SourceReader, SourceError> {
-    open_with!(sqlx::MySqlConnection, connector, spec, mysql_cell)
+    open_with!(
+        sqlx::MySqlConnection,
+        Engine::Mysql,
+        connector,
+        spec,
+        since,
+        mysql_cell
+    )
 }
 
 fn sqlite_path(url: &str) -> Option<String> {

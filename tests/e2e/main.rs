@@ -23,4 +23,5 @@ mod recovery;
 mod review_tty;
 mod servers;
 mod test_db;
+mod watermark;
 mod worker;
