@@ -1,8 +1,8 @@
 //! `connectors/*.toml`: where a source system's rows come from.
 
+use super::watermark::{parse_duration, Overlap};
 use crate::config_file::env::{has_literal_password, interpolate};
 use crate::config_file::error::{from_toml, ConfigProblem};
-use super::watermark::{parse_duration, Overlap};
 use crate::record::RecordKind;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -337,7 +337,10 @@ fn database_options(
         if !quotable(w.get_ref()) {
             problems.push(at(
                 w.span(),
-                format!("watermark column {:?} must be a column name without quotes", w.get_ref()),
+                format!(
+                    "watermark column {:?} must be a column name without quotes",
+                    w.get_ref()
+                ),
             ));
         }
     }
@@ -711,22 +714,38 @@ watermark = "exported_at"
 
         let err = parse(&format!("{base}watermark_overlap = \"5 minutes\"\n")).unwrap_err();
         assert_eq!(err[0].line, Some(8));
-        assert!(err[0].message.contains("not a duration"), "{}", err[0].message);
+        assert!(
+            err[0].message.contains("not a duration"),
+            "{}",
+            err[0].message
+        );
         let err = parse(&format!("{base}watermark_overlap = -5\n")).unwrap_err();
         assert_eq!(err[0].line, Some(8));
         let err = parse(&format!("{base}soft_delete = \"x\\\"y\"\n")).unwrap_err();
         assert_eq!(err[0].line, Some(8));
         let err = parse(&format!("{base}soft_deleted = \"gone\"\n")).unwrap_err();
-        assert!(err[0].message.contains("soft_deleted"), "{}", err[0].message);
+        assert!(
+            err[0].message.contains("soft_deleted"),
+            "{}",
+            err[0].message
+        );
         let no_watermark = base.replace("watermark = \"updated_at\"\n", "");
         let err = parse(&format!("{no_watermark}watermark_overlap = \"5m\"\n")).unwrap_err();
-        assert!(err[0].message.contains("needs `watermark`"), "{}", err[0].message);
+        assert!(
+            err[0].message.contains("needs `watermark`"),
+            "{}",
+            err[0].message
+        );
         let err = parse(
             "name = \"x\"\nkind = \"csv\"\nrecord_kind = \"customer\"\npath = \"a.csv\"\nprimary_key = [\"id\"]\nsoft_delete = \"gone\"\n",
         )
         .unwrap_err();
         assert_eq!(err[0].line, Some(6));
-        assert!(err[0].message.contains("does not apply to a csv"), "{}", err[0].message);
+        assert!(
+            err[0].message.contains("does not apply to a csv"),
+            "{}",
+            err[0].message
+        );
     }
 
     #[test]

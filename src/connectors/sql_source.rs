@@ -121,12 +121,14 @@ macro_rules! open_with {
         let (bound, read_in_full_because) =
             plan_since(connector, $engine, $since, &columns, &type_names, &place)?;
         let sql = match (&bound, $since) {
-            (Some(_), Some(since)) => select_since($engine, &sql, &since.column).ok_or_else(|| {
-                SourceError::Watermark {
-                    source_name: connector.name.clone(),
-                    reason: format!("the watermark column {:?} cannot be quoted", since.column),
-                }
-            })?,
+            (Some(_), Some(since)) => {
+                select_since($engine, &sql, &since.column).ok_or_else(|| {
+                    SourceError::Watermark {
+                        source_name: connector.name.clone(),
+                        reason: format!("the watermark column {:?} cannot be quoted", since.column),
+                    }
+                })?
+            }
             _ => sql,
         };
         let since_text = bound.as_ref().map(|b| b.to_string());
@@ -514,5 +516,97 @@ mod tests {
             !dir.path().join("nope.db").exists(),
             "must not create the file"
         );
+    }
+
+    /// The ids of every row a pull since `since` reads.
+    async fn ids_since(
+        c: &Connector,
+        since: &Since,
+    ) -> Result<(Vec<String>, Option<String>), SourceError> {
+        let mut reader = crate::connectors::open_since(c, Some(since)).await?;
+        let mut ids = Vec::new();
+        while let Some(batch) = reader.batches.recv().await {
+            ids.extend(batch?.rows.into_iter().filter_map(|r| r.values[0].clone()));
+        }
+        ids.sort();
+        Ok((ids, reader.since))
+    }
+
+    #[tokio::test]
+    async fn a_pull_since_a_watermark_reads_the_overlap_and_rows_without_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("crm.db");
+        let url = format!("sqlite://{}?mode=rwc", db.display());
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("create");
+        sqlx::raw_sql(
+            "CREATE TABLE customers (id INTEGER PRIMARY KEY, \"changed at\" TEXT, version INTEGER); \
+             INSERT INTO customers VALUES (1, '2026-03-01 09:00:00', 7), (2, '2026-03-01 09:56:00', 9), \
+             (3, '2026-03-01 10:00:00', 10), (4, NULL, NULL), (5, '2026-03-01 09:54:59', 12);",
+        )
+        .execute(&mut conn)
+        .await
+        .expect("load");
+        conn.close().await.expect("close");
+        let connector = |extra: &str| {
+            let text = format!(
+                "name = \"crm\"\nkind = \"sqlite\"\nrecord_kind = \"customer\"\nurl = \"sqlite://{}\"\ntable = \"customers\"\nprimary_key = [\"id\"]\n{extra}",
+                db.display()
+            );
+            parse_connector(Path::new("c.toml"), &text, dir.path(), &|_| None).expect("valid")
+        };
+        let by_time = connector("watermark = \"changed at\"\n");
+        let since = Since {
+            column: "changed at".into(),
+            last: "2026-03-01 10:00:00".into(),
+            overlap: None,
+        };
+        let (ids, bound) = ids_since(&by_time, &since).await.expect("reads");
+        assert_eq!(
+            ids,
+            vec!["2", "3", "4"],
+            "five minutes back, and the row without one"
+        );
+        assert_eq!(bound.as_deref(), Some("2026-03-01 09:55:00"));
+
+        let by_version = connector("watermark = \"version\"\nwatermark_overlap = 1\n");
+        let since = Since {
+            column: "version".into(),
+            last: "10".into(),
+            overlap: by_version.watermark_overlap,
+        };
+        let (ids, _) = ids_since(&by_version, &since).await.expect("reads");
+        assert_eq!(
+            ids,
+            vec!["2", "3", "4", "5"],
+            "9 and up, compared as numbers"
+        );
+
+        let gone = Since {
+            column: "updated_at".into(),
+            last: "10".into(),
+            overlap: None,
+        };
+        let err = ids_since(&by_version, &gone)
+            .await
+            .expect_err("no such column");
+        assert!(
+            err.to_string()
+                .contains("not among the columns of the table customers"),
+            "{err}"
+        );
+
+        let unreadable = Since {
+            column: "changed at".into(),
+            last: "last tuesday".into(),
+            overlap: None,
+        };
+        let mut reader = crate::connectors::open_since(&by_time, Some(&unreadable))
+            .await
+            .expect("opens");
+        assert_eq!(reader.since, None, "read in full");
+        assert!(reader
+            .read_in_full_because
+            .take()
+            .is_some_and(|w| w.contains("last tuesday")));
     }
 }

@@ -219,9 +219,7 @@ impl TextTime {
         let body = text.strip_suffix('Z').unwrap_or(text);
         let separator = body.chars().nth(10).filter(|c| *c == 'T' || *c == ' ')?;
         let t = NaiveDateTime::parse_from_str(body, &format!("%Y-%m-%d{separator}%H:%M:%S%.f"))
-            .or_else(|_| {
-                NaiveDateTime::parse_from_str(body, &format!("%Y-%m-%d{separator}%H:%M"))
-            })
+            .or_else(|_| NaiveDateTime::parse_from_str(body, &format!("%Y-%m-%d{separator}%H:%M")))
             .ok()?;
         Some((
             t,
@@ -354,18 +352,10 @@ mod tests {
             bound("2026-03-01T00:02:30.250Z"),
             Ok(Bound::Text("2026-02-28T23:57:30Z".into()))
         );
-        assert_eq!(
-            bound("2026-03-01"),
-            Ok(Bound::Text("2026-02-28".into()))
-        );
+        assert_eq!(bound("2026-03-01"), Ok(Bound::Text("2026-02-28".into())));
         assert!(matches!(bound("yesterday"), Err(NoBound::Unreadable(_))));
         assert!(matches!(
-            lower_bound(
-                Engine::Postgres,
-                "VARCHAR",
-                &since("01/03/2026", None),
-                "c"
-            ),
+            lower_bound(Engine::Postgres, "VARCHAR", &since("01/03/2026", None), "c"),
             Err(NoBound::Unreadable(_))
         ));
     }
@@ -385,7 +375,10 @@ mod tests {
         let wrong = since("1000", Some(Overlap::Duration(DEFAULT_OVERLAP)));
         match lower_bound(Engine::Mysql, "BIGINT", &wrong, "connectors/crm.toml") {
             Err(NoBound::Config(m)) => {
-                assert!(m.contains("whole number") && m.contains("connectors/crm.toml"), "{m}")
+                assert!(
+                    m.contains("whole number") && m.contains("connectors/crm.toml"),
+                    "{m}"
+                )
             }
             other => panic!("{other:?}"),
         }
@@ -411,10 +404,22 @@ mod tests {
 
     #[test]
     fn soft_delete_cells_are_set_unless_empty_false_or_zero() {
-        for live in [None, Some(""), Some("false"), Some("0"), Some("F"), Some("no")] {
+        for live in [
+            None,
+            Some(""),
+            Some("false"),
+            Some("0"),
+            Some("F"),
+            Some("no"),
+        ] {
             assert!(!is_deleted(live), "{live:?}");
         }
-        for gone in [Some("true"), Some("1"), Some("2026-03-01 10:00:00"), Some("Y")] {
+        for gone in [
+            Some("true"),
+            Some("1"),
+            Some("2026-03-01 10:00:00"),
+            Some("Y"),
+        ] {
             assert!(is_deleted(gone), "{gone:?}");
         }
     }

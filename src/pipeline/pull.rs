@@ -1,10 +1,10 @@
 //! Pull and standardise one source: stream its rows, map each in parallel, reject what cannot
 //! be used (with raw text and reason), and keep the rest.
 
+use super::inputs::Inputs;
 use super::progress::Progress;
 use super::report::{SourceReport, StageTime};
 use super::{RunContext, SyncError};
-use super::inputs::Inputs;
 use crate::connectors::watermark::{compare_values, is_deleted};
 use crate::connectors::{self, Connector, Since};
 use crate::record::{Record, Text};
@@ -216,7 +216,11 @@ async fn plan_watermarks(
             .collect()
     };
     if cx.options.full || cx.options.retrain {
-        let why = if cx.options.full { "--full" } else { "--retrain" };
+        let why = if cx.options.full {
+            "--full"
+        } else {
+            "--retrain"
+        };
         return Ok((plans, everyone(why)));
     }
     let last = cx.store.last_published_inputs().await?;
@@ -435,7 +439,10 @@ async fn pull_in_span(
             rows_read += (b.rows.len() + b.bad.len()) as u64;
             if let Some(i) = watermark_column {
                 for v in b.rows.iter().filter_map(|r| r.values[i].as_deref()) {
-                    if highest.as_deref().is_none_or(|h| compare_values(v, h).is_gt()) {
+                    if highest
+                        .as_deref()
+                        .is_none_or(|h| compare_values(v, h).is_gt())
+                    {
                         highest = Some(v.to_string());
                     }
                 }
@@ -482,7 +489,9 @@ async fn pull_in_span(
                 tracing::warn!(column = %col, "the watermark column is not selected: every sync reads the source in full");
             }
             // Never behind the committed one: the row that held it may be gone.
-            let committed = since.filter(|_| since_bound.is_some()).map(|s| s.last.clone());
+            let committed = since
+                .filter(|_| since_bound.is_some())
+                .map(|s| s.last.clone());
             let top = match (highest, committed) {
                 (Some(h), Some(c)) if compare_values(&c, &h).is_gt() => Some(c),
                 (h, c) => h.or(c),

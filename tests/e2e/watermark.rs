@@ -21,7 +21,9 @@ async fn exec(engine: Engine, url: &str, sql: &str) {
     let sql = sqlx::AssertSqlSafe(sql.to_string());
     match engine {
         Engine::Sqlite => {
-            let mut c = sqlx::SqliteConnection::connect(url).await.expect("open crm");
+            let mut c = sqlx::SqliteConnection::connect(url)
+                .await
+                .expect("open crm");
             sqlx::raw_sql(sql).execute(&mut c).await.expect("crm sql");
             c.close().await.ok();
         }
@@ -171,10 +173,17 @@ async fn pulls_since_the_watermark_equal_a_full_sync(engine: Engine, crm: Option
     let first = sync(&e, &store, crm, &["sync"]);
     let crm_first = crm_report(&first);
     assert_eq!(crm_first["rows_read"], 475);
-    assert_eq!(crm_first["read_in_full_because"], "no watermark committed yet");
+    assert_eq!(
+        crm_first["read_in_full_because"],
+        "no watermark committed yet"
+    );
     let before = view(&store).await;
     assert_eq!(
-        before.watermarks.iter().find(|(s, _)| s == "crm").map(|(_, v)| v.as_str()),
+        before
+            .watermarks
+            .iter()
+            .find(|(s, _)| s == "crm")
+            .map(|(_, v)| v.as_str()),
         Some("2025-09-25 08:56:09"),
         "the highest updated_at read"
     );
@@ -233,13 +242,19 @@ async fn pulls_since_the_watermark_equal_a_full_sync(engine: Engine, crm: Option
     assert_eq!(crm_report(&full)["rows_read"], 476);
     assert_eq!(crm_changes(&full), crm_changes(&incremental));
     let reference = view(&full_store).await;
-    assert_eq!(text.golden, reference.golden, "the same golden IDs and fields");
+    assert_eq!(
+        text.golden, reference.golden,
+        "the same golden IDs and fields"
+    );
     assert_eq!(text.links, reference.links, "the same record links");
     assert_eq!(text.redirects, reference.redirects);
     assert_eq!(text.events, reference.events, "the same change events");
     assert_eq!(text.watermarks, reference.watermarks);
     assert!(
-        !text.links.iter().any(|(s, k, _)| s == "crm" && k == "100005"),
+        !text
+            .links
+            .iter()
+            .any(|(s, k, _)| s == "crm" && k == "100005"),
         "the soft-deleted row's record is gone"
     );
 
@@ -248,11 +263,17 @@ async fn pulls_since_the_watermark_equal_a_full_sync(engine: Engine, crm: Option
     let blind = sync(&e, &store, crm, &["sync"]);
     assert!(crm_report(&blind)["since_watermark"].is_string(), "{blind}");
     let still = view(&store).await;
-    assert!(still.links.iter().any(|(s, k, _)| s == "crm" && k == "100004"));
+    assert!(still
+        .links
+        .iter()
+        .any(|(s, k, _)| s == "crm" && k == "100004"));
     let reconciled = sync(&e, &store, crm, &["sync", "--full"]);
     assert_eq!(crm_changes(&reconciled).2, 1, "--full sees the deletion");
     let after = view(&store).await;
-    assert!(!after.links.iter().any(|(s, k, _)| s == "crm" && k == "100004"));
+    assert!(!after
+        .links
+        .iter()
+        .any(|(s, k, _)| s == "crm" && k == "100004"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
