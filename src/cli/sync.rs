@@ -137,6 +137,9 @@ pub fn summary(r: &SyncReport) -> String {
             }
         }
     }
+    for s in &r.sources {
+        out.push_str(&how_read(s));
+    }
     if r.rows_rejected > 0 {
         out.push_str(&format!(
             "  rejected rows are in the store: gild rejects --run {}\n",
@@ -250,4 +253,38 @@ pub fn summary(r: &SyncReport) -> String {
         r.seconds
     ));
     out
+}
+
+/// How a database source with a watermark or a soft-delete column was read, when it says more
+/// than the table: since its watermark (with the staged records that complete it), or in full
+/// and why; and the soft-deleted rows.
+fn how_read(s: &gild::pipeline::report::SourceReport) -> String {
+    let o = &s.outcome;
+    if o.status == SourceStatus::Failed {
+        return String::new();
+    }
+    let deleted = if s.soft_deleted > 0 {
+        format!(", {} soft-deleted", thousands(s.soft_deleted))
+    } else {
+        String::new()
+    };
+    match (&s.since_watermark, &s.read_in_full_because) {
+        (Some(since), _) => format!(
+            "  {}: read since {since}: {} rows, {} records kept from the last run{deleted}\n",
+            o.source,
+            thousands(o.rows_read),
+            thousands(s.kept_from_last_run)
+        ),
+        (None, Some(why)) => format!(
+            "  {}: read in full ({why}): {} rows{deleted}\n",
+            o.source,
+            thousands(o.rows_read)
+        ),
+        (None, None) if s.soft_deleted > 0 => format!(
+            "  {}: {} soft-deleted rows removed\n",
+            o.source,
+            thousands(s.soft_deleted)
+        ),
+        _ => String::new(),
+    }
 }

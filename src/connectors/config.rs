@@ -1,5 +1,6 @@
 //! `connectors/*.toml`: where a source system's rows come from.
 
+use super::watermark::{parse_duration, Overlap};
 use crate::config_file::env::{has_literal_password, interpolate};
 use crate::config_file::error::{from_toml, ConfigProblem};
 use crate::record::RecordKind;
@@ -44,6 +45,10 @@ struct ConnectorFile {
     watermark: Option<Spanned<String>>,
     // databases
     #[serde(default)]
+    watermark_overlap: Option<Spanned<OverlapText>>,
+    #[serde(default)]
+    soft_delete: Option<Spanned<String>>,
+    #[serde(default)]
     url: Option<Spanned<String>>,
     #[serde(default)]
     table: Option<Spanned<String>>,
@@ -64,6 +69,14 @@ struct ConnectorFile {
     encoding: Option<Spanned<String>>,
     #[serde(default)]
     line_ending: Option<LineEnding>,
+}
+
+/// `watermark_overlap` as written: a duration for a time column, a number for an integer one.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OverlapText {
+    Duration(String),
+    Units(i64),
 }
 
 fn yes() -> bool {
@@ -116,6 +129,11 @@ pub struct Connector {
     pub enabled: bool,
     pub primary_key: Vec<String>,
     pub watermark: Option<String>,
+    /// How far before the last committed watermark a database pull starts (None: the default
+    /// for the column's type).
+    pub watermark_overlap: Option<Overlap>,
+    /// A database column whose set rows are deletions.
+    pub soft_delete: Option<String>,
     pub spec: SourceSpec,
     /// The file this came from, for messages.
     pub file: PathBuf,
@@ -278,6 +296,7 @@ pub fn parse_connector(
         }
     };
 
+    let (watermark_overlap, soft_delete) = database_options(file, text, &raw, &mut problems);
     let mapping = raw
         .mapping
         .as_ref()
@@ -292,11 +311,93 @@ pub fn parse_connector(
             enabled: raw.enabled,
             primary_key,
             watermark: raw.watermark.as_ref().map(|w| w.get_ref().clone()),
+            watermark_overlap,
+            soft_delete,
             spec,
             file: file.to_path_buf(),
         }),
         _ => Err(problems),
     }
+}
+
+/// `watermark_overlap` and `soft_delete`, which only a database source has, and a watermark
+/// column name that can be quoted in SQL.
+fn database_options(
+    file: &Path,
+    text: &str,
+    raw: &ConnectorFile,
+    problems: &mut Vec<ConfigProblem>,
+) -> (Option<Overlap>, Option<String>) {
+    let at =
+        |span: std::ops::Range<usize>, msg: String| ConfigProblem::at_span(file, text, span, msg);
+    let database = raw.kind != ConnectorKind::Csv;
+    // A column name goes into SQL between quotes: it must not hold one.
+    let quotable = |c: &str| !c.trim().is_empty() && !c.contains(['"', '`', '\0']);
+    if let Some(w) = raw.watermark.as_ref().filter(|_| database) {
+        if !quotable(w.get_ref()) {
+            problems.push(at(
+                w.span(),
+                format!(
+                    "watermark column {:?} must be a column name without quotes",
+                    w.get_ref()
+                ),
+            ));
+        }
+    }
+    let overlap = raw.watermark_overlap.as_ref().and_then(|o| {
+        if !database {
+            problems.push(at(
+                o.span(),
+                "`watermark_overlap` does not apply to a csv connector (a csv export is read whole)".into(),
+            ));
+            return None;
+        }
+        if raw.watermark.is_none() {
+            problems.push(at(
+                o.span(),
+                "`watermark_overlap` needs `watermark` (the column that records when a row changed)".into(),
+            ));
+            return None;
+        }
+        match o.get_ref() {
+            OverlapText::Duration(d) => match parse_duration(d) {
+                Some(d) => Some(Overlap::Duration(d)),
+                None => {
+                    problems.push(at(
+                        o.span(),
+                        format!("watermark_overlap {d:?} is not a duration; write e.g. \"90s\", \"5m\", \"2h\" or \"1d\" (or a whole number for an integer watermark column)"),
+                    ));
+                    None
+                }
+            },
+            OverlapText::Units(n) if *n >= 0 => Some(Overlap::Units(*n)),
+            OverlapText::Units(n) => {
+                problems.push(at(
+                    o.span(),
+                    format!("watermark_overlap must not be negative, not {n}"),
+                ));
+                None
+            }
+        }
+    });
+    let soft_delete = raw.soft_delete.as_ref().and_then(|s| {
+        if !database {
+            problems.push(at(
+                s.span(),
+                "`soft_delete` does not apply to a csv connector (rows missing from the export are deletions)".into(),
+            ));
+            return None;
+        }
+        if !quotable(s.get_ref()) {
+            problems.push(at(
+                s.span(),
+                format!("soft_delete column {:?} must be a column name without quotes", s.get_ref()),
+            ));
+            return None;
+        }
+        Some(s.get_ref().clone())
+    });
+    (overlap, soft_delete)
 }
 
 fn csv_spec(
@@ -591,6 +692,59 @@ watermark = "exported_at"
         assert_eq!(
             resolve_sqlite_url("sqlite::memory:", Path::new("/cfg")),
             "sqlite://:memory:"
+        );
+    }
+
+    #[test]
+    fn a_database_connector_takes_an_overlap_and_a_soft_delete_column() {
+        let base = "name = \"crm\"\nkind = \"postgres\"\nrecord_kind = \"customer\"\nurl = \"${CRM_URL}\"\ntable = \"customers\"\nprimary_key = [\"id\"]\nwatermark = \"updated_at\"\n";
+        let c = parse(&format!(
+            "{base}watermark_overlap = \"10m\"\nsoft_delete = \"deleted_at\"\n"
+        ))
+        .expect("valid");
+        assert_eq!(
+            c.watermark_overlap,
+            Some(Overlap::Duration(std::time::Duration::from_secs(600)))
+        );
+        assert_eq!(c.soft_delete.as_deref(), Some("deleted_at"));
+        let c = parse(&format!("{base}watermark_overlap = 100\n")).expect("valid");
+        assert_eq!(c.watermark_overlap, Some(Overlap::Units(100)));
+        let c = parse(base).expect("valid");
+        assert_eq!((c.watermark_overlap, c.soft_delete), (None, None));
+
+        let err = parse(&format!("{base}watermark_overlap = \"5 minutes\"\n")).unwrap_err();
+        assert_eq!(err[0].line, Some(8));
+        assert!(
+            err[0].message.contains("not a duration"),
+            "{}",
+            err[0].message
+        );
+        let err = parse(&format!("{base}watermark_overlap = -5\n")).unwrap_err();
+        assert_eq!(err[0].line, Some(8));
+        let err = parse(&format!("{base}soft_delete = \"x\\\"y\"\n")).unwrap_err();
+        assert_eq!(err[0].line, Some(8));
+        let err = parse(&format!("{base}soft_deleted = \"gone\"\n")).unwrap_err();
+        assert!(
+            err[0].message.contains("soft_deleted"),
+            "{}",
+            err[0].message
+        );
+        let no_watermark = base.replace("watermark = \"updated_at\"\n", "");
+        let err = parse(&format!("{no_watermark}watermark_overlap = \"5m\"\n")).unwrap_err();
+        assert!(
+            err[0].message.contains("needs `watermark`"),
+            "{}",
+            err[0].message
+        );
+        let err = parse(
+            "name = \"x\"\nkind = \"csv\"\nrecord_kind = \"customer\"\npath = \"a.csv\"\nprimary_key = [\"id\"]\nsoft_delete = \"gone\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(err[0].line, Some(6));
+        assert!(
+            err[0].message.contains("does not apply to a csv"),
+            "{}",
+            err[0].message
         );
     }
 

@@ -57,6 +57,8 @@ pub(super) async fn open(
         columns,
         place: pattern,
         batches: rx,
+        since: None,
+        read_in_full_because: None,
     })
 }
 

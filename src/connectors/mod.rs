@@ -9,8 +9,10 @@ mod csv_source;
 mod db_error;
 pub mod fingerprint;
 mod sql_source;
+pub mod watermark;
 
 pub use config::{Connector, CsvSpec, LineEnding, Selection, SourceSpec, SqlSpec};
+pub use watermark::{Overlap, Since};
 
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -91,6 +93,9 @@ pub enum SourceError {
         place: String,
         reason: String,
     },
+    /// The watermark pull does not fit the source (column missing, overlap of the wrong kind).
+    #[error("source {source_name}: {reason}")]
+    Watermark { source_name: String, reason: String },
     #[error("source {source_name}: {place}: {reason}")]
     Columns {
         source_name: String,
@@ -143,16 +148,29 @@ pub struct SourceReader {
     /// Where the rows come from, for messages: a file pattern or `table customers`.
     pub place: String,
     pub batches: mpsc::Receiver<Result<RowBatch, SourceError>>,
+    /// The lower bound of a watermark pull, as text; None when every row is read.
+    pub since: Option<String>,
+    /// Why a pull asked to start at a watermark reads every row instead.
+    pub read_in_full_because: Option<String>,
 }
 
 /// Opens a source: files are found or the database is connected to before this returns, so that
 /// a source that cannot be read at all fails here, with one clear error.
 pub async fn open(connector: &Connector) -> Result<SourceReader, SourceError> {
+    open_since(connector, None).await
+}
+
+/// Opens a source to read the rows changed since a committed watermark (a database source with
+/// a `watermark`), or every row when `since` is None. A CSV export is always read whole.
+pub async fn open_since(
+    connector: &Connector,
+    since: Option<&Since>,
+) -> Result<SourceReader, SourceError> {
     match &connector.spec {
         SourceSpec::Csv(spec) => csv_source::open(connector, spec).await,
-        SourceSpec::Sqlite(spec) => sql_source::open_sqlite(connector, spec).await,
-        SourceSpec::Postgres(spec) => sql_source::open_postgres(connector, spec).await,
-        SourceSpec::Mysql(spec) => sql_source::open_mysql(connector, spec).await,
+        SourceSpec::Sqlite(spec) => sql_source::open_sqlite(connector, spec, since).await,
+        SourceSpec::Postgres(spec) => sql_source::open_postgres(connector, spec, since).await,
+        SourceSpec::Mysql(spec) => sql_source::open_mysql(connector, spec, since).await,
     }
 }
 

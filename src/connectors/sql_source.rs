@@ -4,6 +4,7 @@
 //! the mapping stage sees one shape whatever the database.
 
 use super::db_error::describe;
+use super::watermark::{lower_bound, select_since, Bound, Engine, NoBound, Since};
 use super::{
     channel, format_location, BadRow, ColumnType, Connector, RawRow, RowBatch, Selection,
     SourceError, SourceReader, SqlSpec, BATCH_ROWS,
@@ -41,8 +42,57 @@ fn query_error(connector: &Connector, e: &sqlx::Error) -> SourceError {
     }
 }
 
+/// The lower bound of a watermark pull for the columns the base select returns: None to read
+/// every row (no watermark asked for, or a recorded value gild cannot read back, said in the
+/// second item); an error when the configuration does not fit the source.
+fn plan_since(
+    connector: &Connector,
+    engine: Engine,
+    since: Option<&Since>,
+    columns: &[String],
+    type_names: &[String],
+    place: &str,
+) -> Result<(Option<Bound>, Option<String>), SourceError> {
+    let Some(since) = since else {
+        return Ok((None, None));
+    };
+    let fail = |reason: String| SourceError::Watermark {
+        source_name: connector.name.clone(),
+        reason,
+    };
+    let Some(i) = columns.iter().position(|c| *c == since.column) else {
+        return Err(fail(format!(
+            "the watermark column {:?} is not among the columns of the {place}; select it, or remove `watermark` from {}",
+            since.column,
+            connector.file.display()
+        )));
+    };
+    let config = connector.file.display().to_string();
+    match lower_bound(engine, &type_names[i], since, &config) {
+        Ok(b) => Ok((Some(b), None)),
+        Err(NoBound::Config(reason)) => Err(fail(reason)),
+        Err(NoBound::Unreadable(reason)) => {
+            tracing::warn!(source = %connector.name, %reason, "reading every row");
+            Ok((None, Some(reason)))
+        }
+    }
+}
+
+/// Binds a watermark bound to a query, typed as it is.
+macro_rules! bind_bound {
+    ($query:expr, $bound:expr) => {
+        match $bound {
+            Bound::Int(v) => $query.bind(v),
+            Bound::Text(v) => $query.bind(v),
+            Bound::Timestamp(v) => $query.bind(v),
+            Bound::TimestampUtc(v) => $query.bind(v),
+            Bound::Date(v) => $query.bind(v),
+        }
+    };
+}
+
 macro_rules! open_with {
-    ($conn_ty:ty, $connector:expr, $spec:expr, $cell:path) => {{
+    ($conn_ty:ty, $engine:expr, $connector:expr, $spec:expr, $since:expr, $cell:path) => {{
         let connector: &Connector = $connector;
         let spec: &SqlSpec = $spec;
         let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, <$conn_ty>::connect(&spec.url))
@@ -52,7 +102,7 @@ macro_rules! open_with {
         let (sql, place) = select_sql(spec);
         // Prepare first: the column names are needed to check the mapping before any row is read,
         // and a bad table or query fails the source here.
-        let (columns, types): (Vec<String>, Vec<ColumnType>) = {
+        let (columns, type_names): (Vec<String>, Vec<String>) = {
             let stmt = conn
                 .prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(
                     sql.clone(),
@@ -61,20 +111,36 @@ macro_rules! open_with {
                 .map_err(|e| query_error(connector, &e))?;
             stmt.columns()
                 .iter()
-                .map(|c| {
-                    (
-                        c.name().to_string(),
-                        ColumnType::from_database(c.type_info().name()),
-                    )
-                })
+                .map(|c| (c.name().to_string(), c.type_info().name().to_string()))
                 .unzip()
         };
+        let types: Vec<ColumnType> = type_names
+            .iter()
+            .map(|t| ColumnType::from_database(t))
+            .collect();
+        let (bound, read_in_full_because) =
+            plan_since(connector, $engine, $since, &columns, &type_names, &place)?;
+        let sql = match (&bound, $since) {
+            (Some(_), Some(since)) => {
+                select_since($engine, &sql, &since.column).ok_or_else(|| {
+                    SourceError::Watermark {
+                        source_name: connector.name.clone(),
+                        reason: format!("the watermark column {:?} cannot be quoted", since.column),
+                    }
+                })?
+            }
+            _ => sql,
+        };
+        let since_text = bound.as_ref().map(|b| b.to_string());
         let (tx, rx) = channel();
         let source_name = connector.name.clone();
         let names = columns.clone();
         let place_arc: Arc<str> = Arc::from(place.as_str());
         tokio::spawn(async move {
-            let mut rows = conn.fetch(sqlx::AssertSqlSafe(sql));
+            let mut rows = match bound {
+                None => conn.fetch(sqlx::AssertSqlSafe(sql)),
+                Some(b) => bind_bound!(sqlx::query(sqlx::AssertSqlSafe(sql)), b).fetch(&mut conn),
+            };
             let mut batch = RowBatch::default();
             let mut line: u64 = 0;
             while let Some(row) = rows.next().await {
@@ -130,6 +196,8 @@ macro_rules! open_with {
             types,
             place,
             batches: rx,
+            since: since_text,
+            read_in_full_because,
         })
     }};
 }
@@ -178,6 +246,7 @@ pub(super) async fn aggregate(
 pub(super) async fn open_sqlite(
     connector: &Connector,
     spec: &SqlSpec,
+    since: Option<&Since>,
 ) -> Result<SourceReader, SourceError> {
     // A source is read, never written: refuse to create a missing SQLite file.
     if let Some(path) = sqlite_path(&spec.url) {
@@ -192,21 +261,44 @@ pub(super) async fn open_sqlite(
             });
         }
     }
-    open_with!(sqlx::SqliteConnection, connector, spec, sqlite_cell)
+    open_with!(
+        sqlx::SqliteConnection,
+        Engine::Sqlite,
+        connector,
+        spec,
+        since,
+        sqlite_cell
+    )
 }
 
 pub(super) async fn open_postgres(
     connector: &Connector,
     spec: &SqlSpec,
+    since: Option<&Since>,
 ) -> Result<SourceReader, SourceError> {
-    open_with!(sqlx::PgConnection, connector, spec, pg_cell)
+    open_with!(
+        sqlx::PgConnection,
+        Engine::Postgres,
+        connector,
+        spec,
+        since,
+        pg_cell
+    )
 }
 
 pub(super) async fn open_mysql(
     connector: &Connector,
     spec: &SqlSpec,
+    since: Option<&Since>,
 ) -> Result<SourceReader, SourceError> {
-    open_with!(sqlx::MySqlConnection, connector, spec, mysql_cell)
+    open_with!(
+        sqlx::MySqlConnection,
+        Engine::Mysql,
+        connector,
+        spec,
+        since,
+        mysql_cell
+    )
 }
 
 fn sqlite_path(url: &str) -> Option<String> {
@@ -424,5 +516,97 @@ mod tests {
             !dir.path().join("nope.db").exists(),
             "must not create the file"
         );
+    }
+
+    /// The ids of every row a pull since `since` reads.
+    async fn ids_since(
+        c: &Connector,
+        since: &Since,
+    ) -> Result<(Vec<String>, Option<String>), SourceError> {
+        let mut reader = crate::connectors::open_since(c, Some(since)).await?;
+        let mut ids = Vec::new();
+        while let Some(batch) = reader.batches.recv().await {
+            ids.extend(batch?.rows.into_iter().filter_map(|r| r.values[0].clone()));
+        }
+        ids.sort();
+        Ok((ids, reader.since))
+    }
+
+    #[tokio::test]
+    async fn a_pull_since_a_watermark_reads_the_overlap_and_rows_without_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("crm.db");
+        let url = format!("sqlite://{}?mode=rwc", db.display());
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("create");
+        sqlx::raw_sql(
+            "CREATE TABLE customers (id INTEGER PRIMARY KEY, \"changed at\" TEXT, version INTEGER); \
+             INSERT INTO customers VALUES (1, '2026-03-01 09:00:00', 7), (2, '2026-03-01 09:56:00', 9), \
+             (3, '2026-03-01 10:00:00', 10), (4, NULL, NULL), (5, '2026-03-01 09:54:59', 12);",
+        )
+        .execute(&mut conn)
+        .await
+        .expect("load");
+        conn.close().await.expect("close");
+        let connector = |extra: &str| {
+            let text = format!(
+                "name = \"crm\"\nkind = \"sqlite\"\nrecord_kind = \"customer\"\nurl = \"sqlite://{}\"\ntable = \"customers\"\nprimary_key = [\"id\"]\n{extra}",
+                db.display()
+            );
+            parse_connector(Path::new("c.toml"), &text, dir.path(), &|_| None).expect("valid")
+        };
+        let by_time = connector("watermark = \"changed at\"\n");
+        let since = Since {
+            column: "changed at".into(),
+            last: "2026-03-01 10:00:00".into(),
+            overlap: None,
+        };
+        let (ids, bound) = ids_since(&by_time, &since).await.expect("reads");
+        assert_eq!(
+            ids,
+            vec!["2", "3", "4"],
+            "five minutes back, and the row without one"
+        );
+        assert_eq!(bound.as_deref(), Some("2026-03-01 09:55:00"));
+
+        let by_version = connector("watermark = \"version\"\nwatermark_overlap = 1\n");
+        let since = Since {
+            column: "version".into(),
+            last: "10".into(),
+            overlap: by_version.watermark_overlap,
+        };
+        let (ids, _) = ids_since(&by_version, &since).await.expect("reads");
+        assert_eq!(
+            ids,
+            vec!["2", "3", "4", "5"],
+            "9 and up, compared as numbers"
+        );
+
+        let gone = Since {
+            column: "updated_at".into(),
+            last: "10".into(),
+            overlap: None,
+        };
+        let err = ids_since(&by_version, &gone)
+            .await
+            .expect_err("no such column");
+        assert!(
+            err.to_string()
+                .contains("not among the columns of the table customers"),
+            "{err}"
+        );
+
+        let unreadable = Since {
+            column: "changed at".into(),
+            last: "last tuesday".into(),
+            overlap: None,
+        };
+        let mut reader = crate::connectors::open_since(&by_time, Some(&unreadable))
+            .await
+            .expect("opens");
+        assert_eq!(reader.since, None, "read in full");
+        assert!(reader
+            .read_in_full_because
+            .take()
+            .is_some_and(|w| w.contains("last tuesday")));
     }
 }

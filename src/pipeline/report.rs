@@ -11,8 +11,17 @@ use serde::Serialize;
 pub struct SourceReport {
     #[serde(flatten)]
     pub outcome: SourceOutcome,
-    /// When the source failed: how many of its last good records were kept in its place.
+    /// When the source failed, or was read since its watermark: how many of its last good
+    /// records were kept in place of rows not read.
     pub kept_from_last_run: u64,
+    /// The lower bound when only rows at or past the source's watermark were read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since_watermark: Option<String>,
+    /// Rows whose soft-delete column is set: removed from the source's records.
+    pub soft_deleted: u64,
+    /// Why a database source with a watermark was read in full (`--full`, the first sync, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_in_full_because: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

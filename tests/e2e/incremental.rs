@@ -95,6 +95,12 @@ async fn scripted_changes(e: &Estate, round: i64) {
     let at = format!("2026-12-0{round} 09:00:00");
     // New: the same person entered again.
     copy_crm_record(&e.crm_db(), "100001", 9_900_000 + round).await;
+    crm(
+        e,
+        &format!("UPDATE customers SET updated_at = '{at}' WHERE cust_id = $1"),
+        &[9_900_000 + round],
+    )
+    .await;
     // Edited: a new e-mail.
     crm(
         e,

@@ -24,4 +24,5 @@ mod recovery;
 mod review_tty;
 mod servers;
 mod test_db;
+mod watermark;
 mod worker;
