@@ -3,7 +3,7 @@
 use super::output::{json, out, outln, thousands, Table};
 use super::{load_config, Args, Format, EXIT_OK, EXIT_REJECTIONS};
 use gild::pipeline::{self, Progress, Silent, SyncOptions, SyncReport, Trigger};
-use gild::run::{RunStatus, SourceStatus};
+use gild::run::{RunMode, RunStatus, SourceStatus};
 use std::io::IsTerminal;
 
 #[derive(Debug, clap::Args)]
@@ -167,6 +167,14 @@ pub fn summary(r: &SyncReport) -> String {
             parts.join("; ")
         ));
     }
+    out.push_str(&match (&r.mode, &r.full_because) {
+        (RunMode::Incremental, _) => {
+            "  incremental: only the changed records' pairs scored, only their customers rebuilt\n"
+                .to_string()
+        }
+        (RunMode::Full, Some(why)) => format!("  full: {why}\n"),
+        (RunMode::Full, None) => "  full\n".to_string(),
+    });
 
     let quarantined: u64 = r.sources.iter().map(|s| s.outcome.fields_nulled).sum();
     if quarantined > 0 {

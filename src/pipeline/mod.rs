@@ -256,7 +256,13 @@ async fn run(
     let hashes: Vec<i64> = matching::stage("hash", cx.progress, &mut stages, || {
         records.par_iter().map(Record::content_hash).collect()
     });
+    // Whether the run can be incremental, and the last run's pairs when it can.
+    let started = Instant::now();
+    cx.progress.stage_started("plan");
     let plan = incremental::plan(cx, &stored).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    cx.progress.stage_finished("plan", seconds);
+    stages.push(StageTime::now("plan", seconds));
     let index = incremental::KeyIndex::of(&records);
     let changed = match &plan {
         Ok(_) => incremental::changed(&records, &hashes, &stored),

@@ -19,6 +19,10 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use std::collections::HashMap;
 
+/// Pairs removed per statement: a few hundred OR-ed key lookups keep SQLite's planner on the
+/// primary key.
+const REMOVED_PAIRS_PER_STATEMENT: usize = 250;
+
 /// Golden rows built per slice of this many.
 const GOLDEN_SLICE: usize = 4_096;
 
@@ -432,17 +436,23 @@ macro_rules! impl_publish_steps {
                         rows
                     }
                     PairWrite::Changes { removed, upserts } => {
-                        write_chunks!(self, removed.chunks(MAX_BINDS / 4), "removing match pairs", |chunk| {
-                            let mut qb = sqlx::QueryBuilder::new(
-                                "DELETE FROM match_pairs WHERE (source_a, key_a, source_b, key_b) IN (",
-                            );
-                            qb.push_values(chunk, |mut b, (a, bk)| {
-                                b.push_bind(a.source.as_str())
+                        // Key by key, OR-ed: each term is one primary-key lookup in both engines.
+                        write_chunks!(self, removed.chunks(REMOVED_PAIRS_PER_STATEMENT), "removing match pairs", |chunk| {
+                            let mut qb = sqlx::QueryBuilder::new("DELETE FROM match_pairs WHERE ");
+                            for (n, (a, b)) in chunk.iter().enumerate() {
+                                if n > 0 {
+                                    qb.push(" OR ");
+                                }
+                                qb.push("(source_a = ")
+                                    .push_bind(a.source.as_str())
+                                    .push(" AND key_a = ")
                                     .push_bind(a.key.as_str())
-                                    .push_bind(bk.source.as_str())
-                                    .push_bind(bk.key.as_str());
-                            });
-                            qb.push(")");
+                                    .push(" AND source_b = ")
+                                    .push_bind(b.source.as_str())
+                                    .push(" AND key_b = ")
+                                    .push_bind(b.key.as_str())
+                                    .push(")");
+                            }
                             qb
                         });
                         upserts
