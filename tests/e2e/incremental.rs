@@ -329,5 +329,8 @@ async fn incremental_equals_full_over_random_change_sets() {
         );
         compared += 1;
     }
-    assert!(compared >= 6, "most change sets changed something: {compared}");
+    assert!(
+        compared >= 6,
+        "most change sets changed something: {compared}"
+    );
 }
