@@ -476,6 +476,7 @@ fn a_run_with_a_kept_model_matches_by_its_rules_and_does_not_retrain() {
         Some(model_for(&trained_on)),
         &Default::default(),
         &[],
+        None,
         &Silent,
         &mut Vec::new(),
     );
