@@ -62,7 +62,9 @@ pub fn stage<T>(
     out
 }
 
-/// Runs the matching stages. `stored` is used when it fits the configured comparisons.
+/// Runs the matching stages. `stored` is used when it fits the configured comparisons;
+/// `increment` (the last run's pairs and what changed since) then makes them incremental.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     records: &[Record],
     matching: &Matching,
