@@ -130,23 +130,33 @@ impl<'a> KeyIndex<'a> {
     }
 }
 
-/// Records new since the last run or whose content changed.
-pub fn changed(records: &[Record], hashes: &[i64], stored: &Stored) -> Vec<bool> {
-    records
-        .par_iter()
-        .zip(hashes)
-        .map(|(r, h)| {
-            stored
-                .xref
-                .get(&r.source_key())
-                .is_none_or(|(_, before)| before != h)
-        })
-        .collect()
+/// Each record as the store had it: its golden ID before this run (None when new), and
+/// whether it is new or its content changed. Looked up once, for every later step.
+pub struct Staged<'a> {
+    pub previous_id: Vec<Option<&'a str>>,
+    pub changed: Vec<bool>,
+}
+
+impl<'a> Staged<'a> {
+    pub fn of(records: &[Record], hashes: &[i64], stored: &'a Stored) -> Staged<'a> {
+        let (previous_id, changed) = records
+            .par_iter()
+            .zip(hashes)
+            .map(|(r, h)| match stored.xref.get(&r.source_key()) {
+                Some((g, before)) => (Some(g.as_str()), before != h),
+                None => (None, true),
+            })
+            .unzip();
+        Staged {
+            previous_id,
+            changed,
+        }
+    }
 }
 
 /// The last run's pairs as matching takes them: both records still here, by index.
 pub fn increment(
-    prior: &Prior,
+    prior: &mut Prior,
     index: &KeyIndex<'_>,
     changed: &[bool],
 ) -> super::matching::Increment {
@@ -167,8 +177,8 @@ pub fn increment(
         dirty: changed.to_vec(),
         stored_pairs,
         rule_names,
-        skipped_before: prior.skipped.clone(),
-        rules_before: prior.rules.clone(),
+        skipped_before: std::mem::take(&mut prior.skipped),
+        rules_before: std::mem::take(&mut prior.rules),
     }
 }
 
@@ -186,8 +196,7 @@ pub struct Affected<'a> {
 /// A cluster stands when none of its records changed and its records are exactly one stored
 /// customer's records; every other cluster is rebuilt.
 pub fn affected<'a>(
-    records: &'a [Record],
-    changed: &[bool],
+    staged: &Staged<'a>,
     members: &[Vec<u32>],
     stored: &'a Stored,
     index: &KeyIndex<'_>,
@@ -197,16 +206,11 @@ pub fn affected<'a>(
     for (g, _) in stored.xref.values() {
         *staged_per_id.entry(g.as_str()).or_default() += 1;
     }
-    let previous_id = |r: u32| -> Option<&'a str> {
-        stored
-            .xref
-            .get(&records[r as usize].source_key())
-            .map(|(g, _)| g.as_str())
-    };
+    let previous_id = |r: u32| staged.previous_id[r as usize];
     let kept_ids: Vec<Option<&'a str>> = members
         .par_iter()
         .map(|m| {
-            if m.iter().any(|&r| changed[r as usize]) {
+            if m.iter().any(|&r| staged.changed[r as usize]) {
                 return None;
             }
             let first = previous_id(*m.first()?)?;
@@ -253,17 +257,18 @@ pub fn affected<'a>(
 
 /// The pairs to write: the differences between this run's pairs and the last run's.
 pub fn pair_changes(prior: Vec<StoredPair>, pairs: Vec<PairRow>) -> PairWrite {
-    let mut before: HashMap<(SourceKey, SourceKey), StoredPair> = prior
-        .into_iter()
-        .map(|p| ((p.a.clone(), p.b.clone()), p))
-        .collect();
+    let mut before: HashMap<(SourceKey, SourceKey), (f64, crate::decision::Decision, String)> =
+        prior
+            .into_iter()
+            .map(|p| ((p.a, p.b), (p.weight, p.decision, p.rule)))
+            .collect();
     let mut upserts = Vec::new();
     for row in pairs {
-        let same = before
-            .remove(&(row.a.clone(), row.b.clone()))
-            .is_some_and(|p| {
-                p.weight == row.weight && p.decision == row.decision && p.rule == row.rule
-            });
+        let same = before.remove(&(row.a.clone(), row.b.clone())).is_some_and(
+            |(weight, decision, rule)| {
+                weight == row.weight && decision == row.decision && rule == row.rule
+            },
+        );
         if !same {
             upserts.push(row);
         }

@@ -264,18 +264,19 @@ async fn run(
     cx.progress.stage_finished("plan", seconds);
     stages.push(StageTime::now("plan", seconds));
     let index = incremental::KeyIndex::of(&records);
-    let changed = match &plan {
-        Ok(_) => incremental::changed(&records, &hashes, &stored),
-        Err(_) => Vec::new(),
-    };
-    let (prior, mut full_because) = match plan {
+    let model = stored.model.take();
+    let staged = plan
+        .as_ref()
+        .ok()
+        .map(|_| incremental::Staged::of(&records, &hashes, &stored));
+    let (mut prior, mut full_because) = match plan {
         Ok(prior) => (Some(prior), None),
         Err(why) => (None, Some(why)),
     };
     let increment = prior
-        .as_ref()
-        .map(|p| incremental::increment(p, &index, &changed));
-    let model = stored.model.take();
+        .as_mut()
+        .zip(staged.as_ref())
+        .map(|(p, s)| incremental::increment(p, &index, &s.changed));
     let matched = match_records(
         cx,
         &records,
@@ -293,10 +294,9 @@ async fn run(
             incremental::FullBecause::RulesChanged
         });
     }
-    let affected = prior.as_ref().map(|_| {
+    let affected = prior.as_ref().zip(staged.as_ref()).map(|(_, staged)| {
         incremental::affected(
-            &records,
-            &changed,
+            staged,
             &matched.members,
             &stored,
             &index,
